@@ -1,0 +1,118 @@
+"""relay_lite: a small, blocking LLM client whose only dependency is urllib3.
+
+    import relay_lite
+    client = relay_lite.Client.openai()
+    print(client.chat("gpt-4o-mini").user("Hello!").send().text)
+
+Rarely used parts (structured output, test helpers, the CLI, the rusty-agent-sdk
+compatible ``Provider``) load on first use, so ``import relay_lite`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ._chat import ChatRequest
+from ._client import Client
+from ._config import VERSION as __version__
+from ._config import ClientConfig, RetryPolicy, Timeouts
+from ._errors import (
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    ConflictError,
+    ConnectError,
+    ConnectTimeout,
+    DeadlineExceeded,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    RateLimitError,
+    ReadTimeout,
+    RelayError,
+    ServerError,
+    StreamError,
+    StructuredOutputError,
+    TimeoutError,
+    TransportError,
+    UnprocessableEntityError,
+)
+from ._models import (
+    ChatResponse,
+    Done,
+    ImagePart,
+    Message,
+    TextDelta,
+    TextPart,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSpec,
+    Usage,
+    UsageEvent,
+)
+from ._stream import ChatStream
+
+# name -> module that defines it, imported on first access (PEP 562).
+_LAZY = {
+    "Provider": "relay_lite.compat",
+    "StructuredResult": "relay_lite._structured",
+    "StructuredUpdate": "relay_lite._structured",
+    "StructuredRequest": "relay_lite._structured",
+    "json_schema": "relay_lite._schema",
+    "FakeServer": "relay_lite.testing",
+}
+
+__all__ = [
+    "__version__",
+    "Client",
+    "ClientConfig",
+    "ChatRequest",
+    "ChatStream",
+    "ChatResponse",
+    "Message",
+    "TextPart",
+    "ImagePart",
+    "ToolSpec",
+    "ToolCall",
+    "Usage",
+    "TextDelta",
+    "ThinkingDelta",
+    "ToolCallDelta",
+    "UsageEvent",
+    "Done",
+    "Timeouts",
+    "RetryPolicy",
+    "RelayError",
+    "ConfigError",
+    "APIError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "RateLimitError",
+    "ServerError",
+    "OverloadedError",
+    "TransportError",
+    "ConnectError",
+    "TimeoutError",
+    "ConnectTimeout",
+    "ReadTimeout",
+    "DeadlineExceeded",
+    "StreamError",
+    "StructuredOutputError",
+    *_LAZY,
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'relay_lite' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,154 @@
+"""``ChatRequest``: an immutable builder bound to a client.
+
+Every builder method returns a new request, so a partly built request can be reused::
+
+    base = client.chat("gpt-4o-mini").system("Be brief.")
+    a = base.user("Hello").send()
+    b = base.user("Goodbye").temperature(0).send()
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
+
+from ._config import Timeouts
+from ._errors import ConfigError
+from ._models import ChatParams, ChatResponse, ContentPart, ImagePart, Message, TextPart, ToolSpec, messages_from
+
+if TYPE_CHECKING:
+    from ._client import Client
+    from ._stream import ChatStream
+    from ._structured import StructuredRequest
+
+
+def _content(text: Optional[str], images: Sequence[Union[str, ImagePart]]) -> Union[str, tuple[ContentPart, ...]]:
+    if not images:
+        return text or ""
+    parts: list[ContentPart] = [TextPart(text)] if text else []
+    for image in images:
+        parts.append(image if isinstance(image, ImagePart) else ImagePart(url=image))
+    return tuple(parts)
+
+
+class ChatRequest:
+    """A chat request under construction; ``send()`` or ``stream()`` it when ready."""
+
+    __slots__ = ("_client", "params")
+
+    def __init__(self, client: Client, params: ChatParams) -> None:
+        self._client = client
+        self.params = params
+
+    def _with(self, **changes: Any) -> ChatRequest:
+        return ChatRequest(self._client, replace(self.params, **changes))
+
+    def _add(self, message: Message) -> ChatRequest:
+        return self._with(messages=self.params.messages + (message,))
+
+    def __repr__(self) -> str:
+        return f"ChatRequest(model={self.params.model!r}, messages={len(self.params.messages)})"
+
+    # -- messages -----------------------------------------------------------------------
+
+    def system(self, text: str) -> ChatRequest:
+        """Add a system message."""
+        return self._add(Message("system", text))
+
+    def user(self, text: Optional[str] = None, *, images: Sequence[Union[str, ImagePart]] = ()) -> ChatRequest:
+        """Add a user message; ``images`` are URLs or ``ImagePart``s."""
+        return self._add(Message("user", _content(text, images)))
+
+    def assistant(self, text: str = "", *, tool_calls: Sequence[Any] = ()) -> ChatRequest:
+        """Add an assistant message (an earlier reply), optionally with its tool calls."""
+        return self._add(Message("assistant", text, tuple(tool_calls)))
+
+    def tool_result(self, tool_call_id: str, content: Any, *, name: Optional[str] = None) -> ChatRequest:
+        """Answer a tool call; a non-string ``content`` is sent as JSON."""
+        if not isinstance(content, str):
+            import json
+
+            content = json.dumps(content, ensure_ascii=False)
+        return self._add(Message("tool", content, tool_call_id=tool_call_id, name=name))
+
+    def messages(self, messages: Sequence[Union[Message, Mapping[str, Any]]]) -> ChatRequest:
+        """Append messages (``Message`` objects or OpenAI-style dicts)."""
+        return self._with(messages=self.params.messages + messages_from(messages))
+
+    # -- parameters -----------------------------------------------------------------------
+
+    def model(self, model: str) -> ChatRequest:
+        """Use another model."""
+        return self._with(model=model)
+
+    def temperature(self, value: float) -> ChatRequest:
+        """Sampling temperature."""
+        return self._with(temperature=value)
+
+    def top_p(self, value: float) -> ChatRequest:
+        """Nucleus sampling cut-off."""
+        return self._with(top_p=value)
+
+    def max_tokens(self, value: int) -> ChatRequest:
+        """Upper bound on generated tokens."""
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"max_tokens must be a positive whole number, got {value!r}")
+        return self._with(max_tokens=value)
+
+    def stop(self, *sequences: str) -> ChatRequest:
+        """Stop sequences."""
+        return self._with(stop=tuple(sequences))
+
+    def seed(self, value: int) -> ChatRequest:
+        """Sampling seed, where the provider supports it."""
+        return self._with(seed=value)
+
+    def tools(self, tools: Sequence[Union[ToolSpec, Mapping[str, Any]]]) -> ChatRequest:
+        """Tools the model may call (``ToolSpec``s or OpenAI/Anthropic tool dicts)."""
+        return self._with(tools=tuple(ToolSpec.coerce(t) for t in tools))
+
+    def tool_choice(self, choice: Union[str, Mapping[str, Any]]) -> ChatRequest:
+        """"auto", "none", "required" (or "any"), a tool's name, or a provider dict."""
+        return self._with(tool_choice=choice)
+
+    def response_format(self, value: Mapping[str, Any]) -> ChatRequest:
+        """Provider ``response_format`` (for dataclass output use ``structured()``)."""
+        return self._with(response_format=dict(value))
+
+    def metadata(self, value: Mapping[str, str]) -> ChatRequest:
+        """Request metadata."""
+        return self._with(metadata=dict(value))
+
+    def headers(self, headers: Mapping[str, str]) -> ChatRequest:
+        """Extra HTTP headers for this request."""
+        return self._with(headers={**self.params.headers, **headers})
+
+    def timeout(self, value: Union[Timeouts, float]) -> ChatRequest:
+        """``Timeouts`` for this request, or a number: the total deadline in seconds."""
+        if not isinstance(value, Timeouts):
+            value = Timeouts(connect=self._client.config.timeouts.connect, read=self._client.config.timeouts.read, total=value)
+        return self._with(timeout=value)
+
+    def request_id(self, value: str) -> ChatRequest:
+        """Your own id for this request, sent where the provider accepts one."""
+        return self._with(request_id=value)
+
+    def extra_body(self, fields: Mapping[str, Any]) -> ChatRequest:
+        """Provider-specific body fields, merged last."""
+        return self._with(extra_body={**self.params.extra_body, **fields})
+
+    # -- execution ------------------------------------------------------------------------
+
+    def send(self) -> ChatResponse:
+        """Send and wait for the whole reply."""
+        return self._client._send_chat(self.params)
+
+    def stream(self) -> ChatStream:
+        """Send and stream the reply; use as a context manager."""
+        return self._client._stream_chat(self.params)
+
+    def structured(self, output_type: Any, *, max_retries: int = 2, **options: Any) -> StructuredRequest:
+        """Ask for output of ``output_type`` (a dataclass, TypedDict, ... or JSON Schema dict)."""
+        from ._structured import StructuredRequest
+
+        return StructuredRequest(self, output_type, max_retries=max_retries, **options)

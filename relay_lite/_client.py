@@ -1,0 +1,201 @@
+"""``Client``: configuration, one transport, and the protocol adapter of its provider."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import platform
+from typing import Any, Mapping, Optional
+
+from ._chat import ChatRequest
+from ._config import PRESETS, USER_AGENT_PREFIX, VERSION, ClientConfig, RetryPolicy, Timeouts
+from ._errors import ConfigError
+from ._models import ChatParams, ChatResponse
+from ._stream import ChatStream, request_id_from
+from ._transport import Transport
+
+_USER_AGENT = f"{USER_AGENT_PREFIX}/{VERSION} python/{platform.python_version()}"
+
+
+def _configure_logging(level: str) -> None:
+    logger = logging.getLogger("relay_lite")
+    logger.setLevel(level.upper())
+    if not any(getattr(h, "_relay_lite", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s relay_lite %(levelname)s %(message)s"))
+        handler._relay_lite = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+
+
+class Client:
+    """A client for one provider. Safe to share between threads; close it (or use ``with``).
+
+    >>> client = Client.compatible("http://localhost:11434/v1")  # doctest: +SKIP
+    >>> client.chat("llama3").user("Hello!").send().text  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        provider: Optional[str] = None,
+        *,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        model: Optional[str] = None,
+        timeouts: Optional[Timeouts] = None,
+        retry: Optional[RetryPolicy] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        ca_bundle: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        self.config = ClientConfig.resolve(
+            provider=provider,
+            api_key=api_key,
+            base_url=base_url,
+            model=model,
+            timeouts=timeouts,
+            retry=retry,
+            headers=headers,
+            ca_bundle=ca_bundle,
+            env=env,
+        )
+        preset = PRESETS[self.config.provider]
+        if preset.key_required and not self.config.api_key:
+            raise ConfigError(
+                f"no API key for {self.config.provider}: pass api_key= or set "
+                f"{preset.key_env} (or RELAY_LITE_API_KEY)"
+            )
+        if self.config.log_level:
+            _configure_logging(self.config.log_level)
+        self.protocol: Any = importlib.import_module(f"relay_lite.protocols.{self.config.protocol}")
+        self.transport = Transport(
+            timeouts=self.config.timeouts,
+            retry=self.config.retry,
+            ca_bundle=self.config.ca_bundle,
+            default_headers={"User-Agent": _USER_AGENT},
+        )
+
+    # -- presets --------------------------------------------------------------------------
+
+    @classmethod
+    def openai(cls, api_key: Optional[str] = None, **options: Any) -> Client:
+        """OpenAI's API (key from ``OPENAI_API_KEY`` when not given)."""
+        return cls("openai", api_key=api_key, **options)
+
+    @classmethod
+    def anthropic(cls, api_key: Optional[str] = None, **options: Any) -> Client:
+        """Anthropic's Messages API (key from ``ANTHROPIC_API_KEY``)."""
+        return cls("anthropic", api_key=api_key, **options)
+
+    @classmethod
+    def openrouter(cls, api_key: Optional[str] = None, **options: Any) -> Client:
+        """OpenRouter (key from ``OPENROUTER_API_KEY``)."""
+        return cls("openrouter", api_key=api_key, **options)
+
+    @classmethod
+    def modelrelay(cls, api_key: Optional[str] = None, **options: Any) -> Client:
+        """ModelRelay (key from ``MODELRELAY_API_KEY``)."""
+        return cls("modelrelay", api_key=api_key, **options)
+
+    @classmethod
+    def compatible(cls, base_url: str, api_key: Optional[str] = None, **options: Any) -> Client:
+        """Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...); the key is optional."""
+        return cls("compatible", api_key=api_key, base_url=base_url, **options)
+
+    def __repr__(self) -> str:
+        return f"Client(provider={self.config.provider!r}, base_url={self.config.base_url!r}, model={self.config.model!r})"
+
+    # -- building requests ----------------------------------------------------------------
+
+    def chat(self, model: Optional[str] = None) -> ChatRequest:
+        """Start a chat request (``model`` defaults to the client's)."""
+        return ChatRequest(self, ChatParams(model=model or self.config.model))
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        model: Optional[str] = None,
+        system: Optional[str] = None,
+        stream: bool = False,
+        **params: Any,
+    ) -> Any:
+        """Keyword shortcut: ``client.generate("Hi", system="Be brief.", temperature=0)``.
+
+        Every other keyword names a ``ChatRequest`` method (``max_tokens=50``,
+        ``stop=["\\n"]``, ``tools=[...]``). Returns a ``ChatResponse``, or a ``ChatStream``
+        with ``stream=True``.
+        """
+        request = self.chat(model)
+        if system:
+            request = request.system(system)
+        request = request.user(prompt)
+        for name, value in params.items():
+            method = getattr(ChatRequest, name, None)
+            if method is None or name.startswith("_") or name in ("send", "stream", "structured", "user", "system"):
+                raise ConfigError(f"generate() got an unknown parameter {name!r}")
+            if name == "stop" and not isinstance(value, str):
+                request = request.stop(*value)
+            else:
+                request = getattr(request, name)(value)
+        return request.stream() if stream else request.send()
+
+    # -- execution (used by ChatRequest) --------------------------------------------------
+
+    def _prepare(self, params: ChatParams) -> ChatParams:
+        if not params.model and not params.customer_id:
+            raise ConfigError("no model: pass one to chat(), set model= on the client, or RELAY_LITE_MODEL")
+        if not params.messages:
+            raise ConfigError("a chat request needs at least one message")
+        return params
+
+    def _call_headers(self, params: ChatParams, extra: Mapping[str, str]) -> dict[str, str]:
+        headers = dict(self.protocol.auth_headers(self.config.api_key))
+        headers.update(extra)
+        headers.update(self.config.headers)
+        if params.request_id and getattr(self.protocol, "REQUEST_ID_HEADER", None):
+            headers[self.protocol.REQUEST_ID_HEADER] = params.request_id
+        headers.update(params.headers)
+        return headers
+
+    def _timeouts(self, params: ChatParams) -> Optional[Timeouts]:
+        return params.timeout if isinstance(params.timeout, Timeouts) else None
+
+    def _send_chat(self, params: ChatParams) -> ChatResponse:
+        params = self._prepare(params)
+        call = self.protocol.build_request(params, stream=False, provider=self.config.provider)
+        response = self.transport.request(
+            call.method,
+            self.config.base_url + call.path,
+            headers=self._call_headers(params, call.headers),
+            json_body=call.body,
+            timeouts=self._timeouts(params),
+        )
+        result: ChatResponse = self.protocol.parse_response(
+            response.json(), request_id=request_id_from(response.headers), attempts=response.attempts
+        )
+        return result
+
+    def _stream_chat(self, params: ChatParams) -> ChatStream:
+        params = self._prepare(params)
+        call = self.protocol.build_request(params, stream=True, provider=self.config.provider)
+        http = self.transport.stream(
+            call.method,
+            self.config.base_url + call.path,
+            headers=self._call_headers(params, call.headers),
+            json_body=call.body,
+            timeouts=self._timeouts(params),
+        )
+        make_decoder = getattr(self.protocol, "make_decoder", None)
+        return ChatStream(http, self.protocol.StreamParser(), make_decoder() if make_decoder else None)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.transport.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

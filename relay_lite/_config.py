@@ -1,0 +1,336 @@
+"""Configuration: timeouts, retry policy, provider presets and the environment.
+
+Every default lives here as a named constant. ``Timeouts`` and ``RetryPolicy`` are frozen
+value objects, safe to share between clients and threads. ``ClientConfig.resolve`` applies
+the one precedence rule of the library: explicit argument, then ``RELAY_LITE_*``
+environment variable, then provider-specific variable, then default. Every bad value
+raises ``ConfigError`` naming where it came from and what it was (never a key's value).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, field, replace
+from typing import Mapping, Optional
+from urllib.parse import urlsplit
+
+from ._errors import ConfigError
+
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 60.0
+DEFAULT_TOTAL_TIMEOUT: Optional[float] = None
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_BACKOFF = 0.5
+DEFAULT_MAX_BACKOFF = 8.0
+DEFAULT_MAX_RETRY_AFTER = 60.0
+# Each backoff wait is scaled by a random factor in [1 - JITTER, 1] so that many clients
+# failing together do not retry in lockstep.
+BACKOFF_JITTER = 0.25
+DEFAULT_RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504, 529})
+DEFAULT_POOL_SIZE = 10
+USER_AGENT_PREFIX = "relay-lite"
+
+ENV_PREFIX = "RELAY_LITE_"
+VERSION = "0.1.0"
+
+
+def _check_seconds(name: str, value: Optional[float], *, allow_none: bool) -> Optional[float]:
+    if value is None:
+        if allow_none:
+            return None
+        raise ConfigError(f"{name} must be a number of seconds, got None")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number of seconds, got {value!r}")
+    number = float(value)
+    if not (number > 0 and number != float("inf")):
+        raise ConfigError(f"{name} must be a positive, finite number of seconds, got {value!r}")
+    return number
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """Time limits in seconds.
+
+    ``connect``: to open a connection. ``read``: the longest wait between two bytes (so
+    also the idle limit of a stream); None waits forever. ``total``: a deadline over the
+    whole call, retries, backoff sleeps and the stream included; None means no deadline.
+
+    >>> Timeouts(connect=5, read=60, total=300)
+    Timeouts(connect=5.0, read=60.0, total=300.0)
+    """
+
+    connect: float = DEFAULT_CONNECT_TIMEOUT
+    read: Optional[float] = DEFAULT_READ_TIMEOUT
+    total: Optional[float] = DEFAULT_TOTAL_TIMEOUT
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, "connect", _check_seconds("Timeouts.connect", self.connect, allow_none=False)
+        )
+        object.__setattr__(self, "read", _check_seconds("Timeouts.read", self.read, allow_none=True))
+        object.__setattr__(
+            self, "total", _check_seconds("Timeouts.total", self.total, allow_none=True)
+        )
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before trying a failed request again.
+
+    ``max_retries`` retries after the first attempt (2 means up to 3 attempts). Waits
+    grow from ``backoff`` seconds, doubling, capped at ``max_backoff``, with jitter. A
+    server's ``Retry-After`` demand is obeyed up to ``max_retry_after`` seconds; a longer
+    demand raises at once instead of blocking.
+    """
+
+    max_retries: int = DEFAULT_MAX_RETRIES
+    backoff: float = DEFAULT_BACKOFF
+    max_backoff: float = DEFAULT_MAX_BACKOFF
+    max_retry_after: float = DEFAULT_MAX_RETRY_AFTER
+    retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
+
+    def __post_init__(self) -> None:
+        retries = self.max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ConfigError(
+                f"RetryPolicy.max_retries must be a whole number >= 0, got {retries!r}"
+            )
+        for name in ("backoff", "max_backoff", "max_retry_after"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+                0 <= value < float("inf")
+            ):
+                raise ConfigError(
+                    f"RetryPolicy.{name} must be a finite number of seconds >= 0, got {value!r}"
+                )
+            object.__setattr__(self, name, float(value))
+        object.__setattr__(self, "retry_statuses", frozenset(self.retry_statuses))
+
+    def backoff_delay(self, retry_number: int, rng: Optional[random.Random] = None) -> float:
+        """Seconds to wait before retry number ``retry_number`` (1 for the first retry)."""
+        base = min(self.max_backoff, self.backoff * (2 ** (retry_number - 1)))
+        factor = 1.0 - BACKOFF_JITTER * (rng or random).random()
+        return base * factor
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A provider's defaults: wire protocol, base URL, key variable, default model."""
+
+    name: str
+    protocol: str
+    base_url: Optional[str]
+    key_env: Optional[str]
+    default_model: Optional[str] = None
+    key_required: bool = True
+
+
+PRESETS: Mapping[str, Preset] = {
+    "openai": Preset("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-4o-mini"),
+    "anthropic": Preset(
+        "anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "claude-haiku-4-5"
+    ),
+    "openrouter": Preset(
+        "openrouter",
+        "openai",
+        "https://openrouter.ai/api/v1",
+        "OPENROUTER_API_KEY",
+        "openai/gpt-4o-mini",
+    ),
+    "modelrelay": Preset(
+        "modelrelay", "modelrelay", "https://api.modelrelay.ai/api/v1", "MODELRELAY_API_KEY"
+    ),
+    # Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...): no default URL, key optional.
+    "compatible": Preset("compatible", "openai", None, None, None, key_required=False),
+}
+
+
+def _env_seconds(env: Mapping[str, str], name: str, *, allow_none: bool) -> Optional[float]:
+    raw = env[name].strip()
+    if allow_none and raw.lower() in ("none", "off"):
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number of seconds") from None
+    if not (value > 0 and value != float("inf")):
+        raise ConfigError(f"{name}={raw!r} must be a positive, finite number of seconds")
+    return value
+
+
+def _env_set(env: Mapping[str, str], name: str) -> bool:
+    return bool(env.get(name, "").strip())
+
+
+def timeouts_from_env(env: Mapping[str, str], base: Optional[Timeouts] = None) -> Timeouts:
+    """``base`` (or the defaults) with any ``RELAY_LITE_*`` timeout variables applied."""
+    result = base or Timeouts()
+    for field_name, var, allow_none in (
+        ("connect", "RELAY_LITE_CONNECT_TIMEOUT", False),
+        ("read", "RELAY_LITE_READ_TIMEOUT", True),
+        ("total", "RELAY_LITE_TIMEOUT", True),
+    ):
+        if _env_set(env, var):
+            result = replace(result, **{field_name: _env_seconds(env, var, allow_none=allow_none)})
+    return result
+
+
+def retry_from_env(env: Mapping[str, str], base: Optional[RetryPolicy] = None) -> RetryPolicy:
+    """``base`` (or the defaults) with any ``RELAY_LITE_*`` retry variables applied."""
+    result = base or RetryPolicy()
+    if _env_set(env, "RELAY_LITE_MAX_RETRIES"):
+        raw = env["RELAY_LITE_MAX_RETRIES"].strip()
+        if not raw.isdigit():
+            raise ConfigError(f"RELAY_LITE_MAX_RETRIES={raw!r} must be a whole number >= 0")
+        result = replace(result, max_retries=int(raw))
+    for field_name, var in (
+        ("backoff", "RELAY_LITE_BACKOFF"),
+        ("max_backoff", "RELAY_LITE_MAX_BACKOFF"),
+        ("max_retry_after", "RELAY_LITE_MAX_RETRY_AFTER"),
+    ):
+        if _env_set(env, var):
+            raw = env[var].strip()
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"{var}={raw!r} is not a number of seconds") from None
+            if not (0 <= value < float("inf")):
+                raise ConfigError(f"{var}={raw!r} must be a finite number of seconds >= 0")
+            result = replace(result, **{field_name: value})
+    return result
+
+
+def check_base_url(url: str, source: str) -> str:
+    """Return ``url`` without a trailing slash, or raise naming ``source``."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{source}={url!r} must be an absolute http:// or https:// URL")
+    return url.strip().rstrip("/")
+
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Everything a client needs, resolved once. The API key is never shown in its repr."""
+
+    provider: str
+    protocol: str
+    base_url: str
+    api_key: Optional[str] = field(default=None, repr=False)
+    model: Optional[str] = None
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    ca_bundle: Optional[str] = None
+    log_level: Optional[str] = None
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        provider: Optional[str] = None,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        model: Optional[str] = None,
+        timeouts: Optional[Timeouts] = None,
+        retry: Optional[RetryPolicy] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        ca_bundle: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> ClientConfig:
+        """Resolve explicit arguments, then the environment, then defaults.
+
+        Without a provider anywhere, the first provider whose key variable is set is
+        used (OpenAI, Anthropic, OpenRouter, ModelRelay), else ``openai``.
+        """
+        env = os.environ if env is None else env
+        name = provider or env.get("RELAY_LITE_PROVIDER", "").strip().lower() or None
+        source = "provider" if provider else "RELAY_LITE_PROVIDER"
+        if name is None:
+            name = next(
+                (p.name for p in PRESETS.values() if p.key_env and _env_set(env, p.key_env)),
+                "openai",
+            )
+        if name not in PRESETS:
+            raise ConfigError(f"{source}={name!r} is not a known provider; use one of {sorted(PRESETS)}")
+        preset = PRESETS[name]
+
+        if base_url is not None:
+            url = check_base_url(base_url, "base_url")
+        elif _env_set(env, "RELAY_LITE_BASE_URL"):
+            url = check_base_url(env["RELAY_LITE_BASE_URL"], "RELAY_LITE_BASE_URL")
+        elif preset.base_url:
+            url = preset.base_url
+        else:
+            raise ConfigError(f"provider {name!r} needs a base_url (or RELAY_LITE_BASE_URL)")
+
+        key = api_key
+        if key is None and _env_set(env, "RELAY_LITE_API_KEY"):
+            key = env["RELAY_LITE_API_KEY"].strip()
+        if key is None and preset.key_env and _env_set(env, preset.key_env):
+            key = env[preset.key_env].strip()
+
+        ca = ca_bundle if ca_bundle is not None else (env.get("RELAY_LITE_CA_BUNDLE") or None)
+        if ca is not None and not os.path.isfile(ca):
+            ca_source = "ca_bundle" if ca_bundle is not None else "RELAY_LITE_CA_BUNDLE"
+            raise ConfigError(f"{ca_source}={ca!r} is not a readable file")
+
+        log_level = (env.get("RELAY_LITE_LOG") or "").strip().lower() or None
+        if log_level is not None and log_level not in LOG_LEVELS:
+            raise ConfigError(f"RELAY_LITE_LOG={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
+
+        return cls(
+            provider=name,
+            protocol=preset.protocol,
+            base_url=url,
+            api_key=key,
+            model=model or env.get("RELAY_LITE_MODEL", "").strip() or preset.default_model,
+            timeouts=timeouts if timeouts is not None else timeouts_from_env(env),
+            retry=retry if retry is not None else retry_from_env(env),
+            headers=dict(headers or {}),
+            ca_bundle=ca,
+            log_level=log_level,
+        )
+
+
+@dataclass(frozen=True)
+class ProxySettings:
+    """Proxies from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` (either case)."""
+
+    https: Optional[str] = None
+    http: Optional[str] = None
+    no_proxy: tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> ProxySettings:
+        """Read the conventional proxy variables; lower case wins, as in curl."""
+        env = os.environ if env is None else env
+
+        def get(name: str) -> Optional[str]:
+            return (env.get(name.lower()) or env.get(name.upper()) or "").strip() or None
+
+        no_proxy = tuple(
+            entry.strip().lower() for entry in (get("NO_PROXY") or "").split(",") if entry.strip()
+        )
+        return cls(https=get("HTTPS_PROXY"), http=get("HTTP_PROXY"), no_proxy=no_proxy)
+
+    def proxy_for(self, url: str) -> Optional[str]:
+        """The proxy URL to use for ``url``, or None to connect directly."""
+        parts = urlsplit(url)
+        proxy = self.https if parts.scheme == "https" else self.http
+        if proxy is None:
+            return None
+        host = (parts.hostname or "").lower()
+        for entry in self.no_proxy:
+            if entry == "*":
+                return None
+            entry_host = entry.split(":", 1)[0] if entry.count(":") == 1 else entry
+            entry_host = entry_host.lstrip(".")
+            if host == entry_host or host.endswith("." + entry_host):
+                return None
+        if "://" not in proxy:
+            proxy = "http://" + proxy
+        return proxy

@@ -1,0 +1,318 @@
+"""The neutral model: messages, tools, usage, responses and stream events.
+
+Protocol adapters translate between these and each provider's wire shapes; user code
+sees only these (and ``.raw`` when it asks for the provider's own JSON). All are
+dataclasses; the ones users build (messages, parts, tools) are frozen so a request
+builder can share them safely.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Optional, Sequence, Union
+
+from ._errors import ConfigError
+
+__all__ = [
+    "TextPart",
+    "ImagePart",
+    "ContentPart",
+    "Message",
+    "ToolSpec",
+    "ToolCall",
+    "Usage",
+    "ChatResponse",
+    "TextDelta",
+    "ThinkingDelta",
+    "ToolCallDelta",
+    "UsageEvent",
+    "Done",
+    "StreamEvent",
+    "FINISH_REASONS",
+]
+
+ROLES = ("system", "user", "assistant", "tool")
+# The normalised finish reasons; a provider value outside these passes through unchanged.
+FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "refusal")
+
+
+@dataclass(frozen=True)
+class TextPart:
+    """A piece of text inside a multi-part message."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ImagePart:
+    """An image, by ``url`` or as base64 ``data`` with its ``media_type`` (e.g. image/png)."""
+
+    url: Optional[str] = None
+    data: Optional[str] = None
+    media_type: Optional[str] = None
+    detail: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if (self.url is None) == (self.data is None):
+            raise ConfigError("ImagePart needs exactly one of url= or data=")
+        if self.data is not None and not self.media_type:
+            raise ConfigError("ImagePart with data= needs media_type= (for example 'image/png')")
+
+
+ContentPart = Union[TextPart, ImagePart]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A tool call the model made: ``arguments`` parsed, ``arguments_json`` as sent."""
+
+    id: str
+    name: str
+    arguments: Mapping[str, Any]
+    arguments_json: str = ""
+
+    @classmethod
+    def from_json(cls, id: str, name: str, arguments_json: str) -> ToolCall:  # noqa: A002
+        """Build from raw JSON arguments; unparseable arguments keep their raw text only."""
+        try:
+            parsed = json.loads(arguments_json) if arguments_json.strip() else {}
+        except ValueError:
+            parsed = {}
+        return cls(id, name, parsed if isinstance(parsed, dict) else {"value": parsed}, arguments_json)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One conversation turn.
+
+    ``content`` is text or a tuple of parts (text and images). An assistant turn may carry
+    ``tool_calls``; a ``tool`` turn answers the call named by ``tool_call_id``.
+    """
+
+    role: str
+    content: Union[str, tuple[ContentPart, ...]] = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: Optional[str] = None
+    name: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if self.role not in ROLES:
+            raise ConfigError(f"message role {self.role!r} is not one of {', '.join(ROLES)}")
+        if isinstance(self.content, list):
+            object.__setattr__(self, "content", tuple(self.content))
+
+    @property
+    def text(self) -> str:
+        """The text of this message, parts joined."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(p.text for p in self.content if isinstance(p, TextPart))
+
+    @classmethod
+    def coerce(cls, value: Union[Message, Mapping[str, Any]]) -> Message:
+        """Accept a ``Message`` or an OpenAI-style dict (``{"role": ..., "content": ...}``)."""
+        if isinstance(value, Message):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"a message must be a Message or a dict, got {type(value).__name__}")
+        if "role" not in value:
+            raise ConfigError(f"message dict {dict(value)!r} has no 'role'")
+        content = value.get("content") or ""
+        if isinstance(content, list):
+            content = tuple(_part_from_dict(p) for p in content)
+        calls = tuple(
+            ToolCall.from_json(
+                c.get("id", ""),
+                c.get("function", c).get("name", ""),
+                _arguments_text(c.get("function", c).get("arguments", "")),
+            )
+            for c in value.get("tool_calls") or ()
+        )
+        return cls(
+            role=value["role"],
+            content=content,
+            tool_calls=calls,
+            tool_call_id=value.get("tool_call_id"),
+            name=value.get("name"),
+        )
+
+
+def _arguments_text(arguments: Any) -> str:
+    return arguments if isinstance(arguments, str) else json.dumps(arguments)
+
+
+def _part_from_dict(part: Any) -> ContentPart:
+    if isinstance(part, (TextPart, ImagePart)):
+        return part
+    if isinstance(part, str):
+        return TextPart(part)
+    kind = part.get("type")
+    if kind == "text":
+        return TextPart(part["text"])
+    if kind == "image_url":
+        image = part["image_url"]
+        url = image if isinstance(image, str) else image["url"]
+        detail = None if isinstance(image, str) else image.get("detail")
+        if url.startswith("data:") and ";base64," in url:
+            media_type, data = url[5:].split(";base64,", 1)
+            return ImagePart(data=data, media_type=media_type, detail=detail)
+        return ImagePart(url=url, detail=detail)
+    if kind == "image":  # Anthropic shape
+        source = part["source"]
+        if source.get("type") == "base64":
+            return ImagePart(data=source["data"], media_type=source["media_type"])
+        return ImagePart(url=source["url"])
+    raise ConfigError(f"unsupported content part type {kind!r}")
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool the model may call: a name, a description and a JSON Schema for arguments."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+    @classmethod
+    def coerce(cls, value: Union[ToolSpec, Mapping[str, Any]]) -> ToolSpec:
+        """Accept a ``ToolSpec``, an OpenAI tool dict, or an Anthropic tool dict."""
+        if isinstance(value, ToolSpec):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"a tool must be a ToolSpec or a dict, got {type(value).__name__}")
+        spec = value.get("function", value)
+        if "name" not in spec:
+            raise ConfigError(f"tool dict {dict(value)!r} has no 'name'")
+        parameters = spec.get("parameters") or spec.get("input_schema") or {"type": "object", "properties": {}}
+        return cls(spec["name"], spec.get("description", ""), parameters)
+
+
+def _add(a: Optional[int], b: Optional[int]) -> Optional[int]:
+    if a is None:
+        return b
+    return a if b is None else a + b
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts; each is None when the provider did not report it."""
+
+    input_tokens: Optional[int] = None
+    output_tokens: Optional[int] = None
+    total_tokens: Optional[int] = None
+    cached_input_tokens: Optional[int] = None
+    cache_creation_input_tokens: Optional[int] = None
+    reasoning_tokens: Optional[int] = None
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            _add(self.input_tokens, other.input_tokens),
+            _add(self.output_tokens, other.output_tokens),
+            _add(self.total_tokens, other.total_tokens),
+            _add(self.cached_input_tokens, other.cached_input_tokens),
+            _add(self.cache_creation_input_tokens, other.cache_creation_input_tokens),
+            _add(self.reasoning_tokens, other.reasoning_tokens),
+        )
+
+
+@dataclass(frozen=True)
+class ChatResponse:
+    """A whole reply, from ``send()`` or accumulated from a stream.
+
+    ``finish_reason`` is normalised to stop / length / tool_calls / content_filter /
+    refusal (other values pass through); ``raw_finish_reason`` is the provider's own.
+    """
+
+    text: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    finish_reason: Optional[str] = None
+    raw_finish_reason: Optional[str] = None
+    model: Optional[str] = None
+    id: Optional[str] = None
+    usage: Usage = field(default_factory=Usage)
+    request_id: Optional[str] = None
+    refusal: Optional[str] = None
+    thinking: str = ""
+    raw: Any = field(default=None, repr=False, compare=False)
+    attempts: int = 1
+
+    @property
+    def message(self) -> Message:
+        """The reply as an assistant ``Message``, ready to append to a conversation."""
+        return Message("assistant", self.text, self.tool_calls)
+
+
+# -- stream events (small and plain: one is made per chunk on the hot path) ---------------
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    """A piece of reply text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    """A piece of the model's visible reasoning (Anthropic ``thinking``)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolCallDelta:
+    """A fragment of a tool call; fragments with the same ``index`` belong together."""
+
+    index: int
+    id: Optional[str] = None
+    name: Optional[str] = None
+    arguments_delta: str = ""
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    """Token usage reported during the stream (merged into the final response)."""
+
+    usage: Usage
+
+
+@dataclass(frozen=True)
+class Done:
+    """The stream finished properly; ``response`` is the accumulated whole."""
+
+    response: ChatResponse
+
+
+StreamEvent = Union[TextDelta, ThinkingDelta, ToolCallDelta, UsageEvent, Done]
+
+
+def messages_from(values: Sequence[Union[Message, Mapping[str, Any]]]) -> tuple[Message, ...]:
+    """Coerce a list of messages or dicts into a tuple of ``Message``."""
+    return tuple(Message.coerce(v) for v in values)
+
+
+@dataclass(frozen=True)
+class ChatParams:
+    """Everything a chat request says, independent of any provider (built by ``ChatRequest``).
+
+    ``tool_choice`` is "auto", "none", "required" (alias "any"), a tool name, or a
+    provider-shaped dict passed through. ``extra_body`` is merged last into the wire body.
+    """
+
+    model: Optional[str] = None
+    messages: tuple[Message, ...] = ()
+    temperature: Optional[float] = None
+    top_p: Optional[float] = None
+    max_tokens: Optional[int] = None
+    stop: tuple[str, ...] = ()
+    seed: Optional[int] = None
+    tools: tuple[ToolSpec, ...] = ()
+    tool_choice: Union[str, Mapping[str, Any], None] = None
+    response_format: Optional[Mapping[str, Any]] = None
+    metadata: Optional[Mapping[str, str]] = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    timeout: Any = None  # Timeouts or seconds (total); resolved by the client
+    request_id: Optional[str] = None
+    extra_body: Mapping[str, Any] = field(default_factory=dict)
+    customer_id: Optional[str] = None  # ModelRelay customer-attributed calls

@@ -1,0 +1,105 @@
+"""Pieces every protocol adapter shares: the HTTP call shape and the stream accumulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from .._models import ChatResponse, ToolCall, Usage
+
+# Provider finish reasons mapped onto the neutral five; others pass through unchanged.
+FINISH_REASON_MAP = {
+    "stop": "stop",
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "pause_turn": "stop",
+    "length": "length",
+    "max_tokens": "length",
+    "model_context_window_exceeded": "length",
+    "tool_calls": "tool_calls",
+    "function_call": "tool_calls",
+    "tool_use": "tool_calls",
+    "content_filter": "content_filter",
+    "refusal": "refusal",
+}
+
+
+def normalise_finish_reason(raw: Optional[str]) -> Optional[str]:
+    """Map a provider's finish/stop reason onto stop/length/tool_calls/content_filter/refusal."""
+    if raw is None:
+        return None
+    return FINISH_REASON_MAP.get(raw, raw)
+
+
+@dataclass(frozen=True)
+class HTTPCall:
+    """What to send: method, path below the base URL, extra headers and a JSON body."""
+
+    method: str
+    path: str
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class _ToolCallParts:
+    __slots__ = ("id", "name", "parts")
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.name = ""
+        self.parts: list[str] = []
+
+
+class Accumulator:
+    """Collects a stream's pieces into a ``ChatResponse``.
+
+    Text and argument fragments are appended to lists and joined once at the end, so
+    accumulating is linear in the size of the stream.
+    """
+
+    def __init__(self) -> None:
+        self.text_parts: list[str] = []
+        self.thinking_parts: list[str] = []
+        self.refusal_parts: list[str] = []
+        self._tool_calls: dict[int, _ToolCallParts] = {}
+        self.usage = Usage()
+        self.raw_finish_reason: Optional[str] = None
+        self.model: Optional[str] = None
+        self.id: Optional[str] = None
+
+    def tool_call(self, index: int, id: Optional[str], name: Optional[str], arguments: str) -> None:
+        """Merge one tool-call fragment into the call at ``index``."""
+        call = self._tool_calls.get(index)
+        if call is None:
+            call = self._tool_calls[index] = _ToolCallParts()
+        if id:
+            call.id = id
+        if name:
+            call.name = name
+        if arguments:
+            call.parts.append(arguments)
+
+    def has_tool_call(self, index: int) -> bool:
+        """Whether a fragment for ``index`` has arrived."""
+        return index in self._tool_calls
+
+    def response(self, *, request_id: Optional[str] = None, attempts: int = 1, raw: Any = None) -> ChatResponse:
+        """The reply as accumulated so far."""
+        calls = tuple(
+            ToolCall.from_json(c.id, c.name, "".join(c.parts))
+            for _, c in sorted(self._tool_calls.items())
+        )
+        return ChatResponse(
+            text="".join(self.text_parts),
+            tool_calls=calls,
+            finish_reason=normalise_finish_reason(self.raw_finish_reason),
+            raw_finish_reason=self.raw_finish_reason,
+            model=self.model,
+            id=self.id,
+            usage=self.usage,
+            request_id=request_id,
+            refusal="".join(self.refusal_parts) or None,
+            thinking="".join(self.thinking_parts),
+            raw=raw,
+            attempts=attempts,
+        )

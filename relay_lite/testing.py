@@ -1,0 +1,239 @@
+"""Test helpers: ``FakeServer``, a real HTTP/1.1 server on 127.0.0.1 scripted per request.
+
+Use it in your own tests instead of mocking the network::
+
+    from relay_lite.testing import FakeServer, Reply
+
+    with FakeServer() as server:
+        server.add(Reply(status=503), Reply.json({"ok": True}))
+        ...  # point a client at server.url
+        assert server.requests[1].path == "/v1/chat/completions"
+
+Replies are served first-in first-out. When none is queued, the server's ``handler``
+(a function from ``RecordedRequest`` to ``Reply``) answers; protocol modes such as the
+OpenAI echo server are handlers (see ``relay_lite.fakes``). Replies can misbehave on
+purpose: delay, drip, stream in chunks, cut the connection mid-body or drop it unanswered.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Optional, Union
+
+__all__ = ["FakeServer", "Reply", "RecordedRequest", "sse_event"]
+
+Body = Union[bytes, str, dict, list, None]
+
+
+def _to_bytes(value: Union[bytes, str]) -> bytes:
+    return value.encode("utf-8") if isinstance(value, str) else value
+
+
+def sse_event(data: Union[str, dict, list], event: Optional[str] = None) -> bytes:
+    """One Server-Sent Event, JSON-encoding ``data`` unless it is already a string."""
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    head = f"event: {event}\n" if event else ""
+    return (head + "".join(f"data: {line}\n" for line in text.split("\n")) + "\n").encode("utf-8")
+
+
+@dataclass
+class Reply:
+    """What the server does for one request.
+
+    ``body`` is sent whole (a dict or list as JSON). ``chunks`` are sent one by one with
+    chunked transfer encoding, ``chunk_delay`` seconds apart. ``delay`` waits before the
+    status line. ``abort`` cuts the connection after the chunks without ending the body;
+    ``drop`` closes the connection without answering at all.
+    """
+
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Body = None
+    chunks: Optional[list[Union[bytes, str]]] = None
+    chunk_delay: float = 0.0
+    delay: float = 0.0
+    abort: bool = False
+    drop: bool = False
+
+    @classmethod
+    def json(cls, payload: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> Reply:
+        """A JSON reply."""
+        return cls(status=status, headers=dict(headers or {}), body=json.dumps(payload).encode())
+
+    @classmethod
+    def sse(
+        cls,
+        events: list[Union[bytes, str]],
+        *,
+        chunk_delay: float = 0.0,
+        abort: bool = False,
+        headers: Optional[dict[str, str]] = None,
+    ) -> Reply:
+        """A ``text/event-stream`` reply, each item sent as its own chunk."""
+        all_headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+        all_headers.update(headers or {})
+        return cls(headers=all_headers, chunks=list(events), chunk_delay=chunk_delay, abort=abort)
+
+    @classmethod
+    def drip(cls, body: Union[bytes, str], interval: float, status: int = 200) -> Reply:
+        """Send ``body`` one byte at a time, ``interval`` seconds apart (a slow server)."""
+        data = _to_bytes(body)
+        return cls(status=status, chunks=[data[i : i + 1] for i in range(len(data))], chunk_delay=interval)
+
+
+@dataclass
+class RecordedRequest:
+    """A request the server received, kept in ``FakeServer.requests``."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # names lower-cased
+    body: bytes
+
+    def json(self) -> Any:
+        """The request body parsed as JSON."""
+        return json.loads(self.body)
+
+
+Handler = Callable[[RecordedRequest], Reply]
+
+
+class FakeServer:
+    """A scripted HTTP/1.1 server on a random loopback port, run in a background thread."""
+
+    def __init__(self, handler: Optional[Handler] = None) -> None:
+        self.handler = handler
+        self.requests: list[RecordedRequest] = []
+        self._queue: deque[Reply] = deque()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._thread: Optional[threading.Thread] = None
+
+    # -- scripting ----------------------------------------------------------------------
+
+    def add(self, *replies: Reply) -> FakeServer:
+        """Queue replies, served in order to the next requests."""
+        with self._lock:
+            self._queue.extend(replies)
+        return self
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("FakeServer is not running; use it as a context manager")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def _next_reply(self, request: RecordedRequest) -> Reply:
+        with self._lock:
+            self.requests.append(request)
+            if self._queue:
+                return self._queue.popleft()
+        if self.handler is not None:
+            return self.handler(request)
+        message = f"FakeServer has no scripted reply for {request.method} {request.path}"
+        return Reply.json({"error": {"message": message, "type": "fake_server_error"}}, status=500)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> FakeServer:
+        """Start serving in a background thread."""
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        server.daemon_threads = True
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="relay-lite-fake-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the listening socket; slow replies are cut short."""
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def _make_handler(owner: FakeServer) -> type[BaseHTTPRequestHandler]:
+    class _Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, chunked responses
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+            pass  # keep test output clean
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            request = RecordedRequest(
+                method=self.command,
+                path=self.path,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+            )
+            reply = owner._next_reply(request)
+            try:
+                self._write(reply)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client went away; nothing to do
+
+        def _write(self, reply: Reply) -> None:
+            if reply.delay and owner._stopping.wait(reply.delay):
+                return
+            if reply.drop:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.send_response(reply.status)
+            headers = dict(reply.headers)
+            body = reply.body
+            if isinstance(body, (dict, list)):
+                body = json.dumps(body).encode("utf-8")
+                headers.setdefault("Content-Type", "application/json")
+            elif isinstance(body, str):
+                body = body.encode("utf-8")
+            if reply.chunks is None:
+                data = body or b""
+                headers.setdefault("Content-Type", "application/json")
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                self.wfile.flush()
+                return
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.flush()
+            for chunk in reply.chunks:
+                if reply.chunk_delay and owner._stopping.wait(reply.chunk_delay):
+                    self.close_connection = True
+                    return
+                data = _to_bytes(chunk)
+                if data:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+            if reply.abort:
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+    return _Handler
