@@ -48,7 +48,7 @@ import dataclasses
 import enum
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar, overload
 
 from ._errors import ConfigError
@@ -446,7 +446,7 @@ def _check_branches(
         errors.append(ValidationIssue(path, f"did not match any of: {names} ({_got(data)})"))
 
 
-def _check_string(data: str, schema: dict[str, Any], fail: Any) -> None:
+def _check_string(data: str, schema: dict[str, Any], fail: Callable[[str], None]) -> None:
     length = len(data)
     if "minLength" in schema and length < schema["minLength"]:
         fail(f"expected at least {_plural(schema['minLength'], 'character')}, got {length}")

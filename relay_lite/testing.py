@@ -25,7 +25,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional, Union
 
-__all__ = ["FakeServer", "Reply", "RecordedRequest", "sse_event"]
+__all__ = ["FakeServer", "Reply", "RecordedRequest", "ChatScript", "sse_event"]
+
+
+def __getattr__(name: str) -> Any:
+    # ChatScript lives beside the protocol renderers, which import this module.
+    if name == "ChatScript":
+        from ._fake_chat import ChatScript
+
+        return ChatScript
+    raise AttributeError(f"module 'relay_lite.testing' has no attribute {name!r}")
 
 Body = Union[bytes, str, dict, list, None]
 
@@ -104,12 +113,23 @@ Handler = Callable[[RecordedRequest], Reply]
 
 
 class FakeServer:
-    """A scripted HTTP/1.1 server on a random loopback port, run in a background thread."""
+    """A scripted HTTP/1.1 server on a random loopback port, run in a background thread.
 
-    def __init__(self, handler: Optional[Handler] = None) -> None:
+    With ``protocol`` ("openai", "anthropic", ...) it speaks that chat API: queued
+    ``ChatScript``s are rendered in its wire format (streamed when the request asks), and
+    with nothing queued it answers every request with a deterministic echo.
+    """
+
+    def __init__(self, handler: Optional[Handler] = None, *, protocol: Optional[str] = None) -> None:
         self.handler = handler
+        self.protocol = protocol
+        if protocol is not None:
+            from ._fake_chat import RENDERERS
+
+            if protocol not in RENDERERS:
+                raise ValueError(f"FakeServer speaks no protocol {protocol!r}; known: {sorted(RENDERERS)}")
         self.requests: list[RecordedRequest] = []
-        self._queue: deque[Reply] = deque()
+        self._queue: deque[Any] = deque()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: Optional[ThreadingHTTPServer] = None
@@ -117,8 +137,18 @@ class FakeServer:
 
     # -- scripting ----------------------------------------------------------------------
 
-    def add(self, *replies: Reply) -> FakeServer:
-        """Queue replies, served in order to the next requests."""
+    @classmethod
+    def openai(cls) -> FakeServer:
+        """A server speaking OpenAI chat completions (scripted or echo)."""
+        return cls(protocol="openai")
+
+    @classmethod
+    def anthropic(cls) -> FakeServer:
+        """A server speaking the Anthropic Messages API (scripted or echo)."""
+        return cls(protocol="anthropic")
+
+    def add(self, *replies: Any) -> FakeServer:
+        """Queue ``Reply``s or ``ChatScript``s, served in order to the next requests."""
         with self._lock:
             self._queue.extend(replies)
         return self
@@ -131,14 +161,34 @@ class FakeServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _next_reply(self, request: RecordedRequest) -> Reply:
+        item: Any = None
         with self._lock:
             self.requests.append(request)
             if self._queue:
-                return self._queue.popleft()
-        if self.handler is not None:
+                item = self._queue.popleft()
+        if isinstance(item, Reply):
+            return item
+        if item is None and self.handler is not None:
             return self.handler(request)
+        if self.protocol is not None:
+            return self._render(item, request)
+        if item is not None:
+            raise TypeError(f"FakeServer without a protocol cannot serve {type(item).__name__}")
         message = f"FakeServer has no scripted reply for {request.method} {request.path}"
         return Reply.json({"error": {"message": message, "type": "fake_server_error"}}, status=500)
+
+    def _render(self, script: Any, request: RecordedRequest) -> Reply:
+        from ._fake_chat import RENDERERS, echo_script
+
+        render, neutral = RENDERERS[str(self.protocol)]
+        try:
+            if script is None:
+                messages, tools = neutral(request.json())
+                script = echo_script(messages, tools)
+            return render(script, request)
+        except (ValueError, KeyError, TypeError) as exc:
+            error = {"type": "invalid_request_error", "message": f"FakeServer could not read the request: {exc}"}
+            return Reply.json({"type": "error", "error": error}, status=400)
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -147,7 +197,7 @@ class FakeServer:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="relay-lite-fake-server", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="relay-lite-fake-server", daemon=True)
         self._thread.start()
         return self
 
