@@ -181,7 +181,7 @@ def retry_from_env(env: Mapping[str, str], base: Optional[RetryPolicy] = None) -
     result = base or RetryPolicy()
     if _env_set(env, "RELAY_LITE_MAX_RETRIES"):
         raw = env["RELAY_LITE_MAX_RETRIES"].strip()
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):
             raise ConfigError(f"RELAY_LITE_MAX_RETRIES={raw!r} must be a whole number >= 0")
         result = replace(result, max_retries=int(raw))
     for field_name, var in (

@@ -247,15 +247,18 @@ _CODE_CLASSES: dict[str, type[APIError]] = {
 }
 
 
-def _class_for(status: Optional[int], code: Optional[str]) -> type[APIError]:
-    if code in ("overloaded_error", "overloaded"):
+def _class_for(status: Optional[int], code: Optional[str], kind: Optional[str]) -> type[APIError]:
+    if "overloaded_error" in (code, kind) or "overloaded" in (code, kind):
         return OverloadedError
     if status is not None and status in _STATUS_CLASSES:
         return _STATUS_CLASSES[status]
     if status is not None and status >= 500:
         return ServerError
-    if code and code in _CODE_CLASSES:
-        return _CODE_CLASSES[code]
+    # Without a status (an error inside a stream) the specific code decides, then the
+    # family named by the type: OpenAI's context_length_exceeded is an invalid_request_error.
+    for name in (code, kind):
+        if name and name in _CODE_CLASSES:
+            return _CODE_CLASSES[name]
     return APIError
 
 
@@ -280,24 +283,25 @@ def _header(headers: Optional[Mapping[str, str]], names: tuple[str, ...]) -> Opt
     return None
 
 
-def _describe(parsed: Any) -> tuple[Optional[str], Optional[str], Optional[int]]:
-    """Pull (message, code, status) out of any known error body shape."""
+def _describe(parsed: Any) -> tuple[Optional[str], Optional[str], Optional[str], Optional[int]]:
+    """Pull (message, code, type, status) out of any known error body shape."""
     if not isinstance(parsed, Mapping):
         text = parsed.strip()[:500] if isinstance(parsed, str) and parsed.strip() else None
-        return text, None, None
+        return text, None, None, None
     inner = parsed.get("error", parsed)
     if isinstance(inner, str):  # {"error": "text"}
-        return inner, _as_str(parsed.get("code")), None
+        return inner, _as_str(parsed.get("code")), None, None
     if not isinstance(inner, Mapping):
         inner = parsed
     message = inner.get("message") or parsed.get("message")
+    kind = _as_str(inner.get("type"))
+    if kind == "error":  # Anthropic's outer {"type": "error"} names no family
+        kind = None
     # OpenAI puts the specific reason in "code" and the family in "type";
-    # Anthropic only has "type". Prefer the more specific one.
-    code = _as_str(inner.get("code")) or _as_str(inner.get("type"))
-    if code == "error":  # Anthropic's outer {"type": "error"} is not a code
-        code = None
+    # Anthropic only has "type". The code shown is the more specific one.
+    code = _as_str(inner.get("code")) or kind
     status = inner.get("status") if isinstance(inner.get("status"), int) else None
-    return (str(message) if message is not None else None), code, status
+    return (str(message) if message is not None else None), code, kind, status
 
 
 def _as_str(value: Any) -> Optional[str]:
@@ -319,14 +323,14 @@ def api_error(
     (nested and flat) and agent-platform body shapes.
     """
     parsed = _parse_body(body)
-    message, code, body_status = _describe(parsed)
+    message, code, kind, body_status = _describe(parsed)
     if status == 200:
         status = None
     effective_status = status if status is not None else body_status
     request_id = _header(headers, REQUEST_ID_HEADERS)
     if request_id is None and isinstance(parsed, Mapping) and parsed.get("request_id"):
         request_id = str(parsed["request_id"])
-    cls = _class_for(effective_status, code)
+    cls = _class_for(effective_status, code, kind)
     if not message:
         message = f"HTTP {status}" if status is not None else "error event in stream"
     return cls(

@@ -175,10 +175,158 @@ def render_openai(script: ChatScript, request: RecordedRequest) -> Reply:
     return _stream_reply(script, events)
 
 
+# -- Anthropic Messages ----------------------------------------------------------------------
+
+_ANTHROPIC_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "refusal": "refusal",
+}
+_FAKE_SIGNATURE = "fake-signature"
+
+
+def _anthropic_usage(usage: Usage) -> dict[str, Any]:
+    wire: dict[str, Any] = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+    if usage.cached_input_tokens is not None:
+        wire["cache_read_input_tokens"] = usage.cached_input_tokens
+    if usage.cache_creation_input_tokens is not None:
+        wire["cache_creation_input_tokens"] = usage.cache_creation_input_tokens
+    return wire
+
+
+def _anthropic_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return " ".join(
+        b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text"
+    )
+
+
+def _anthropic_neutral(body: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
+    """A Messages request body as neutral messages (role, content text) and tools."""
+    for required in ("model", "max_tokens", "messages"):
+        if required not in body:
+            raise ValueError(f"{required}: field required")
+    messages: list[Any] = []
+    if body.get("system"):
+        messages.append({"role": "system", "content": _anthropic_text(body["system"])})
+    for message in body["messages"]:
+        role, content = message["role"], message["content"]
+        if role not in ("user", "assistant"):
+            raise ValueError(f"messages: unexpected role {role!r}")
+        if isinstance(content, list):
+            for block in content:
+                if block.get("type") == "tool_result":
+                    messages.append({"role": "tool", "content": _anthropic_text(block.get("content"))})
+            text = _anthropic_text(content)
+            if text or not any(b.get("type") == "tool_result" for b in content):
+                messages.append({"role": role, "content": text})
+        else:
+            messages.append({"role": role, "content": content})
+    tools = [{"name": t["name"], "parameters": t.get("input_schema")} for t in body.get("tools") or []]
+    return messages, tools
+
+
+def _anthropic_blocks(script: ChatScript) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    if script.thinking:
+        blocks.append({"type": "thinking", "thinking": script.thinking, "signature": _FAKE_SIGNATURE})
+    if script.text:
+        blocks.append({"type": "text", "text": script.text})
+    for call in script.tool_calls:
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments)})
+    return blocks
+
+
+def render_anthropic(script: ChatScript, request: RecordedRequest) -> Reply:
+    """``script`` as an Anthropic Messages reply, or its event stream when the body asks."""
+    body = request.json()
+    reason = _ANTHROPIC_REASONS.get(script.neutral_finish_reason, script.neutral_finish_reason)
+    message: dict[str, Any] = {
+        "id": script.id,
+        "type": "message",
+        "role": "assistant",
+        "model": script.model,
+        "content": _anthropic_blocks(script),
+        "stop_reason": reason,
+        "stop_sequence": None,
+        "usage": _anthropic_usage(script.usage),
+    }
+    if not body.get("stream"):
+        return Reply.json(message, headers=script.headers)
+
+    def event(data: dict[str, Any]) -> bytes:
+        return sse_event(data, event=data["type"])
+
+    start_usage = dict(message["usage"], output_tokens=1)
+    head = [
+        event(
+            {
+                "type": "message_start",
+                "message": dict(message, content=[], stop_reason=None, usage=start_usage),
+            }
+        ),
+        event({"type": "ping"}),
+    ]
+    # (bytes, is a content_block_delta) for every block event, so an error can cut after N deltas
+    blocks: list[tuple[bytes, bool]] = []
+
+    def block(index: int, start: dict[str, Any], deltas: list[dict[str, Any]]) -> None:
+        blocks.append((event({"type": "content_block_start", "index": index, "content_block": start}), False))
+        for delta in deltas:
+            blocks.append((event({"type": "content_block_delta", "index": index, "delta": delta}), True))
+        blocks.append((event({"type": "content_block_stop", "index": index}), False))
+
+    index = 0
+    if script.thinking:
+        pieces = [{"type": "thinking_delta", "thinking": p} for p in script.pieces(script.thinking)]
+        pieces.append({"type": "signature_delta", "signature": _FAKE_SIGNATURE})
+        block(index, {"type": "thinking", "thinking": "", "signature": ""}, pieces)
+        index += 1
+    if script.text:
+        block(
+            index,
+            {"type": "text", "text": ""},
+            [{"type": "text_delta", "text": p} for p in script.pieces(script.text)],
+        )
+        index += 1
+    for call in script.tool_calls:
+        arguments = call.arguments_json or json.dumps(dict(call.arguments))
+        pieces = [{"type": "input_json_delta", "partial_json": p} for p in script.pieces(arguments)]
+        block(index, {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}, pieces)
+        index += 1
+
+    events = list(head)
+    if script.error is not None:
+        seen = 0
+        for data, is_delta in blocks:
+            if is_delta:
+                if seen == script.error_after:
+                    break
+                seen += 1
+            events.append(data)
+        events.append(event({"type": "error", "error": script.error}))
+        return _stream_reply(script, events)
+    events += [data for data, _ in blocks]
+    events.append(
+        event(
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": reason, "stop_sequence": None},
+                "usage": {"output_tokens": script.usage.output_tokens},
+            }
+        )
+    )
+    events.append(event({"type": "message_stop"}))
+    return _stream_reply(script, events)
+
+
 Renderer = Callable[[ChatScript, RecordedRequest], Reply]
 Neutraliser = Callable[[dict[str, Any]], tuple[list[Any], list[dict[str, Any]]]]
 
 # protocol name -> (renderer, function giving the neutral messages and tools of a request)
 RENDERERS: dict[str, tuple[Renderer, Neutraliser]] = {
     "openai": (render_openai, _openai_neutral),
+    "anthropic": (render_anthropic, _anthropic_neutral),
 }

@@ -94,6 +94,7 @@ SUPPORTED_KEYWORDS = frozenset(
         "format",
     }
 )
+#: The type names JSON Schema knows.
 JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean", "null")
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -591,7 +592,7 @@ def check_schema(schema: dict[str, Any]) -> None:
         raise ConfigError(f"a JSON Schema must be a dict, got {type(schema).__name__}")
     defs = schema.get("$defs", {})
     if not isinstance(defs, dict):
-        raise ConfigError("$defs must be an object at $.$defs")
+        raise ConfigError('$defs must be an object at $["$defs"]')
     _check(schema, "$", defs, is_root=True)
 
 

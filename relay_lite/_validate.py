@@ -519,8 +519,8 @@ def validate(data: Any, tp_or_schema: Any) -> Any:
     ...); against a schema dict, returns ``data`` itself. Raises ``ValidationError``
     listing every problem, or ``ConfigError`` for an unsupported type or schema.
 
-    >>> validate({"name": "Ann", "age": 30.0}, Person)
-    Person(name='Ann', age=30)
+    For example ``validate({"name": "Ann", "age": 30.0}, Person)`` gives
+    ``Person(name='Ann', age=30)``.
     """
     errors: list[ValidationIssue] = []
     if isinstance(tp_or_schema, dict):

@@ -38,7 +38,7 @@ def reference_partial(prefix: str) -> Any:
     def string() -> tuple[Any, bool]:
         nonlocal pos
         pos += 1  # opening quote
-        body = []
+        body: list[str] = []
         while pos < end:
             token = _ESCAPE_TOKEN.match(prefix, pos)
             if token is None:  # an escape cut short by the end of the prefix

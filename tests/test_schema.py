@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
+import typing
 from collections.abc import Sequence
 from typing import Any, Dict, List, Literal, Optional, Tuple, TypedDict, Union
 
@@ -96,6 +97,9 @@ class Movie(TypedDict):
 class Draft(TypedDict, total=False):
     title: str
     notes: list[str]
+
+
+NotRequired: Any = getattr(typing, "NotRequired", None)  # typing has it from 3.11
 
 
 class NotADataclass:
@@ -221,6 +225,21 @@ def test_typeddict_required_keys() -> None:
         "title": "Draft",
         "properties": {"title": {"type": "string"}, "notes": {"type": "array", "items": {"type": "string"}}},
         "required": [],
+        "additionalProperties": False,
+    }
+
+
+@pytest.mark.skipif(NotRequired is None, reason="typing.NotRequired is new in Python 3.11")
+def test_typeddict_not_required_marker_with_string_annotations() -> None:
+    class Article(TypedDict):
+        title: str
+        subtitle: NotRequired[str]
+
+    assert json_schema(Article) == {
+        "type": "object",
+        "title": "Article",
+        "properties": {"title": {"type": "string"}, "subtitle": {"type": "string"}},
+        "required": ["title"],
         "additionalProperties": False,
     }
 

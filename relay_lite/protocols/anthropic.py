@@ -1,0 +1,488 @@
+"""Anthropic Messages API. Sans-I/O.
+
+Wire facts: ``POST {base}/v1/messages`` with ``x-api-key: KEY`` and
+``anthropic-version: 2023-06-01``. ``max_tokens`` is required; system prompts live in a
+top-level ``system`` field; roles strictly alternate between ``user`` and ``assistant``,
+so consecutive turns of one role are merged and tool results travel as ``tool_result``
+blocks inside a user turn. A reply's ``content`` is a list of blocks (``text``,
+``tool_use``, ``thinking``, ...).
+
+Theory of operation for streams: the events form a small grammar ::
+
+    message_start (content_block_start content_block_delta* content_block_stop)*
+    message_delta* message_stop
+
+with ``ping`` allowed anywhere and ``error`` ending the stream. ``StreamParser`` checks
+that grammar and raises ``StreamError`` on any event the protocol does not allow at that
+point (a delta for a block never started, a delta of the wrong kind for its block, a
+block before ``message_start``, anything after ``message_stop``), never a bare
+``KeyError``. Event types it does not know are ignored, so new kinds of event added by
+Anthropic do not break old clients; so are all deltas of content block types it does not
+know. Fragments are appended to lists and joined once, so a stream is parsed in time
+linear in its size.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Optional
+
+from .._errors import ConfigError, StreamError, api_error
+from .._models import (
+    ChatParams,
+    ChatResponse,
+    ContentPart,
+    ImagePart,
+    Message,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
+from .._sse import ServerSentEvent
+from ._common import Accumulator, HTTPCall, normalise_finish_reason
+
+# No REQUEST_ID_HEADER: Anthropic has no header through which the caller names a request.
+
+MESSAGES_PATH = "/v1/messages"
+ANTHROPIC_VERSION = "2023-06-01"
+# The Messages API requires max_tokens; this is sent when the caller sets none.
+DEFAULT_MAX_TOKENS = 4096
+# ChatResponse.refusal when the model refused without saying anything.
+REFUSAL_PLACEHOLDER = "refused"
+
+# Content block types whose stream deltas we understand, and the deltas each accepts.
+_TOOL_BLOCKS = ("tool_use", "server_tool_use")
+_BLOCK_DELTAS: dict[str, tuple[str, ...]] = {
+    "text": ("text_delta", "citations_delta"),
+    "tool_use": ("input_json_delta",),
+    "server_tool_use": ("input_json_delta",),
+    "thinking": ("thinking_delta", "signature_delta"),
+    "redacted_thinking": (),
+}
+_KNOWN_DELTAS = frozenset(d for deltas in _BLOCK_DELTAS.values() for d in deltas)
+
+
+def auth_headers(api_key: Optional[str]) -> dict[str, str]:
+    """``x-api-key`` (when there is a key) and the API version header."""
+    headers = {"anthropic-version": ANTHROPIC_VERSION}
+    if api_key:
+        headers["x-api-key"] = api_key
+    return headers
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+def _image_block(part: ImagePart) -> dict[str, Any]:
+    if part.url is not None:
+        # A data: URL is not a URL Anthropic will fetch; send it as base64 instead.
+        if part.url.startswith("data:") and ";base64," in part.url:
+            media_type, data = part.url[5:].split(";base64,", 1)
+            return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
+        return {"type": "image", "source": {"type": "url", "url": part.url}}
+    return {"type": "image", "source": {"type": "base64", "media_type": part.media_type, "data": part.data}}
+
+
+def _part_blocks(parts: tuple[ContentPart, ...]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    for part in parts:
+        if isinstance(part, ImagePart):
+            blocks.append(_image_block(part))
+        elif part.text:  # Anthropic refuses empty text blocks
+            blocks.append({"type": "text", "text": part.text})
+    return blocks
+
+
+def _blocks(message: Message) -> list[dict[str, Any]]:
+    """``message`` as a list of Anthropic content blocks (its role already decided)."""
+    if message.role == "tool":
+        if not message.tool_call_id:
+            raise ConfigError("a tool message needs the tool_call_id of the call it answers")
+        content: Any = message.content
+        if not isinstance(content, str):
+            content = _part_blocks(content)
+        return [{"type": "tool_result", "tool_use_id": message.tool_call_id, "content": content}]
+    blocks: list[dict[str, Any]]
+    if isinstance(message.content, str):
+        blocks = [{"type": "text", "text": message.content}] if message.content else []
+    else:
+        blocks = _part_blocks(message.content)
+    for call in message.tool_calls:
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments)})
+    return blocks
+
+
+def messages_to_wire(messages: tuple[Message, ...]) -> tuple[Optional[str], list[dict[str, Any]]]:
+    """The ``system`` text and the ``messages`` list for ``messages``.
+
+    System messages are hoisted (joined by a blank line); tool results become user turns;
+    consecutive turns of one role merge into one turn whose content is a block list. A turn
+    that stands alone with plain text keeps its content as a string.
+    """
+    system = [m.text for m in messages if m.role == "system"]
+    turns: list[tuple[str, list[Message]]] = []
+    for message in messages:
+        if message.role == "system":
+            continue
+        role = "assistant" if message.role == "assistant" else "user"
+        if turns and turns[-1][0] == role:
+            turns[-1][1].append(message)
+        else:
+            turns.append((role, [message]))
+    wire: list[dict[str, Any]] = []
+    for role, group in turns:
+        only = group[0]
+        if len(group) == 1 and isinstance(only.content, str) and not only.tool_calls and only.role != "tool":
+            wire.append({"role": role, "content": only.content})
+        else:
+            wire.append({"role": role, "content": [block for m in group for block in _blocks(m)]})
+    return ("\n\n".join(system) if system else None), wire
+
+
+def tool_choice_to_wire(choice: Any) -> Optional[dict[str, Any]]:
+    """auto / any (alias required) / none / a tool name / a dict passed through."""
+    if choice is None:
+        return None
+    if isinstance(choice, Mapping):
+        return dict(choice)
+    if choice == "auto":
+        return {"type": "auto"}
+    if choice in ("any", "required"):
+        return {"type": "any"}
+    if choice == "none":
+        return {"type": "none"}
+    return {"type": "tool", "name": choice}
+
+
+def build_request(params: ChatParams, *, stream: bool, provider: str = "anthropic") -> HTTPCall:
+    """The HTTP call for ``params``.
+
+    ``max_tokens`` defaults to ``DEFAULT_MAX_TOKENS`` because the API requires it.
+    ``metadata`` is passed through as given (Anthropic accepts only ``user_id`` in it).
+    ``seed`` and ``response_format`` have no Messages equivalent and raise ``ConfigError``
+    rather than being dropped silently (structured output uses tools instead).
+    """
+    if params.seed is not None:
+        raise ConfigError("seed is not supported by the Anthropic Messages API")
+    if params.response_format is not None:
+        raise ConfigError(
+            "response_format is not supported by the Anthropic Messages API; "
+            "use structured() for typed output"
+        )
+    system, messages = messages_to_wire(params.messages)
+    body: dict[str, Any] = {
+        "model": params.model,
+        "max_tokens": params.max_tokens if params.max_tokens is not None else DEFAULT_MAX_TOKENS,
+        "messages": messages,
+    }
+    optional = {
+        "system": system,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "metadata": dict(params.metadata) if params.metadata is not None else None,
+        "tool_choice": tool_choice_to_wire(params.tool_choice),
+    }
+    body.update({k: v for k, v in optional.items() if v is not None})
+    if params.stop:
+        body["stop_sequences"] = list(params.stop)
+    if params.tools:
+        body["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
+            for t in params.tools
+        ]
+    if stream:
+        body["stream"] = True
+    body.update(params.extra_body)
+    headers = {"Accept": "text/event-stream" if stream else "application/json"}
+    return HTTPCall("POST", MESSAGES_PATH, body, headers)
+
+
+# -- responses --------------------------------------------------------------------------------
+
+
+def parse_usage(usage: Optional[Mapping[str, Any]]) -> Usage:
+    """Anthropic usage in neutral form; the total is input + output.
+
+    Anthropic's ``input_tokens`` excludes cache reads and writes, which are reported
+    separately as ``cached_input_tokens`` and ``cache_creation_input_tokens``.
+    """
+    if not usage:
+        return Usage()
+    input_tokens = usage.get("input_tokens")
+    output_tokens = usage.get("output_tokens")
+    total = input_tokens + output_tokens if input_tokens is not None and output_tokens is not None else None
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=total,
+        cached_input_tokens=usage.get("cache_read_input_tokens"),
+        cache_creation_input_tokens=usage.get("cache_creation_input_tokens"),
+    )
+
+
+def _tool_call(block: Mapping[str, Any]) -> ToolCall:
+    arguments = block.get("input")
+    if arguments is None:
+        arguments = {}
+    parsed = arguments if isinstance(arguments, dict) else {"value": arguments}
+    return ToolCall(str(block.get("id", "")), str(block.get("name", "")), parsed, json.dumps(arguments))
+
+
+def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
+    """A Messages ``message`` object as a ``ChatResponse``."""
+    if not isinstance(payload, Mapping):
+        raise StreamError(f"expected a Messages object, got {type(payload).__name__}", attempts=attempts)
+    if payload.get("type") == "error":
+        raise api_error(None, payload, {"request-id": request_id or ""}, attempts=attempts)
+    text: list[str] = []
+    thinking: list[str] = []
+    calls: list[ToolCall] = []
+    for block in payload.get("content") or ():
+        if not isinstance(block, Mapping):
+            continue
+        kind = block.get("type")
+        if kind == "text":
+            text.append(str(block.get("text") or ""))
+        elif kind in _TOOL_BLOCKS:
+            calls.append(_tool_call(block))
+        elif kind == "thinking":
+            thinking.append(str(block.get("thinking") or ""))
+    raw_reason = payload.get("stop_reason")
+    joined = "".join(text)
+    return ChatResponse(
+        text=joined,
+        tool_calls=tuple(calls),
+        finish_reason=normalise_finish_reason(raw_reason),
+        raw_finish_reason=raw_reason,
+        model=payload.get("model"),
+        id=payload.get("id"),
+        usage=parse_usage(payload.get("usage")),
+        request_id=request_id,
+        refusal=(joined or REFUSAL_PLACEHOLDER) if raw_reason == "refusal" else None,
+        thinking="".join(thinking),
+        raw=payload,
+        attempts=attempts,
+    )
+
+
+# -- streams ----------------------------------------------------------------------------------
+
+
+class _Block:
+    """One content block of a stream, from its start to its stop."""
+
+    __slots__ = ("kind", "tool_index", "id", "name", "announced", "initial_input", "stopped")
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.tool_index = -1  # position among the tool calls, for tool blocks
+        self.id: Optional[str] = None
+        self.name: Optional[str] = None
+        self.announced = False  # a ToolCallDelta with id and name has been emitted
+        self.initial_input = ""  # JSON of a non-empty ``input`` given in content_block_start
+        self.stopped = False
+
+
+def _merge_usage(start: Usage, update: Usage) -> Usage:
+    """``start`` with every count ``update`` reports replacing it; total = input + output."""
+    input_tokens = update.input_tokens if update.input_tokens is not None else start.input_tokens
+    output_tokens = update.output_tokens if update.output_tokens is not None else start.output_tokens
+    total = input_tokens + output_tokens if input_tokens is not None and output_tokens is not None else None
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=total,
+        cached_input_tokens=(
+            update.cached_input_tokens
+            if update.cached_input_tokens is not None
+            else start.cached_input_tokens
+        ),
+        cache_creation_input_tokens=(
+            update.cache_creation_input_tokens
+            if update.cache_creation_input_tokens is not None
+            else start.cache_creation_input_tokens
+        ),
+    )
+
+
+class StreamParser:
+    """Turns the SSE events of a Messages stream into neutral events; accumulates.
+
+    ``signatures`` maps a thinking block's index to its signature (needed to send the
+    thinking back in a later turn).
+    """
+
+    def __init__(self) -> None:
+        self.acc = Accumulator()
+        self.finished = False
+        self.signatures: dict[int, str] = {}
+        self._started = False
+        self._blocks: dict[int, _Block] = {}
+        self._tool_count = 0
+
+    def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
+        """Parse one SSE event; raise the mapped ``APIError`` for an ``error`` event."""
+        try:
+            payload = json.loads(event.data)
+        except ValueError:
+            raise StreamError(f"stream event is not valid JSON: {event.data[:200]!r}") from None
+        if not isinstance(payload, dict):
+            raise StreamError(f"stream event is not a JSON object: {event.data[:200]!r}")
+        kind = payload.get("type") or event.event
+        if self.finished:
+            raise StreamError(f"{kind!r} event after message_stop")
+        if kind == "error":
+            raise api_error(None, payload)
+        handler = _HANDLERS.get(str(kind))
+        if handler is None:  # ping, and event types newer than this code
+            return []
+        if kind != "message_start" and not self._started:
+            raise StreamError(f"{kind} event before message_start")
+        return handler(self, payload)
+
+    # -- message events -----------------------------------------------------------------
+
+    def _message_start(self, payload: dict[str, Any]) -> list[StreamEvent]:
+        if self._started:
+            raise StreamError("a second message_start event")
+        message = _mapping(payload.get("message"), "message_start.message")
+        self._started = True
+        acc = self.acc
+        acc.id = message.get("id")
+        acc.model = message.get("model")
+        acc.usage = parse_usage(_optional_mapping(message.get("usage"), "message_start.message.usage"))
+        return []
+
+    def _message_delta(self, payload: dict[str, Any]) -> list[StreamEvent]:
+        delta = _optional_mapping(payload.get("delta"), "message_delta.delta")
+        acc = self.acc
+        reason = delta.get("stop_reason")
+        if reason:
+            acc.raw_finish_reason = str(reason)
+            if reason == "refusal":
+                acc.refusal_parts = ["".join(acc.text_parts) or REFUSAL_PLACEHOLDER]
+        usage = _optional_mapping(payload.get("usage"), "message_delta.usage")
+        if not usage:
+            return []
+        acc.usage = _merge_usage(acc.usage, parse_usage(usage))
+        return [UsageEvent(acc.usage)]
+
+    def _message_stop(self, payload: dict[str, Any]) -> list[StreamEvent]:
+        self.finished = True
+        return []
+
+    # -- content block events -----------------------------------------------------------
+
+    def _content_block_start(self, payload: dict[str, Any]) -> list[StreamEvent]:
+        index = _index(payload, "content_block_start")
+        if index in self._blocks:
+            raise StreamError(f"content_block_start for index {index}, which was already started")
+        content = _mapping(payload.get("content_block"), "content_block_start.content_block")
+        block = self._blocks[index] = _Block(str(content.get("type")))
+        if block.kind in _TOOL_BLOCKS:
+            block.tool_index = self._tool_count
+            self._tool_count += 1
+            block.id = str(content.get("id") or "")
+            block.name = str(content.get("name") or "")
+            initial = content.get("input")
+            if initial:  # normally {} with the input following as input_json_delta
+                block.initial_input = json.dumps(initial)
+            self.acc.tool_call(block.tool_index, block.id, block.name, "")
+        elif block.kind == "text":
+            text = content.get("text")
+            if isinstance(text, str) and text:
+                self.acc.text_parts.append(text)
+                return [TextDelta(text)]
+        elif block.kind == "thinking":
+            thinking = content.get("thinking")
+            if isinstance(thinking, str) and thinking:
+                self.acc.thinking_parts.append(thinking)
+                return [ThinkingDelta(thinking)]
+        return []
+
+    def _content_block_delta(self, payload: dict[str, Any]) -> list[StreamEvent]:
+        index = _index(payload, "content_block_delta")
+        block = self._open_block(index, "content_block_delta")
+        delta = _mapping(payload.get("delta"), "content_block_delta.delta")
+        delta_type = delta.get("type")
+        allowed = _BLOCK_DELTAS.get(block.kind)
+        if allowed is None:  # a block type newer than this code: ignore its deltas
+            return []
+        if delta_type not in allowed:
+            what = "unknown delta type" if delta_type not in _KNOWN_DELTAS else "delta type"
+            raise StreamError(f"{what} {delta_type!r} for a {block.kind} block (index {index})")
+        if delta_type == "text_delta":
+            text = _string(delta, "text", delta_type)
+            self.acc.text_parts.append(text)
+            return [TextDelta(text)]
+        if delta_type == "input_json_delta":
+            fragment = _string(delta, "partial_json", delta_type)
+            self.acc.tool_call(block.tool_index, None, None, fragment)
+            if block.announced:
+                return [ToolCallDelta(block.tool_index, arguments_delta=fragment)]
+            block.announced = True
+            return [ToolCallDelta(block.tool_index, block.id, block.name, fragment)]
+        if delta_type == "thinking_delta":
+            thinking = _string(delta, "thinking", delta_type)
+            self.acc.thinking_parts.append(thinking)
+            return [ThinkingDelta(thinking)]
+        if delta_type == "signature_delta":
+            self.signatures[index] = self.signatures.get(index, "") + _string(delta, "signature", delta_type)
+        return []  # signature_delta, citations_delta
+
+    def _content_block_stop(self, payload: dict[str, Any]) -> list[StreamEvent]:
+        index = _index(payload, "content_block_stop")
+        block = self._open_block(index, "content_block_stop")
+        block.stopped = True
+        if block.kind in _TOOL_BLOCKS and not block.announced:
+            # No input_json_delta came: the input was given whole at the start, or is empty.
+            block.announced = True
+            self.acc.tool_call(block.tool_index, None, None, block.initial_input)
+            return [ToolCallDelta(block.tool_index, block.id, block.name, block.initial_input)]
+        return []
+
+    def _open_block(self, index: int, kind: str) -> _Block:
+        block = self._blocks.get(index)
+        if block is None:
+            raise StreamError(f"{kind} for content block {index}, which was never started")
+        if block.stopped:
+            raise StreamError(f"{kind} for content block {index}, which had already stopped")
+        return block
+
+
+_HANDLERS = {
+    "message_start": StreamParser._message_start,
+    "message_delta": StreamParser._message_delta,
+    "message_stop": StreamParser._message_stop,
+    "content_block_start": StreamParser._content_block_start,
+    "content_block_delta": StreamParser._content_block_delta,
+    "content_block_stop": StreamParser._content_block_stop,
+}
+
+
+def _mapping(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise StreamError(f"{where} is missing or not an object")
+    return value
+
+
+def _optional_mapping(value: Any, where: str) -> Mapping[str, Any]:
+    return {} if value is None else _mapping(value, where)
+
+
+def _index(payload: Mapping[str, Any], where: str) -> int:
+    index = payload.get("index")
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise StreamError(f"{where} has no whole-number index: {index!r}")
+    return index
+
+
+def _string(delta: Mapping[str, Any], key: str, delta_type: str) -> str:
+    value = delta.get(key)
+    if not isinstance(value, str):
+        raise StreamError(f"{delta_type} has no string {key!r}")
+    return value

@@ -1,0 +1,85 @@
+"""The README's promise: examples and the demo run as-is, with no API key, printing exactly this."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from relay_lite.testing import FakeServer
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_VARIABLES = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENROUTER_API_KEY", "MODELRELAY_API_KEY")
+
+
+def run(args: list[str], extra_env: dict[str, str] | None = None) -> str:
+    env = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES and not k.startswith("RELAY_LITE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    env.update(extra_env or {})
+    done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_quickstart_example_runs_against_the_fake_server():
+    assert run(["examples/quickstart.py"]) == (
+        "reply: Echo: Hello!\nusage: 3 in, 2 out\nEcho: Count to 5\nfinish_reason: stop\n"
+    )
+
+
+def test_tool_calls_example_runs_a_round_trip():
+    assert run(["examples/tool_calls.py"]) == (
+        "model called get_weather({'city': \"What's the weather in Paris?\"})\n"
+        'answer: Echo: tool said {"city": "What\'s the weather in Paris?", "temperature_c": 18}\n'
+    )
+
+
+def test_lambda_handler_against_a_fake_server():
+    with FakeServer.openai() as server:
+        code = (
+            "import sys; sys.path.insert(0, 'examples'); import aws_lambda_handler as h;"
+            "print(h.handler({'prompt': 'ping'}, None))"
+        )
+        out = run(
+            ["-c", code],
+            {"RELAY_LITE_PROVIDER": "compatible", "RELAY_LITE_BASE_URL": server.url, "RELAY_LITE_MODEL": "m"},
+        )
+    assert out == "{'statusCode': 200, 'body': '{\"text\": \"Echo: ping\", \"tokens\": 3}'}\n"
+
+
+def test_demo_without_a_key_streams_a_chat_a_tool_call_and_usage():
+    out = run(["-m", "relay_lite", "demo"])
+    lines = out.splitlines()
+    assert lines[0].startswith("No API key set: using the built-in fake server (openai protocol) at http://127.0.0.1:")
+    assert lines[1:] == [
+        "",
+        "1. Streaming a chat",
+        "> Say hello in three languages.",
+        "Hello! Bonjour ! ¡Hola! 👋",
+        "[finish_reason=stop] usage: input=10 output=5 total=15",
+        "",
+        "2. A tool call",
+        "> What's the weather in Paris?",
+        'tool call: get_weather({"city": "Paris"}) id=call_demo_1',
+        "[finish_reason=tool_calls] usage: input=10 output=5 total=15",
+        'answer: Echo: tool said {"city": "Paris", "temperature_c": 18, "sky": "clear"}',
+        "[finish_reason=stop] usage: input=12 output=9 total=21",
+        "",
+        "3. Usage over the demo: usage: input=32 output=19 total=51",
+    ]
+
+
+def test_cli_version():
+    assert run(["-m", "relay_lite", "version"]) == "relay-lite 0.1.0\n"
+
+
+def test_cli_reports_errors_without_a_traceback():
+    env = {"RELAY_LITE_PROVIDER": "compatible", "RELAY_LITE_BASE_URL": "http://127.0.0.1:9", "RELAY_LITE_MAX_RETRIES": "0"}
+    code = "import sys; from relay_lite.cli import main; sys.exit(main(['chat', 'hi', '-m', 'x']))"
+    envd = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
+    envd.update(env, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", code], env=envd, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stderr.startswith("relay-lite: ConnectError: could not connect to 127.0.0.1:9")
+    assert "Traceback" not in done.stderr

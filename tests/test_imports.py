@@ -1,0 +1,203 @@
+"""Tests of DESIGN.md section 1's promises about dependencies and import cost: importing
+relay_lite loads only the standard library and urllib3, rare parts load lazily, and no
+module in the package imports anything else."""
+
+from __future__ import annotations
+
+import ast
+import configparser
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "relay_lite"
+
+# Modules that must not be loaded by a bare ``import relay_lite``.
+LAZY_MODULES = [
+    "relay_lite._structured",
+    "relay_lite._schema",
+    "relay_lite._validate",
+    "relay_lite._partial_json",
+    "relay_lite.compat",
+    "relay_lite.testing",
+    "relay_lite.cli",
+    "http.server",
+]
+
+# Modules that may import the standard library and relay_lite only (not even urllib3).
+STDLIB_ONLY_FILES = {"testing.py", "_fake_chat.py"}
+
+
+def _stdlib_from_disk() -> frozenset[str]:
+    """Top-level standard-library names found in the stdlib directory, plus builtins.
+
+    The fallback for Python 3.9, which has no ``sys.stdlib_module_names``."""
+    names = set(sys.builtin_module_names)
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    for directory in (stdlib, stdlib / "lib-dynload"):
+        if not directory.is_dir():
+            continue
+        for entry in directory.iterdir():
+            if entry.name in ("site-packages", "dist-packages"):
+                continue
+            if entry.is_dir() and (entry / "__init__.py").exists():
+                names.add(entry.name)
+            elif entry.suffix == ".py":
+                names.add(entry.stem)
+            elif entry.suffix in (".so", ".pyd"):
+                names.add(entry.name.split(".", 1)[0])
+    return frozenset(names)
+
+
+def stdlib_names() -> frozenset[str]:
+    names = getattr(sys, "stdlib_module_names", None)
+    return frozenset(names) if names is not None else _stdlib_from_disk()
+
+
+def run_python(code: str) -> str:
+    """Run ``code`` in a fresh interpreter with the repository first on the path."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=str(ROOT),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+# Snapshot sys.modules inside the child: the system Python may import extra modules
+# (certifi via a .pth file) at start-up, before relay_lite is ever touched.
+IMPORT_PROBE = """
+import json, sys
+before = set(sys.modules)
+import relay_lite
+after = set(sys.modules)
+print(json.dumps({"new": sorted(after - before), "all": sorted(after),
+                  "file": relay_lite.__file__}))
+"""
+
+
+@pytest.fixture(scope="module")
+def import_probe() -> dict[str, Any]:
+    return json.loads(run_python(IMPORT_PROBE))
+
+
+def test_probe_imports_this_checkout(import_probe: dict[str, Any]) -> None:
+    assert Path(import_probe["file"]).resolve() == (PACKAGE / "__init__.py").resolve()
+
+
+def test_import_loads_only_stdlib_urllib3_and_relay_lite(import_probe: dict[str, Any]) -> None:
+    allowed = stdlib_names() | {"relay_lite", "urllib3"}
+    new_top_level = {name.split(".", 1)[0] for name in import_probe["new"]}
+    assert "relay_lite" in new_top_level
+    assert sorted(new_top_level - allowed) == []
+
+
+@pytest.mark.parametrize("module", LAZY_MODULES)
+def test_import_does_not_load_lazy_part(import_probe: dict[str, Any], module: str) -> None:
+    assert module not in import_probe["all"]
+
+
+def test_stdlib_fallback_list_knows_the_usual_modules() -> None:
+    names = _stdlib_from_disk()
+    for name in ("json", "http", "urllib", "ssl", "socket", "logging", "dataclasses", "sys", "__future__"):
+        assert name in names
+    for name in ("urllib3", "relay_lite", "pytest", "site-packages"):
+        assert name not in names
+
+
+def test_fake_server_loads_lazily_on_first_access() -> None:
+    code = """
+import json, sys
+import relay_lite
+before = "relay_lite.testing" in sys.modules
+server_cls = relay_lite.FakeServer
+import relay_lite.testing
+print(json.dumps({"before": before, "after": "relay_lite.testing" in sys.modules,
+                  "same": server_cls is relay_lite.testing.FakeServer}))
+"""
+    assert json.loads(run_python(code)) == {"before": False, "after": True, "same": True}
+
+
+@pytest.mark.skipif(not (PACKAGE / "compat.py").exists(), reason="relay_lite/compat.py not written yet")
+def test_provider_loads_lazily_on_first_access() -> None:
+    code = """
+import json, sys
+import relay_lite
+before = "relay_lite.compat" in sys.modules
+provider_cls = relay_lite.Provider
+import relay_lite.compat
+print(json.dumps({"before": before, "after": "relay_lite.compat" in sys.modules,
+                  "same": provider_cls is relay_lite.compat.Provider}))
+"""
+    assert json.loads(run_python(code)) == {"before": False, "after": True, "same": True}
+
+
+def test_unknown_attribute_raises_attribute_error() -> None:
+    import relay_lite
+
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        relay_lite.no_such_thing  # noqa: B018
+
+
+# -- declared and actual dependencies -------------------------------------------------------
+
+
+def test_setup_cfg_requires_only_urllib3() -> None:
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "setup.cfg", encoding="utf-8")
+    raw = parser.get("options", "install_requires")
+    requirements = [line.strip() for line in raw.splitlines() if line.strip()]
+    assert requirements == ["urllib3>=1.26,<3"]
+
+
+def imported_top_level_names(path: Path) -> set[str]:
+    """Top-level names of every absolute import in ``path`` (relative imports are internal)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".", 1)[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".", 1)[0])
+    return names
+
+
+def package_files() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_package_has_modules_to_check() -> None:
+    names = {p.name for p in package_files()}
+    assert {"__init__.py", "_config.py", "_errors.py", "_transport.py"} <= names
+
+
+@pytest.mark.parametrize("path", package_files(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_module_imports_only_stdlib_urllib3_and_relay_lite(path: Path) -> None:
+    allowed = stdlib_names() | {"relay_lite"}
+    if path.relative_to(PACKAGE).as_posix() not in STDLIB_ONLY_FILES:
+        allowed |= {"urllib3"}
+    assert sorted(imported_top_level_names(path) - allowed) == []
+
+
+def test_import_checker_sees_absolute_and_from_imports(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "import os.path\nimport requests as r\nfrom httpx import Client\n"
+        "from . import sibling\nfrom .._x import y\n"
+        "def f():\n    import orjson\n"
+    )
+    assert imported_top_level_names(sample) == {"os", "requests", "httpx", "orjson"}
