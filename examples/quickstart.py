@@ -29,5 +29,8 @@ if __name__ == "__main__":
         with relay_lite.Client.openai() as client:
             main(client)
     else:
-        with FakeServer.openai() as server, relay_lite.Client.compatible(server.url, model="fake-model") as client:
+        with (
+            FakeServer.openai() as server,
+            relay_lite.Client.compatible(server.url, model="fake-model") as client,
+        ):
             main(client)

@@ -1,6 +1,6 @@
 """A tool-call round trip: the model asks for a tool, we answer, the model replies.
 
-    python examples/tool_calls.py          # fake server unless OPENAI_API_KEY is set
+python examples/tool_calls.py          # fake server unless OPENAI_API_KEY is set
 """
 
 import os
@@ -35,5 +35,8 @@ if __name__ == "__main__":
         with relay_lite.Client.openai() as client:
             main(client)
     else:
-        with FakeServer.openai() as server, relay_lite.Client.compatible(server.url, model="fake-model") as client:
+        with (
+            FakeServer.openai() as server,
+            relay_lite.Client.compatible(server.url, model="fake-model") as client,
+        ):
             main(client)

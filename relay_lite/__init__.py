@@ -58,6 +58,9 @@ from ._stream import ChatStream
 # name -> module that defines it, imported on first access (PEP 562).
 _LAZY = {
     "Provider": "relay_lite.compat",
+    "GenerateResult": "relay_lite.compat",
+    "TextStream": "relay_lite.compat",
+    "EmbeddingResult": "relay_lite.compat",
     "StructuredResult": "relay_lite._structured",
     "StructuredUpdate": "relay_lite._structured",
     "StructuredRequest": "relay_lite._structured",

@@ -14,7 +14,16 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 from ._config import Timeouts
 from ._errors import ConfigError
-from ._models import ChatParams, ChatResponse, ContentPart, ImagePart, Message, TextPart, ToolSpec, messages_from
+from ._models import (
+    ChatParams,
+    ChatResponse,
+    ContentPart,
+    ImagePart,
+    Message,
+    TextPart,
+    ToolSpec,
+    messages_from,
+)
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -22,7 +31,9 @@ if TYPE_CHECKING:
     from ._structured import StructuredRequest
 
 
-def _content(text: Optional[str], images: Sequence[Union[str, ImagePart]]) -> Union[str, tuple[ContentPart, ...]]:
+def _content(
+    text: Optional[str], images: Sequence[Union[str, ImagePart]]
+) -> Union[str, tuple[ContentPart, ...]]:
     if not images:
         return text or ""
     parts: list[ContentPart] = [TextPart(text)] if text else []
@@ -55,7 +66,9 @@ class ChatRequest:
         """Add a system message."""
         return self._add(Message("system", text))
 
-    def user(self, text: Optional[str] = None, *, images: Sequence[Union[str, ImagePart]] = ()) -> ChatRequest:
+    def user(
+        self, text: Optional[str] = None, *, images: Sequence[Union[str, ImagePart]] = ()
+    ) -> ChatRequest:
         """Add a user message; ``images`` are URLs or ``ImagePart``s."""
         return self._add(Message("user", _content(text, images)))
 
@@ -108,7 +121,7 @@ class ChatRequest:
         return self._with(tools=tuple(ToolSpec.coerce(t) for t in tools))
 
     def tool_choice(self, choice: Union[str, Mapping[str, Any]]) -> ChatRequest:
-        """"auto", "none", "required" (or "any"), a tool's name, or a provider dict."""
+        """ "auto", "none", "required" (or "any"), a tool's name, or a provider dict."""
         return self._with(tool_choice=choice)
 
     def response_format(self, value: Mapping[str, Any]) -> ChatRequest:
@@ -126,7 +139,11 @@ class ChatRequest:
     def timeout(self, value: Union[Timeouts, float]) -> ChatRequest:
         """``Timeouts`` for this request, or a number: the total deadline in seconds."""
         if not isinstance(value, Timeouts):
-            value = Timeouts(connect=self._client.config.timeouts.connect, read=self._client.config.timeouts.read, total=value)
+            value = Timeouts(
+                connect=self._client.config.timeouts.connect,
+                read=self._client.config.timeouts.read,
+                total=value,
+            )
         return self._with(timeout=value)
 
     def request_id(self, value: str) -> ChatRequest:

@@ -102,7 +102,8 @@ class Client:
         return cls("compatible", api_key=api_key, base_url=base_url, **options)
 
     def __repr__(self) -> str:
-        return f"Client(provider={self.config.provider!r}, base_url={self.config.base_url!r}, model={self.config.model!r})"
+        config = self.config
+        return f"Client(provider={config.provider!r}, base_url={config.base_url!r}, model={config.model!r})"
 
     # -- building requests ----------------------------------------------------------------
 
@@ -131,7 +132,11 @@ class Client:
         request = request.user(prompt)
         for name, value in params.items():
             method = getattr(ChatRequest, name, None)
-            if method is None or name.startswith("_") or name in ("send", "stream", "structured", "user", "system"):
+            if (
+                method is None
+                or name.startswith("_")
+                or name in ("send", "stream", "structured", "user", "system")
+            ):
                 raise ConfigError(f"generate() got an unknown parameter {name!r}")
             if name == "stop" and not isinstance(value, str):
                 request = request.stop(*value)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import random
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Optional
+from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ._errors import ConfigError
@@ -69,9 +69,7 @@ class Timeouts:
             self, "connect", _check_seconds("Timeouts.connect", self.connect, allow_none=False)
         )
         object.__setattr__(self, "read", _check_seconds("Timeouts.read", self.read, allow_none=True))
-        object.__setattr__(
-            self, "total", _check_seconds("Timeouts.total", self.total, allow_none=True)
-        )
+        object.__setattr__(self, "total", _check_seconds("Timeouts.total", self.total, allow_none=True))
 
 
 @dataclass(frozen=True)
@@ -93,13 +91,13 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         retries = self.max_retries
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
-            raise ConfigError(
-                f"RetryPolicy.max_retries must be a whole number >= 0, got {retries!r}"
-            )
+            raise ConfigError(f"RetryPolicy.max_retries must be a whole number >= 0, got {retries!r}")
         for name in ("backoff", "max_backoff", "max_retry_after"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                0 <= value < float("inf")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not (0 <= value < float("inf"))
             ):
                 raise ConfigError(
                     f"RetryPolicy.{name} must be a finite number of seconds >= 0, got {value!r}"
@@ -109,8 +107,8 @@ class RetryPolicy:
 
     def backoff_delay(self, retry_number: int, rng: Optional[random.Random] = None) -> float:
         """Seconds to wait before retry number ``retry_number`` (1 for the first retry)."""
-        base = min(self.max_backoff, self.backoff * (2 ** (retry_number - 1)))
-        factor = 1.0 - BACKOFF_JITTER * (rng or random).random()
+        base: float = min(self.max_backoff, self.backoff * (2.0 ** (retry_number - 1)))
+        factor: float = 1.0 - BACKOFF_JITTER * (rng or random).random()
         return base * factor
 
 
@@ -166,24 +164,26 @@ def _env_set(env: Mapping[str, str], name: str) -> bool:
 def timeouts_from_env(env: Mapping[str, str], base: Optional[Timeouts] = None) -> Timeouts:
     """``base`` (or the defaults) with any ``RELAY_LITE_*`` timeout variables applied."""
     result = base or Timeouts()
+    changes: dict[str, Any] = {}
     for field_name, var, allow_none in (
         ("connect", "RELAY_LITE_CONNECT_TIMEOUT", False),
         ("read", "RELAY_LITE_READ_TIMEOUT", True),
         ("total", "RELAY_LITE_TIMEOUT", True),
     ):
         if _env_set(env, var):
-            result = replace(result, **{field_name: _env_seconds(env, var, allow_none=allow_none)})
-    return result
+            changes[field_name] = _env_seconds(env, var, allow_none=allow_none)
+    return replace(result, **changes)
 
 
 def retry_from_env(env: Mapping[str, str], base: Optional[RetryPolicy] = None) -> RetryPolicy:
     """``base`` (or the defaults) with any ``RELAY_LITE_*`` retry variables applied."""
     result = base or RetryPolicy()
+    changes: dict[str, Any] = {}
     if _env_set(env, "RELAY_LITE_MAX_RETRIES"):
         raw = env["RELAY_LITE_MAX_RETRIES"].strip()
         if not (raw.isascii() and raw.isdigit()):
             raise ConfigError(f"RELAY_LITE_MAX_RETRIES={raw!r} must be a whole number >= 0")
-        result = replace(result, max_retries=int(raw))
+        changes["max_retries"] = int(raw)
     for field_name, var in (
         ("backoff", "RELAY_LITE_BACKOFF"),
         ("max_backoff", "RELAY_LITE_MAX_BACKOFF"),
@@ -197,8 +197,8 @@ def retry_from_env(env: Mapping[str, str], base: Optional[RetryPolicy] = None) -
                 raise ConfigError(f"{var}={raw!r} is not a number of seconds") from None
             if not (0 <= value < float("inf")):
                 raise ConfigError(f"{var}={raw!r} must be a finite number of seconds >= 0")
-            result = replace(result, **{field_name: value})
-    return result
+            changes[field_name] = value
+    return replace(result, **changes)
 
 
 def check_base_url(url: str, source: str) -> str:

@@ -149,14 +149,26 @@ def render_openai(script: ChatScript, request: RecordedRequest) -> Reply:
 
     def chunk(delta: dict[str, Any], finish: Optional[str] = None) -> bytes:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return sse_event({"id": script.id, "object": "chat.completion.chunk", "model": script.model, "choices": [choice]})
+        return sse_event(
+            {"id": script.id, "object": "chat.completion.chunk", "model": script.model, "choices": [choice]}
+        )
 
     events = [chunk({"role": "assistant", "content": ""})]
     deltas = [chunk({"content": piece}) for piece in script.pieces(script.text)] if script.text else []
     for index, call in enumerate(script.tool_calls):
         deltas.append(
-            chunk({"tool_calls": [{"index": index, "id": call.id, "type": "function",
-                                   "function": {"name": call.name, "arguments": ""}}]})
+            chunk(
+                {
+                    "tool_calls": [
+                        {
+                            "index": index,
+                            "id": call.id,
+                            "type": "function",
+                            "function": {"name": call.name, "arguments": ""},
+                        }
+                    ]
+                }
+            )
         )
         for piece in script.pieces(call.arguments_json):
             deltas.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
@@ -168,8 +180,15 @@ def render_openai(script: ChatScript, request: RecordedRequest) -> Reply:
     events.append(chunk({}, reason))
     if (body.get("stream_options") or {}).get("include_usage"):
         events.append(
-            sse_event({"id": script.id, "object": "chat.completion.chunk", "model": script.model,
-                       "choices": [], "usage": _openai_usage(script.usage)})
+            sse_event(
+                {
+                    "id": script.id,
+                    "object": "chat.completion.chunk",
+                    "model": script.model,
+                    "choices": [],
+                    "usage": _openai_usage(script.usage),
+                }
+            )
         )
     events.append(b"data: [DONE]\n\n")
     return _stream_reply(script, events)

@@ -184,7 +184,9 @@ class ToolSpec:
         spec = value.get("function", value)
         if "name" not in spec:
             raise ConfigError(f"tool dict {dict(value)!r} has no 'name'")
-        parameters = spec.get("parameters") or spec.get("input_schema") or {"type": "object", "properties": {}}
+        parameters = (
+            spec.get("parameters") or spec.get("input_schema") or {"type": "object", "properties": {}}
+        )
         return cls(spec["name"], spec.get("description", ""), parameters)
 
 

@@ -91,9 +91,7 @@ class _Utf8Text:
 
     def __init__(self, max_line_bytes: int) -> None:
         if max_line_bytes < 1:
-            raise ConfigError(
-                f"max_line_bytes must be at least 1, got {max_line_bytes}"
-            )
+            raise ConfigError(f"max_line_bytes must be at least 1, got {max_line_bytes}")
         #: The line cap, counted in decoded characters (see the class docstrings).
         self.max_line_bytes = max_line_bytes
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -147,10 +145,7 @@ class _Utf8Text:
         return True
 
     def _too_long(self) -> StreamError:
-        return StreamError(
-            f"{self._KIND} line longer than max_line_bytes={self.max_line_bytes}"
-            " characters"
-        )
+        return StreamError(f"{self._KIND} line longer than max_line_bytes={self.max_line_bytes} characters")
 
 
 class SSEDecoder(_Utf8Text):
@@ -308,6 +303,4 @@ def _parse_json_line(line: str) -> Any:
         shown = line.rstrip("\r")
         if len(shown) > _SNIPPET_CHARS:
             shown = shown[:_SNIPPET_CHARS] + "..."
-        raise StreamError(
-            f"invalid JSON line in NDJSON stream ({exc}): {shown}"
-        ) from exc
+        raise StreamError(f"invalid JSON line in NDJSON stream ({exc}): {shown}") from exc

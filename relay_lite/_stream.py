@@ -58,7 +58,10 @@ class ChatStream:
                 yield event.text
 
     def _partial(self) -> ChatResponse:
-        return self._parser.acc.response(request_id=self.request_id, attempts=self._http.attempts)
+        partial: ChatResponse = self._parser.acc.response(
+            request_id=self.request_id, attempts=self._http.attempts
+        )
+        return partial
 
     def _events(self) -> Iterator[StreamEvent]:
         parser = self._parser

@@ -137,9 +137,7 @@ class _Body:
             except _SOCKET_TIMEOUTS:
                 if self._deadline is not None and time.monotonic() >= self._deadline:
                     raise DeadlineExceeded("total deadline passed while reading the response") from None
-                raise ReadTimeout(
-                    f"no data for {self._read_timeout} s while reading the response"
-                ) from None
+                raise ReadTimeout(f"no data for {self._read_timeout} s while reading the response") from None
             except (OSError, ValueError, u3.HTTPError, http.client.HTTPException) as exc:
                 # ValueError: http.client raises it when the connection was closed under us.
                 raise StreamError(f"connection broke while reading the response: {exc!r}") from exc
@@ -178,7 +176,9 @@ class Response:
             return json.loads(self.body)
         except ValueError:
             snippet = self.body[:200].decode("utf-8", "replace")
-            raise StreamError(f"response body is not valid JSON: {snippet!r}", attempts=self.attempts) from None
+            raise StreamError(
+                f"response body is not valid JSON: {snippet!r}", attempts=self.attempts
+            ) from None
 
 
 class StreamResponse:
@@ -199,8 +199,7 @@ class StreamResponse:
     def iter_bytes(self) -> Iterator[bytes]:
         """Yield raw body bytes as they arrive. Errors carry the attempt count."""
         try:
-            for chunk in self._body.chunks():
-                yield chunk
+            yield from self._body.chunks()
             self._finished = True
         except RelayError as exc:
             exc.attempts = self.attempts
@@ -343,7 +342,9 @@ class Transport:
         timeouts = timeouts or self.timeouts
         deadline = _deadline(timeouts)
         raw, attempts = self._send(method, url, headers, json_body, body, timeouts, deadline, stream=True)
-        return StreamResponse(raw, _lower_headers(raw), _Body(raw, timeouts.read, deadline), attempts, deadline)
+        return StreamResponse(
+            raw, _lower_headers(raw), _Body(raw, timeouts.read, deadline), attempts, deadline
+        )
 
     # -- the retry loop -----------------------------------------------------------------
 
@@ -372,7 +373,9 @@ class Transport:
         while True:
             attempt += 1
             if deadline is not None and time.monotonic() >= deadline:
-                raise DeadlineExceeded(f"total deadline passed before attempt {attempt}", attempts=attempt - 1)
+                raise DeadlineExceeded(
+                    f"total deadline passed before attempt {attempt}", attempts=attempt - 1
+                )
             started = time.monotonic()
             try:
                 raw = pool.urlopen(
@@ -404,7 +407,10 @@ class Transport:
             error_body = self._read_error_body(raw, timeouts, deadline)
             api_exc = api_error(raw.status, error_body, response_headers, attempts=attempt)
             logger.debug("%s %s -> %d on attempt %d", method, url, raw.status, attempt)
-            if not self._should_retry(raw.status, response_headers, api_exc) or attempt > self.retry.max_retries:
+            if (
+                not self._should_retry(raw.status, response_headers, api_exc)
+                or attempt > self.retry.max_retries
+            ):
                 raise api_exc
             demanded = parse_retry_after(response_headers)
             if demanded is not None and demanded > self.retry.max_retry_after:

@@ -36,9 +36,7 @@ def _has_key(provider: Optional[str]) -> bool:
     if os.environ.get("RELAY_LITE_API_KEY"):
         return True
     names = [provider] if provider else list(PRESETS)
-    return any(
-        PRESETS[n].key_env and os.environ.get(str(PRESETS[n].key_env)) for n in names if n in PRESETS
-    )
+    return any(PRESETS[n].key_env and os.environ.get(str(PRESETS[n].key_env)) for n in names if n in PRESETS)
 
 
 def _usage_line(usage: Usage) -> str:
@@ -74,7 +72,9 @@ def run_demo(out: TextIO, provider: Optional[str] = None, model: Optional[str] =
             client = stack.enter_context(
                 Client(name, api_key="fake-key", base_url=server.url, model=model or "fake-model")
             )
-            out.write(f"No API key set: using the built-in fake server ({protocol} protocol) at {server.url}\n")
+            out.write(
+                f"No API key set: using the built-in fake server ({protocol} protocol) at {server.url}\n"
+            )
 
         out.write("\n1. Streaming a chat\n> Say hello in three languages.\n")
         with client.chat().system("Be brief.").user("Say hello in three languages.").stream() as stream:
@@ -99,7 +99,9 @@ def run_demo(out: TextIO, provider: Optional[str] = None, model: Optional[str] =
                 call.id, {"city": call.arguments.get("city", "Paris"), "temperature_c": 18, "sky": "clear"}
             )
             answer = follow_up.send()
-            out.write(f"answer: {answer.text}\n[finish_reason={answer.finish_reason}] {_usage_line(answer.usage)}\n")
+            out.write(
+                f"answer: {answer.text}\n[finish_reason={answer.finish_reason}] {_usage_line(answer.usage)}\n"
+            )
             total = reply.usage + first.usage + answer.usage
             out.write(f"\n3. Usage over the demo: {_usage_line(total)}\n")
 
@@ -128,7 +130,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``relay-lite``; returns the exit status."""
     parser = argparse.ArgumentParser(prog="relay-lite", description="A small, blocking LLM client.")
     commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="stream a chat, a tool call and usage (fake server without a key)")
+    demo = commands.add_parser(
+        "demo", help="stream a chat, a tool call and usage (fake server without a key)"
+    )
     demo.add_argument("-p", "--provider", choices=sorted(PRESETS))
     demo.add_argument("-m", "--model")
     chat = commands.add_parser("chat", help="send one prompt and print the reply")

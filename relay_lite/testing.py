@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional, Union
 
-__all__ = ["FakeServer", "Reply", "RecordedRequest", "ChatScript", "sse_event"]
+__all__ = ["FakeServer", "Reply", "RecordedRequest", "ChatScript", "sse_event"]  # noqa: F822
 
 
 def __getattr__(name: str) -> Any:
@@ -36,14 +36,15 @@ def __getattr__(name: str) -> Any:
         return ChatScript
     raise AttributeError(f"module 'relay_lite.testing' has no attribute {name!r}")
 
-Body = Union[bytes, str, dict, list, None]
+
+Body = Union[bytes, str, dict[str, Any], list[Any], None]
 
 
 def _to_bytes(value: Union[bytes, str]) -> bytes:
     return value.encode("utf-8") if isinstance(value, str) else value
 
 
-def sse_event(data: Union[str, dict, list], event: Optional[str] = None) -> bytes:
+def sse_event(data: Union[str, dict[str, Any], list[Any]], event: Optional[str] = None) -> bytes:
     """One Server-Sent Event, JSON-encoding ``data`` unless it is already a string."""
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     head = f"event: {event}\n" if event else ""
@@ -187,7 +188,10 @@ class FakeServer:
                 script = echo_script(messages, tools)
             return render(script, request)
         except (ValueError, KeyError, TypeError) as exc:
-            error = {"type": "invalid_request_error", "message": f"FakeServer could not read the request: {exc}"}
+            error = {
+                "type": "invalid_request_error",
+                "message": f"FakeServer could not read the request: {exc}",
+            }
             return Reply.json({"type": "error", "error": error}, status=400)
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -197,7 +201,9 @@ class FakeServer:
         server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         server.daemon_threads = True
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="relay-lite-fake-server", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="relay-lite-fake-server", daemon=True
+        )
         self._thread.start()
         return self
 

@@ -48,7 +48,10 @@ def test_send_returns_the_scripted_text_exactly(server, client):
     assert reply.finish_reason == "stop"
     assert reply.usage == Usage(11, 7, 18)
     assert reply.request_id == "req_fake"
-    assert server.requests[0].json() == {"model": "test-model", "messages": [{"role": "user", "content": "hi"}]}
+    assert server.requests[0].json() == {
+        "model": "test-model",
+        "messages": [{"role": "user", "content": "hi"}],
+    }
 
 
 @pytest.mark.parametrize("split_bytes", [1, 2, 3, 5, 64])
@@ -77,7 +80,9 @@ def test_tool_call_arguments_over_many_chunks_are_reassembled(server, client):
         fragments = [e for e in stream if not isinstance(e, (TextDelta, Done))]
     assert len(fragments) > 20
     call = stream.response.tool_calls[0]
-    assert call == ToolCall("call_7", "forecast", {"city": "São Paulo", "days": [1, 2, 3], "units": "metric"}, arguments)
+    assert call == ToolCall(
+        "call_7", "forecast", {"city": "São Paulo", "days": [1, 2, 3], "units": "metric"}, arguments
+    )
     assert stream.response.finish_reason == "tool_calls"
 
 
@@ -104,8 +109,17 @@ def test_non_streamed_tool_call(server, client):
     ],
 )
 def test_error_status_maps_to_its_class(server, status, cls):
-    body = {"error": {"message": f"failure {status}", "type": "some_type", "param": None, "code": f"code_{status}"}}
-    server.add(*[Reply.json(body, status=status, headers={"x-request-id": f"req_{status}"}) for _ in range(3)])
+    body = {
+        "error": {
+            "message": f"failure {status}",
+            "type": "some_type",
+            "param": None,
+            "code": f"code_{status}",
+        }
+    }
+    server.add(
+        *[Reply.json(body, status=status, headers={"x-request-id": f"req_{status}"}) for _ in range(3)]
+    )
     client = Client.compatible(server.url, retry=RetryPolicy(max_retries=0))
     with pytest.raises(cls) as info:
         client.chat("m").user("x").send()
@@ -119,7 +133,14 @@ def test_error_status_maps_to_its_class(server, status, cls):
 
 
 def test_error_payload_in_a_200_stream_raises_with_the_partial_text(server, client):
-    server.add(ChatScript(text="abcdefgh", chunk_size=2, error={"message": "Overloaded", "type": "overloaded_error"}, error_after=2))
+    server.add(
+        ChatScript(
+            text="abcdefgh",
+            chunk_size=2,
+            error={"message": "Overloaded", "type": "overloaded_error"},
+            error_after=2,
+        )
+    )
     with pytest.raises(OverloadedError) as info:
         with client.chat().user("x").stream() as stream:
             list(stream)
@@ -158,7 +179,7 @@ def test_closing_a_stream_early_returns_the_connection(server, client):
     assert first == "x"
     assert client.chat().user("again").send().text == "Echo: again"
     with pytest.raises(StreamError) as info:
-        stream.response
+        _ = stream.response
     assert info.value.partial.text == "x"
 
 
@@ -201,7 +222,10 @@ def test_generate_keyword_shortcut(server, client):
     reply = client.generate("hello there", system="sys", max_tokens=5, stop=["\n"])
     assert reply.text == "Echo: hello there"
     body = server.requests[0].json()
-    assert body["messages"] == [{"role": "system", "content": "sys"}, {"role": "user", "content": "hello there"}]
+    assert body["messages"] == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "hello there"},
+    ]
     assert body["max_tokens"] == 5
     assert body["stop"] == ["\n"]
 

@@ -17,7 +17,9 @@ def run(args: list[str], extra_env: dict[str, str] | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES and not k.startswith("RELAY_LITE_")}
     env["PYTHONPATH"] = str(ROOT)
     env.update(extra_env or {})
-    done = subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -51,7 +53,9 @@ def test_lambda_handler_against_a_fake_server():
 def test_demo_without_a_key_streams_a_chat_a_tool_call_and_usage():
     out = run(["-m", "relay_lite", "demo"])
     lines = out.splitlines()
-    assert lines[0].startswith("No API key set: using the built-in fake server (openai protocol) at http://127.0.0.1:")
+    assert lines[0].startswith(
+        "No API key set: using the built-in fake server (openai protocol) at http://127.0.0.1:"
+    )
     assert lines[1:] == [
         "",
         "1. Streaming a chat",
@@ -75,7 +79,11 @@ def test_cli_version():
 
 
 def test_cli_reports_errors_without_a_traceback():
-    env = {"RELAY_LITE_PROVIDER": "compatible", "RELAY_LITE_BASE_URL": "http://127.0.0.1:9", "RELAY_LITE_MAX_RETRIES": "0"}
+    env = {
+        "RELAY_LITE_PROVIDER": "compatible",
+        "RELAY_LITE_BASE_URL": "http://127.0.0.1:9",
+        "RELAY_LITE_MAX_RETRIES": "0",
+    }
     code = "import sys; from relay_lite.cli import main; sys.exit(main(['chat', 'hi', '-m', 'x']))"
     envd = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
     envd.update(env, PYTHONPATH=str(ROOT))

@@ -26,7 +26,11 @@ from relay_lite.protocols import openai
 
 
 def chunk(delta=None, finish=None, **extra) -> ServerSentEvent:
-    payload = {"id": "c1", "model": "m", "choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}]}
+    payload = {
+        "id": "c1",
+        "model": "m",
+        "choices": [{"index": 0, "delta": delta or {}, "finish_reason": finish}],
+    }
     payload.update(extra)
     return ServerSentEvent(data=json.dumps(payload))
 
@@ -39,7 +43,13 @@ def test_request_body_has_every_parameter_in_openai_shape():
         model="gpt-4o-mini",
         messages=(
             Message("system", "Be brief."),
-            Message("user", (ImagePart(url="https://x/cat.png", detail="low"), ImagePart(data="AAA", media_type="image/png"))),
+            Message(
+                "user",
+                (
+                    ImagePart(url="https://x/cat.png", detail="low"),
+                    ImagePart(data="AAA", media_type="image/png"),
+                ),
+            ),
             Message("assistant", "", (ToolCall("call_1", "lookup", {"q": "cats"}, '{"q":"cats"}'),)),
             Message("tool", "42", tool_call_id="call_1"),
         ),
@@ -72,7 +82,11 @@ def test_request_body_has_every_parameter_in_openai_shape():
                 "role": "assistant",
                 "content": None,
                 "tool_calls": [
-                    {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": '{"q":"cats"}'}}
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "lookup", "arguments": '{"q":"cats"}'},
+                    }
                 ],
             },
             {"role": "tool", "content": "42", "tool_call_id": "call_1"},
@@ -130,7 +144,9 @@ def test_response_parsing_fills_the_neutral_model():
                 "message": {
                     "role": "assistant",
                     "content": "Hi",
-                    "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}}],
+                    "tool_calls": [
+                        {"id": "c", "type": "function", "function": {"name": "f", "arguments": '{"x": 1}'}}
+                    ],
                 },
                 "finish_reason": "tool_calls",
             }
@@ -157,7 +173,11 @@ def test_response_parsing_fills_the_neutral_model():
 
 
 def test_refusal_is_kept():
-    payload = {"choices": [{"message": {"content": None, "refusal": "I can't help with that."}, "finish_reason": "stop"}]}
+    payload = {
+        "choices": [
+            {"message": {"content": None, "refusal": "I can't help with that."}, "finish_reason": "stop"}
+        ]
+    }
     response = openai.parse_response(payload)
     assert response.refusal == "I can't help with that."
     assert response.text == ""
@@ -172,10 +192,20 @@ def test_stream_text_tool_fragments_and_usage_chunk():
         chunk({"content": "lo"}),
         chunk({"tool_calls": [{"index": 0, "id": "call_1", "function": {"name": "get", "arguments": ""}}]}),
         chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"ci'}}]}),
-        chunk({"tool_calls": [{"index": 1, "id": "call_2", "function": {"name": "other", "arguments": "{}"}}]}),
+        chunk(
+            {"tool_calls": [{"index": 1, "id": "call_2", "function": {"name": "other", "arguments": "{}"}}]}
+        ),
         chunk({"tool_calls": [{"index": 0, "function": {"arguments": 'ty": "Paris"}'}}]}),
         chunk({}, "tool_calls"),
-        ServerSentEvent(data=json.dumps({"id": "c1", "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12}})),
+        ServerSentEvent(
+            data=json.dumps(
+                {
+                    "id": "c1",
+                    "choices": [],
+                    "usage": {"prompt_tokens": 5, "completion_tokens": 7, "total_tokens": 12},
+                }
+            )
+        ),
         DONE,
     ]:
         events.extend(parser.feed(event))
@@ -231,9 +261,16 @@ def test_message_dicts_are_accepted_and_coerced():
         {
             "role": "assistant",
             "content": None,
-            "tool_calls": [{"id": "1", "type": "function", "function": {"name": "f", "arguments": '{"a": 2}'}}],
+            "tool_calls": [
+                {"id": "1", "type": "function", "function": {"name": "f", "arguments": '{"a": 2}'}}
+            ],
         }
     )
     assert message == Message("assistant", "", (ToolCall("1", "f", {"a": 2}, '{"a": 2}'),))
-    image = Message.coerce({"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,QQ=="}}]})
+    image = Message.coerce(
+        {
+            "role": "user",
+            "content": [{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64,QQ=="}}],
+        }
+    )
     assert image.content == (ImagePart(data="QQ==", media_type="image/jpeg"),)

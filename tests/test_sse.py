@@ -24,9 +24,7 @@ from relay_lite._sse import (
 E = ServerSentEvent
 
 
-def sse(
-    chunks: Iterable[bytes], **kwargs: Any
-) -> tuple[list[ServerSentEvent], SSEDecoder]:
+def sse(chunks: Iterable[bytes], **kwargs: Any) -> tuple[list[ServerSentEvent], SSEDecoder]:
     """Feed every chunk, then close; return all events and the decoder."""
     decoder = SSEDecoder(**kwargs)
     events: list[ServerSentEvent] = []
@@ -127,9 +125,7 @@ def test_cr_at_chunk_end_followed_by_cr_is_blank_line() -> None:
     assert sse_events(b"data: a\r", b"\rdata: b\r\n\r\n") == [E(data="a"), E(data="b")]
 
 
-@pytest.mark.parametrize(
-    "separator", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c"]
-)
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c"])
 def test_unicode_line_separator_not_split(separator: str) -> None:
     stream = f"data: a{separator}b\n\n".encode()
     assert sse_events(stream) == [E(data=f"a{separator}b")]
@@ -233,9 +229,7 @@ def test_id_set_without_data_carries_to_next_event() -> None:
 
 
 def test_id_reset_with_empty_id_field() -> None:
-    assert sse_events(
-        b"id: 1\ndata: a\n\nid\ndata: b\n\nid: 2\ndata: c\n\nid:\ndata: d\n\n"
-    ) == [
+    assert sse_events(b"id: 1\ndata: a\n\nid\ndata: b\n\nid: 2\ndata: c\n\nid:\ndata: d\n\n") == [
         E(data="a", id="1"),
         E(data="b", id=""),
         E(data="c", id="2"),
@@ -291,9 +285,7 @@ def test_unknown_fields_ignored() -> None:
     assert sse_events(stream) == [E(data="a")]
 
 
-def test_blank_line_with_empty_data_buffer_dispatches_nothing_and_resets_event_type() -> (
-    None
-):
+def test_blank_line_with_empty_data_buffer_dispatches_nothing_and_resets_event_type() -> None:
     assert sse_events(b"event: a\n\n\n\ndata: x\n\n") == [E(event="message", data="x")]
 
 
@@ -353,9 +345,7 @@ def test_close_returns_empty_list() -> None:
 # --- UTF-8 -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "char", ["\u00e9", "\u20ac", "\U0001f600"], ids=["2-byte", "3-byte", "4-byte"]
-)
+@pytest.mark.parametrize("char", ["\u00e9", "\u20ac", "\U0001f600"], ids=["2-byte", "3-byte", "4-byte"])
 def test_multibyte_char_split_across_chunks(char: str) -> None:
     raw = f"data: <{char}>\n\n".encode()
     start = raw.index(char.encode())
@@ -365,9 +355,7 @@ def test_multibyte_char_split_across_chunks(char: str) -> None:
 
 def test_multibyte_char_fed_one_byte_at_a_time() -> None:
     raw = "data: \U0001f600\u20ac\u00e9\n\n".encode()
-    assert sse_events(*[raw[i : i + 1] for i in range(len(raw))]) == [
-        E(data="\U0001f600\u20ac\u00e9")
-    ]
+    assert sse_events(*[raw[i : i + 1] for i in range(len(raw))]) == [E(data="\U0001f600\u20ac\u00e9")]
 
 
 def test_invalid_utf8_becomes_replacement_char() -> None:
@@ -397,9 +385,7 @@ def test_line_over_cap_in_middle_of_chunk_raises() -> None:
         decoder.feed(b"data: a\n\n" + b"data: 0123456789a\n\n" + b"data: b\n\n")
 
 
-def test_line_over_cap_accumulated_across_small_chunks_raises_before_line_ends() -> (
-    None
-):
+def test_line_over_cap_accumulated_across_small_chunks_raises_before_line_ends() -> None:
     decoder = SSEDecoder(max_line_bytes=16)
     raw = b"data: " + b"x" * 100  # no line ending ever arrives
     with pytest.raises(StreamError, match="max_line_bytes=16"):
@@ -422,9 +408,7 @@ def test_line_over_cap_completed_by_next_chunk_raises() -> None:
 
 
 def test_line_at_cap_accepted() -> None:
-    events, _ = sse(
-        [b"data: 01234", b"56789\n\n", b"data: 0123456789\n\n"], max_line_bytes=16
-    )
+    events, _ = sse([b"data: 01234", b"56789\n\n", b"data: 0123456789\n\n"], max_line_bytes=16)
     assert events == [E(data="0123456789"), E(data="0123456789")]
 
 
@@ -470,9 +454,7 @@ OPENAI_STREAM = (
 
 def test_openai_stream() -> None:
     for size in (len(OPENAI_STREAM), 7, 1):
-        chunks = [
-            OPENAI_STREAM[i : i + size] for i in range(0, len(OPENAI_STREAM), size)
-        ]
+        chunks = [OPENAI_STREAM[i : i + size] for i in range(0, len(OPENAI_STREAM), size)]
         events, decoder = sse(chunks)
         assert [e.event for e in events] == ["message"] * 4
         assert [e.data for e in events][-1] == "[DONE]"
@@ -501,9 +483,7 @@ ANTHROPIC_STREAM = (
 
 
 def test_anthropic_stream_with_event_lines() -> None:
-    events, decoder = sse(
-        [ANTHROPIC_STREAM[i : i + 5] for i in range(0, len(ANTHROPIC_STREAM), 5)]
-    )
+    events, decoder = sse([ANTHROPIC_STREAM[i : i + 5] for i in range(0, len(ANTHROPIC_STREAM), 5)])
     types = [
         "message_start",
         "content_block_start",
@@ -550,9 +530,7 @@ def reference_sse(raw: bytes) -> tuple[list[ServerSentEvent], bool]:
                 event_type = ""
                 continue
             data = data.removesuffix("\n")
-            events.append(
-                E(event=event_type or "message", data=data, id=last_id, retry=retry)
-            )
+            events.append(E(event=event_type or "message", data=data, id=last_id, retry=retry))
             event_type, data, retry = "", "", None
             continue
         if line.startswith(":"):
@@ -645,9 +623,7 @@ def test_sse_stream_split_anywhere_decodes_like_whole_and_like_reference(
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    data=st.data(), raw=st.binary(max_size=80).map(lambda b: b.replace(b"\x00", b"\n"))
-)
+@given(data=st.data(), raw=st.binary(max_size=80).map(lambda b: b.replace(b"\x00", b"\n")))
 def test_arbitrary_bytes_split_anywhere_decode_like_whole_and_like_reference(
     data: st.DataObject, raw: bytes
 ) -> None:
@@ -681,9 +657,7 @@ def test_ndjson_line_split_across_chunks() -> None:
     assert ndjson(b'{"a"', b": ", b'1}\n{"b":', b" 2}\n") == [{"a": 1}, {"b": 2}]
 
 
-@pytest.mark.parametrize(
-    "char", ["\u00e9", "\u20ac", "\U0001f600"], ids=["2-byte", "3-byte", "4-byte"]
-)
+@pytest.mark.parametrize("char", ["\u00e9", "\u20ac", "\U0001f600"], ids=["2-byte", "3-byte", "4-byte"])
 def test_ndjson_split_multibyte_char(char: str) -> None:
     raw = json.dumps({"t": char}, ensure_ascii=False).encode() + b"\n"
     start = raw.index(char.encode())
@@ -781,8 +755,7 @@ _json_value = st.recursive(
         )
     ),
     lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(st.text(max_size=3), children, max_size=3)
+        st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=3), children, max_size=3)
     ),
     max_leaves=6,
 )

@@ -33,7 +33,12 @@ FAST_RETRY = RetryPolicy(backoff=0.01, max_backoff=0.05)
 NO_PROXY = ProxySettings()
 
 
-def make_transport(retry: RetryPolicy = FAST_RETRY, timeouts: Timeouts = Timeouts(), **kwargs) -> Transport:
+DEFAULT_TIMEOUTS = Timeouts()
+
+
+def make_transport(
+    retry: RetryPolicy = FAST_RETRY, timeouts: Timeouts = DEFAULT_TIMEOUTS, **kwargs
+) -> Transport:
     return Transport(timeouts=timeouts, retry=retry, proxies=kwargs.pop("proxies", NO_PROXY), **kwargs)
 
 
@@ -123,7 +128,13 @@ def test_x_should_retry_true_on_400_is_retried():
 
 
 def test_429_with_insufficient_quota_is_not_retried():
-    body = {"error": {"message": "You exceeded your current quota", "type": "insufficient_quota", "code": "insufficient_quota"}}
+    body = {
+        "error": {
+            "message": "You exceeded your current quota",
+            "type": "insufficient_quota",
+            "code": "insufficient_quota",
+        }
+    }
     with FakeServer() as server:
         server.add(Reply.json(body, status=429))
         with pytest.raises(RateLimitError) as info:

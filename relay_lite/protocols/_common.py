@@ -67,13 +67,13 @@ class Accumulator:
         self.model: Optional[str] = None
         self.id: Optional[str] = None
 
-    def tool_call(self, index: int, id: Optional[str], name: Optional[str], arguments: str) -> None:
+    def tool_call(self, index: int, call_id: Optional[str], name: Optional[str], arguments: str) -> None:
         """Merge one tool-call fragment into the call at ``index``."""
         call = self._tool_calls.get(index)
         if call is None:
             call = self._tool_calls[index] = _ToolCallParts()
-        if id:
-            call.id = id
+        if call_id:
+            call.id = call_id
         if name:
             call.name = name
         if arguments:
@@ -83,11 +83,12 @@ class Accumulator:
         """Whether a fragment for ``index`` has arrived."""
         return index in self._tool_calls
 
-    def response(self, *, request_id: Optional[str] = None, attempts: int = 1, raw: Any = None) -> ChatResponse:
+    def response(
+        self, *, request_id: Optional[str] = None, attempts: int = 1, raw: Any = None
+    ) -> ChatResponse:
         """The reply as accumulated so far."""
         calls = tuple(
-            ToolCall.from_json(c.id, c.name, "".join(c.parts))
-            for _, c in sorted(self._tool_calls.items())
+            ToolCall.from_json(c.id, c.name, "".join(c.parts)) for _, c in sorted(self._tool_calls.items())
         )
         return ChatResponse(
             text="".join(self.text_parts),

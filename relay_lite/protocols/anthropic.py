@@ -326,6 +326,8 @@ class StreamParser:
 
     def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
         """Parse one SSE event; raise the mapped ``APIError`` for an ``error`` event."""
+        if self.finished:
+            raise StreamError(f"{event.event!r} event after message_stop")
         try:
             payload = json.loads(event.data)
         except ValueError:
@@ -333,8 +335,6 @@ class StreamParser:
         if not isinstance(payload, dict):
             raise StreamError(f"stream event is not a JSON object: {event.data[:200]!r}")
         kind = payload.get("type") or event.event
-        if self.finished:
-            raise StreamError(f"{kind!r} event after message_stop")
         if kind == "error":
             raise api_error(None, payload)
         handler = _HANDLERS.get(str(kind))

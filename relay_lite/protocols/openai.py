@@ -139,14 +139,18 @@ def parse_usage(usage: Optional[Mapping[str, Any]]) -> Usage:
 def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
     """A ``chat.completion`` object as a ``ChatResponse``."""
     if not isinstance(payload, Mapping):
-        raise StreamError(f"expected a chat.completion object, got {type(payload).__name__}", attempts=attempts)
+        raise StreamError(
+            f"expected a chat.completion object, got {type(payload).__name__}", attempts=attempts
+        )
     if "error" in payload and "choices" not in payload:
         raise api_error(None, payload, {"x-request-id": request_id or ""}, attempts=attempts)
     choices = payload.get("choices") or []
     choice = choices[0] if choices else {}
     message = choice.get("message") or {}
     calls = tuple(
-        ToolCall.from_json(c.get("id", ""), c["function"].get("name", ""), c["function"].get("arguments") or "")
+        ToolCall.from_json(
+            c.get("id", ""), c["function"].get("name", ""), c["function"].get("arguments") or ""
+        )
         for c in message.get("tool_calls") or ()
         if c.get("function")
     )
