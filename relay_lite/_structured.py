@@ -1,0 +1,466 @@
+"""Structured output: shape the request, validate the reply, re-ask, and stream it.
+
+Theory of operation
+-------------------
+``client.chat(m).user(...).structured(Person).send()`` builds a JSON Schema for
+``Person`` (or takes a raw schema dict), asks for it in the way the protocol supports best,
+parses and validates the reply with ``_validate`` and returns a ``StructuredResult``.
+
+Modes (``mode=``), all building *new* requests (the caller's ``ChatRequest`` is immutable
+and never changed):
+
+- ``"json_schema"``: ``response_format = {"type": "json_schema", "json_schema": {"name",
+  "schema", "strict"}}``. The strict schema dialect and ``strict: true`` are used when
+  ``is_strict_compatible``; otherwise the plain schema with ``strict: false``.
+  ``strict=False`` forces the plain schema; ``strict=True`` raises ``ConfigError`` when
+  the type cannot be expressed strictly. OpenAI-style servers and ModelRelay.
+- ``"tool"``: a forced tool call. One more tool, ``ToolSpec(name, "Respond with the
+  structured output", schema)``, with ``tool_choice`` set to it; the call's arguments are
+  the output. Works on every protocol; the only way on Anthropic's Messages API, which
+  has no ``response_format``.
+- ``"json"``: no schema feature at all. A system message carrying the schema asks for
+  bare JSON and the reply text is parsed; on the ``openai`` protocol it also sends
+  ``response_format = {"type": "json_object"}`` (JSON mode). For servers that support
+  neither tools nor ``json_schema``.
+- ``"auto"`` (default): ``"tool"`` on Anthropic, ``"json_schema"`` everywhere else.
+
+Providers require an object at the root of a schema, so a type whose schema is not an
+object (``list[Person]``, ``int``, ...) is sent wrapped as ``{"value": <schema>}`` and
+unwrapped after parsing; error paths then start at ``$.value``.
+
+Re-asking: a reply that does not parse or validate is sent back with the errors, up to
+``max_retries`` more times. Text modes append the reply as an assistant message and a
+user message::
+
+    Your reply did not match the required schema:
+    - $.age: expected integer, got string "30"
+    Reply again with only the corrected JSON.
+
+Tool mode appends the assistant's tool call and a ``tool_result`` for it carrying the same
+feedback (Anthropic requires a result after every ``tool_use``, and it is how a tool
+reports a bad call), with the last line ``Call the <name> tool again with corrected
+input.``; no separate user message, so the errors are not sent twice. Transport and API
+errors propagate at once and are never re-asked. A refusal (``refusal`` set, or finish
+reason ``refusal`` or ``content_filter``) raises ``RefusalError`` and a reply cut off by
+the token limit (finish reason ``length``) raises ``TruncatedOutputError`` at once:
+asking again would not help.
+
+Streaming (``.stream()``) sends one request, feeds the text (or the forced tool call's
+argument fragments) to a ``PartialJSONParser`` and yields a ``StructuredUpdate`` for every
+delta that fed text; the last update has ``done=True`` and the validated ``value``. It
+does not re-ask (the partial output has already been shown); a reply that fails
+validation raises ``StructuredOutputError``. ``update.partial`` is the parser's *live*
+value: it keeps growing as later deltas arrive (copying it for every update would make a
+stream quadratic in its length); use ``copy.deepcopy(update.partial)`` to keep a snapshot.
+``complete_fields`` is an immutable tuple.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any, Generator, Optional
+
+from ._chat import ChatRequest
+from ._errors import ConfigError, StructuredOutputError
+from ._models import ChatResponse, Done, Message, TextDelta, ToolCall, ToolCallDelta, ToolSpec, Usage
+from ._partial_json import PartialJSONError, PartialJSONParser
+from ._schema import check_schema, is_strict_compatible, json_schema, schema_name
+from ._stream import ChatStream
+from ._validate import ValidationError, ValidationIssue, parse_json_reply, validate
+
+__all__ = [
+    "MODES",
+    "RefusalError",
+    "StructuredRequest",
+    "StructuredResult",
+    "StructuredStream",
+    "StructuredUpdate",
+    "TruncatedOutputError",
+]
+
+#: The accepted ``mode=`` values.
+MODES = ("auto", "json_schema", "tool", "json")
+#: Description of the forced tool in tool mode.
+TOOL_DESCRIPTION = "Respond with the structured output"
+#: The field a non-object root is wrapped in.
+WRAP_KEY = "value"
+JSON_INSTRUCTION = (
+    "Reply with only a JSON value, with no other text, that matches this JSON Schema:\n{schema}"
+)
+FEEDBACK_HEAD = "Your reply did not match the required schema:"
+FEEDBACK_TEXT_TAIL = "Reply again with only the corrected JSON."
+FEEDBACK_TOOL_TAIL = "Call the {name} tool again with corrected input."
+
+
+class RefusalError(StructuredOutputError):
+    """The model refused to answer (or a content filter stopped it); not re-asked."""
+
+
+class TruncatedOutputError(StructuredOutputError):
+    """The reply was cut off by the token limit; raise ``max_tokens``. Not re-asked."""
+
+
+@dataclass(frozen=True)
+class StructuredResult:
+    """A validated structured reply.
+
+    ``attempts`` counts model calls (1 + re-asks), ``response`` is the last reply,
+    ``usage`` the sum over all attempts and ``raw_attempts`` each attempt's raw output.
+    """
+
+    value: Any
+    attempts: int
+    response: ChatResponse
+    usage: Usage
+    raw_attempts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class StructuredUpdate:
+    """One step of a structured stream.
+
+    ``partial`` is the JSON parsed so far (live: it keeps growing, see the module notes),
+    ``complete_fields`` the dot paths finished so far in order (``author.name``,
+    ``tags.0``); on the last update ``done`` is True and ``value`` the validated instance.
+    """
+
+    partial: Any
+    complete_fields: tuple[str, ...]
+    done: bool
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class _Plan:
+    mode: str  # resolved: json_schema, tool or json
+    name: str
+    schema: dict[str, Any]  # as sent (wrapped when the root is not an object)
+    strict: bool
+    wrapped: bool
+
+
+def _wrap(schema: dict[str, Any]) -> dict[str, Any]:
+    inner = {k: v for k, v in schema.items() if k not in ("$defs", "$schema")}
+    wrapper: dict[str, Any] = {
+        "type": "object",
+        "properties": {WRAP_KEY: inner},
+        "required": [WRAP_KEY],
+        "additionalProperties": False,
+    }
+    if "$defs" in schema:  # refs are "#/$defs/...", so the definitions move to the new root
+        wrapper["$defs"] = schema["$defs"]
+    return wrapper
+
+
+def _plan(output_type: Any, protocol: str, mode: str, strict: Optional[bool], name: Optional[str]) -> _Plan:
+    if mode not in MODES:
+        raise ConfigError(f"structured mode must be one of {', '.join(MODES)}, got {mode!r}")
+    if mode == "auto":
+        mode = "tool" if protocol == "anthropic" else "json_schema"
+    elif mode == "json_schema" and protocol == "anthropic":
+        raise ConfigError(
+            "mode='json_schema' needs response_format, which Anthropic lacks: use 'tool' or 'json'"
+        )
+    plain: dict[str, Any]
+    strict_schema: Optional[dict[str, Any]]
+    if isinstance(output_type, dict):
+        check_schema(output_type)
+        plain = strict_schema = output_type
+    else:
+        plain = json_schema(output_type)
+        try:
+            strict_schema = json_schema(output_type, strict=True)
+        except ConfigError:
+            strict_schema = None
+    wrapped = plain.get("type") != "object"
+    if wrapped:
+        plain = _wrap(plain)
+        strict_schema = _wrap(strict_schema) if strict_schema is not None else None
+    compatible = strict_schema is not None and is_strict_compatible(strict_schema)
+    if strict and not compatible:
+        raise ConfigError(
+            f"{schema_name(output_type)} cannot be expressed as a strict schema; pass strict=False"
+        )
+    use_strict = compatible if strict is None else strict
+    schema = strict_schema if use_strict and mode == "json_schema" and strict_schema is not None else plain
+    return _Plan(mode, name or schema_name(output_type), schema, use_strict, wrapped)
+
+
+class StructuredRequest:
+    """A chat request whose reply must be JSON of ``output_type``; ``send()`` or ``stream()``.
+
+    >>> result = client.chat(model).user("John Doe is 30").structured(Person).send()  # doctest: +SKIP
+    >>> result.value  # doctest: +SKIP
+    Person(name='John Doe', age=30)
+    """
+
+    def __init__(
+        self,
+        request: ChatRequest,
+        output_type: Any,
+        *,
+        max_retries: int = 2,
+        mode: str = "auto",
+        strict: Optional[bool] = None,
+        name: Optional[str] = None,
+    ) -> None:
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigError(f"max_retries must be a whole number >= 0, got {max_retries!r}")
+        self.request = request
+        self.output_type = output_type
+        self.max_retries = max_retries
+        self._plan = _plan(output_type, request._client.config.protocol, mode, strict, name)
+        self._shaped = self._shape(request)
+
+    def __repr__(self) -> str:
+        return (
+            f"StructuredRequest({self._plan.name}, mode={self._plan.mode!r}, max_retries={self.max_retries})"
+        )
+
+    @property
+    def mode(self) -> str:
+        """The mode in use: json_schema, tool or json (``auto`` resolved)."""
+        return self._plan.mode
+
+    @property
+    def schema(self) -> dict[str, Any]:
+        """The JSON Schema as sent."""
+        return self._plan.schema
+
+    def _shape(self, request: ChatRequest) -> ChatRequest:
+        plan = self._plan
+        if plan.mode == "json_schema":
+            spec = {"name": plan.name, "schema": plan.schema, "strict": plan.strict}
+            return request.response_format({"type": "json_schema", "json_schema": spec})
+        if plan.mode == "tool":
+            tools = request.params.tools + (ToolSpec(plan.name, TOOL_DESCRIPTION, plan.schema),)
+            return request._with(tools=tools, tool_choice=plan.name)
+        instruction = Message(
+            "system", JSON_INSTRUCTION.format(schema=json.dumps(plan.schema, ensure_ascii=False))
+        )
+        shaped = request._add(instruction)
+        if request._client.config.protocol == "openai":
+            shaped = shaped.response_format({"type": "json_object"})
+        return shaped
+
+    # -- reading replies -------------------------------------------------------------------
+
+    def _raw(self, response: ChatResponse) -> tuple[str, Optional[ToolCall]]:
+        """The reply's raw output, and in tool mode the tool call it came from."""
+        if self._plan.mode == "tool":
+            for call in response.tool_calls:
+                if call.name == self._plan.name:
+                    return call.arguments_json or json.dumps(dict(call.arguments)), call
+        return response.text, None
+
+    def _parse(self, raw: str, call: Optional[ToolCall]) -> tuple[Any, Any]:
+        """(the parsed JSON, the validated value); raises ``ValidationError``."""
+        plan = self._plan
+        if plan.mode == "tool" and call is None:
+            raise ValidationError([ValidationIssue("$", f"the reply did not call the {plan.name} tool")])
+        data = parse_json_reply(raw)
+        if plan.wrapped:
+            if not isinstance(data, dict) or WRAP_KEY not in data:
+                raise ValidationError([ValidationIssue("$", f'missing required field "{WRAP_KEY}"')])
+            data = data[WRAP_KEY]
+        try:
+            return data, validate(data, self.output_type)
+        except ValidationError as exc:
+            if not plan.wrapped:
+                raise
+            issues = [ValidationIssue(f"$.{WRAP_KEY}{i.path[1:]}", i.message) for i in exc.errors]
+            raise ValidationError(issues) from None
+
+    def _check_finish(
+        self, response: ChatResponse, raws: list[str], errors: list[list[str]], responses: list[ChatResponse]
+    ) -> None:
+        """Raise at once for a refusal or a truncated reply: asking again would not help."""
+        error_class: Optional[type[StructuredOutputError]] = None
+        if response.refusal or response.finish_reason in ("refusal", "content_filter"):
+            error_class = RefusalError
+            message = f"the model refused to answer: {response.refusal or response.finish_reason}"
+        elif response.finish_reason == "length":
+            error_class = TruncatedOutputError
+            message = "the reply was cut off by the token limit; raise max_tokens()"
+        if error_class is not None:
+            raise error_class(
+                message,
+                raw_attempts=raws,
+                attempt_errors=[*errors, [f"$: {message}"]],
+                responses=responses,
+                attempts=len(raws),
+            )
+
+    def _feedback(self, messages: list[str]) -> str:
+        tail = (
+            FEEDBACK_TOOL_TAIL.format(name=self._plan.name)
+            if self._plan.mode == "tool"
+            else FEEDBACK_TEXT_TAIL
+        )
+        return "\n".join([FEEDBACK_HEAD, *(f"- {m}" for m in messages), tail])
+
+    def _reask(
+        self, conversation: ChatRequest, response: ChatResponse, call: Optional[ToolCall], messages: list[str]
+    ) -> ChatRequest:
+        feedback = self._feedback(messages)
+        if call is not None:
+            return conversation.assistant(response.text, tool_calls=[call]).tool_result(call.id, feedback)
+        return conversation.assistant(response.text).user(feedback)
+
+    # -- execution -------------------------------------------------------------------------
+
+    def send(self) -> StructuredResult:
+        """Ask, validate, and re-ask with the errors up to ``max_retries`` times.
+
+        Raises ``RefusalError``, ``TruncatedOutputError``, ``StructuredOutputError`` after
+        the last attempt, or whatever transport/API error the call raised.
+        """
+        conversation = self._shaped
+        raws: list[str] = []
+        errors: list[list[str]] = []
+        responses: list[ChatResponse] = []
+        usage = Usage()
+        for attempt in range(1, self.max_retries + 2):
+            response = conversation.send()
+            responses.append(response)
+            usage = usage + response.usage
+            raw, call = self._raw(response)
+            raws.append(raw)
+            self._check_finish(response, raws, errors, responses)
+            try:
+                _, value = self._parse(raw, call)
+            except ValidationError as exc:
+                errors.append(exc.messages)
+                conversation = self._reask(conversation, response, call, exc.messages)
+                continue
+            return StructuredResult(value, attempt, response, usage, tuple(raws))
+        raise StructuredOutputError(
+            f"the reply did not match {self._plan.name}: {'; '.join(errors[-1])}",
+            raw_attempts=raws,
+            attempt_errors=errors,
+            responses=responses,
+            attempts=len(raws),
+        )
+
+    def stream(self) -> StructuredStream:
+        """Stream the reply as ``StructuredUpdate``s (one request, no re-ask).
+
+        >>> with request.structured(Article).stream() as updates:  # doctest: +SKIP
+        ...     for update in updates:
+        ...         render(update.partial, update.complete_fields)
+        """
+        return StructuredStream(self, self._shaped.stream())
+
+
+class StructuredStream:
+    """An iterator of ``StructuredUpdate``s over one streamed reply; a context manager.
+
+    After the last update, ``result`` holds the ``StructuredResult`` (usage included).
+    """
+
+    def __init__(self, request: StructuredRequest, stream: ChatStream) -> None:
+        self._request = request
+        self._stream = stream
+        self.result: Optional[StructuredResult] = None
+        # complete_fields, kept incrementally: parser paths read so far, ours as a tuple
+        self._seen = 0
+        self._fields: list[str] = []
+        self._fields_tuple: tuple[str, ...] = ()
+        self._updates = self._run()
+
+    def __iter__(self) -> StructuredStream:
+        return self
+
+    def __next__(self) -> StructuredUpdate:
+        return next(self._updates)
+
+    def _complete_fields(self, parser: PartialJSONParser) -> tuple[str, ...]:
+        completed = parser.complete_fields
+        if len(completed) != self._seen:
+            wrapped = self._request._plan.wrapped
+            prefix = WRAP_KEY + "."
+            for path in completed[self._seen :]:
+                if not wrapped:
+                    self._fields.append(path)
+                elif path.startswith(prefix):
+                    self._fields.append(path[len(prefix) :])
+            self._seen = len(completed)
+            self._fields_tuple = tuple(self._fields)
+        return self._fields_tuple
+
+    def _partial(self, parser: PartialJSONParser) -> Any:
+        value = parser.value
+        if self._request._plan.wrapped:
+            return value.get(WRAP_KEY) if isinstance(value, dict) else None
+        return value
+
+    def _run(self) -> Generator[StructuredUpdate, None, None]:
+        request = self._request
+        plan = request._plan
+        tool_mode = plan.mode == "tool"
+        parser = PartialJSONParser()
+        healthy = True  # False once the text stopped being JSON (prose around it, say)
+        tool_index: Optional[int] = None
+        response: Optional[ChatResponse] = None
+        try:
+            for event in self._stream:
+                if isinstance(event, Done):
+                    response = event.response
+                    continue
+                if tool_mode and isinstance(event, ToolCallDelta):
+                    if tool_index is None and event.name == plan.name:
+                        tool_index = event.index
+                    if event.index != tool_index:
+                        continue
+                    piece = event.arguments_delta
+                elif not tool_mode and isinstance(event, TextDelta):
+                    piece = event.text
+                else:
+                    continue
+                if not piece or not healthy:
+                    continue
+                try:
+                    parser.feed(piece)
+                except PartialJSONError:
+                    healthy = False  # the whole text is still tried with parse_json_reply
+                    continue
+                yield StructuredUpdate(self._partial(parser), self._complete_fields(parser), False)
+        finally:
+            self._stream.close()
+        assert response is not None  # a ChatStream always ends with Done or raises
+        raw, call = request._raw(response)
+        request._check_finish(response, [raw], [], [response])
+        try:
+            data, value = request._parse(raw, call)
+        except ValidationError as exc:
+            raise StructuredOutputError(
+                f"the streamed reply did not match {plan.name}: {'; '.join(exc.messages)}",
+                raw_attempts=[raw],
+                attempt_errors=[exc.messages],
+                responses=[response],
+                attempts=1,
+            ) from None
+        if healthy:
+            try:
+                parser.finish()  # completes a number at the very end
+            except PartialJSONError:
+                pass
+        self.result = StructuredResult(value, 1, response, response.usage, (raw,))
+        yield StructuredUpdate(data, self._complete_fields(parser), True, value)
+
+    @property
+    def response(self) -> ChatResponse:
+        """The streamed ``ChatResponse`` (reads the rest of the stream if still open)."""
+        return self._stream.response
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._updates.close()
+        self._stream.close()
+
+    def __enter__(self) -> StructuredStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
