@@ -64,6 +64,9 @@ _LAZY = {
     "StructuredResult": "relay_lite._structured",
     "StructuredUpdate": "relay_lite._structured",
     "StructuredRequest": "relay_lite._structured",
+    "StructuredStream": "relay_lite._structured",
+    "RefusalError": "relay_lite._structured",
+    "TruncatedOutputError": "relay_lite._structured",
     "json_schema": "relay_lite._schema",
     "FakeServer": "relay_lite.testing",
 }

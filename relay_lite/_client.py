@@ -111,6 +111,14 @@ class Client:
         """Start a chat request (``model`` defaults to the client's)."""
         return ChatRequest(self, ChatParams(model=model or self.config.model))
 
+    def for_customer(self, customer_id: str) -> ChatRequest:
+        """A ModelRelay chat billed to ``customer_id``; the customer's tier picks the model."""
+        if self.config.protocol != "modelrelay":
+            raise ConfigError(f"for_customer() needs the modelrelay provider, not {self.config.provider!r}")
+        if not customer_id:
+            raise ConfigError("for_customer() needs a non-empty customer id")
+        return ChatRequest(self, ChatParams(customer_id=customer_id))
+
     def generate(
         self,
         prompt: str,

@@ -131,8 +131,10 @@ def render_openai(script: ChatScript, request: RecordedRequest) -> Reply:
     """``script`` as an OpenAI chat completion, or a chunk stream when the body asks."""
     body = request.json()
     reason = _OPENAI_REASONS.get(script.neutral_finish_reason, script.neutral_finish_reason)
+    # OpenAI sends a refusal in its own field, with no content.
+    text_field = "refusal" if script.neutral_finish_reason == "refusal" else "content"
     if not body.get("stream"):
-        message: dict[str, Any] = {"role": "assistant", "content": script.text or None}
+        message: dict[str, Any] = {"role": "assistant", "content": None, text_field: script.text or None}
         if script.tool_calls:
             message["tool_calls"] = [
                 {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
@@ -154,7 +156,7 @@ def render_openai(script: ChatScript, request: RecordedRequest) -> Reply:
         )
 
     events = [chunk({"role": "assistant", "content": ""})]
-    deltas = [chunk({"content": piece}) for piece in script.pieces(script.text)] if script.text else []
+    deltas = [chunk({text_field: piece}) for piece in script.pieces(script.text)] if script.text else []
     for index, call in enumerate(script.tool_calls):
         deltas.append(
             chunk(
@@ -341,6 +343,121 @@ def render_anthropic(script: ChatScript, request: RecordedRequest) -> Reply:
     return _stream_reply(script, events)
 
 
+# -- ModelRelay /llm/proxy --------------------------------------------------------------------
+
+_MODELRELAY_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_calls"}
+
+
+def _modelrelay_usage(usage: Usage) -> dict[str, Any]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+def _modelrelay_tool_call(call: ToolCall) -> dict[str, Any]:
+    arguments = call.arguments_json or json.dumps(dict(call.arguments))
+    return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
+
+
+def _modelrelay_neutral(body: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
+    """A ``/llm/proxy`` body as neutral messages (role, content text) and tools.
+
+    ``model`` is optional: a customer-attributed call omits it. No ``stream`` field is
+    allowed, since the Accept header picks the mode.
+    """
+    if "messages" not in body:
+        raise ValueError("messages: field required")
+    if "stream" in body:
+        raise ValueError("stream: unknown field (the Accept header picks streaming)")
+    messages: list[Any] = []
+    for message in body["messages"]:
+        role, content = message["role"], message.get("content", "")
+        if role not in ("system", "user", "assistant", "tool"):
+            raise ValueError(f"messages: unexpected role {role!r}")
+        if not isinstance(content, str):
+            raise ValueError("messages: content must be a string")
+        messages.append({"role": role, "content": content})
+    tools = [t.get("function", t) for t in body.get("tools") or []]
+    return messages, tools
+
+
+def render_modelrelay(script: ChatScript, request: RecordedRequest) -> Reply:
+    """``script`` as a ``/llm/proxy`` reply, or its SSE stream when Accept asks for one.
+
+    The caller's ``X-ModelRelay-Chat-Request-Id`` is echoed back, as the service does.
+    """
+    request.json()  # the body must be JSON
+    reason = _MODELRELAY_REASONS.get(script.neutral_finish_reason, script.neutral_finish_reason)
+    headers = dict(script.headers)
+    caller_id = request.headers.get("x-modelrelay-chat-request-id")
+    if caller_id:
+        headers["X-ModelRelay-Chat-Request-Id"] = caller_id
+    calls = [_modelrelay_tool_call(c) for c in script.tool_calls]
+    if "text/event-stream" not in request.headers.get("accept", ""):
+        payload: dict[str, Any] = {
+            "provider": "fake",
+            "id": script.id,
+            "content": [script.text] if script.text else [],
+            "stop_reason": reason,
+            "model": script.model,
+            "usage": _modelrelay_usage(script.usage),
+        }
+        if calls:
+            payload["tool_calls"] = calls
+        return Reply.json(payload, headers=headers)
+
+    def event(data: dict[str, Any]) -> bytes:
+        return sse_event(data, event=data["type"])
+
+    events = [
+        event({"type": "message_start", "response_id": script.id, "model": script.model}),
+        b"event: keepalive\ndata: {}\n\n",
+        event({"type": "ping"}),
+    ]
+    # (bytes, is a delta) for every content event, so an error can cut after N deltas
+    body: list[tuple[bytes, bool]] = [
+        (event({"type": "message_delta", "delta": piece, "response_id": script.id}), True)
+        for piece in (script.pieces(script.text) if script.text else [])
+    ]
+    for index, call in enumerate(calls):
+        function = call["function"]
+        start = {"index": index, "id": call["id"], "type": "function", "function": {"name": function["name"]}}
+        body.append((event({"type": "tool_use_start", "tool_call_delta": start}), False))
+        for piece in script.pieces(function["arguments"]):
+            delta = {"index": index, "function": {"arguments": piece}}
+            body.append((event({"type": "tool_use_delta", "tool_call_delta": delta}), True))
+        stop = {"type": "tool_use_stop", "tool_call_delta": {"index": index}, "tool_call": call}
+        body.append((event(stop), False))
+    if script.error is not None:
+        seen = 0
+        for data, is_delta in body:
+            if is_delta:
+                if seen == script.error_after:
+                    break
+                seen += 1
+            events.append(data)
+        events.append(event({"type": "error", "error": script.error}))
+        reply = _stream_reply(script, events)
+        reply.headers.update(headers)
+        return reply
+    events += [data for data, _ in body]
+    stop_event: dict[str, Any] = {
+        "type": "message_stop",
+        "response_id": script.id,
+        "model": script.model,
+        "stop_reason": reason,
+        "usage": _modelrelay_usage(script.usage),
+    }
+    if calls:
+        stop_event["tool_calls"] = calls
+    events.append(event(stop_event))
+    reply = _stream_reply(script, events)
+    reply.headers.update(headers)
+    return reply
+
+
 Renderer = Callable[[ChatScript, RecordedRequest], Reply]
 Neutraliser = Callable[[dict[str, Any]], tuple[list[Any], list[dict[str, Any]]]]
 
@@ -348,4 +465,5 @@ Neutraliser = Callable[[dict[str, Any]], tuple[list[Any], list[dict[str, Any]]]]
 RENDERERS: dict[str, tuple[Renderer, Neutraliser]] = {
     "openai": (render_openai, _openai_neutral),
     "anthropic": (render_anthropic, _anthropic_neutral),
+    "modelrelay": (render_modelrelay, _modelrelay_neutral),
 }

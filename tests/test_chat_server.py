@@ -264,3 +264,13 @@ def test_per_request_total_timeout(server, client):
         with client.chat().user("x").timeout(0.5).stream() as stream:
             list(stream)
     assert info.value.partial.text.startswith("slow")
+
+
+def test_refusal_from_the_fake_server_is_kept_sent_and_streamed(server, client):
+    server.add(ChatScript(text="I can't help with that.", finish_reason="refusal"))
+    sent = client.chat().user("x").send()
+    assert (sent.refusal, sent.text) == ("I can't help with that.", "")
+    server.add(ChatScript(text="I can't help with that.", finish_reason="refusal", chunk_size=5))
+    with client.chat().user("x").stream() as stream:
+        assert list(stream.text()) == []
+    assert stream.response.refusal == "I can't help with that."
