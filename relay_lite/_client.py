@@ -46,6 +46,7 @@ class Client:
         headers: Optional[Mapping[str, str]] = None,
         ca_bundle: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
+        transport: Optional[Any] = None,
     ) -> None:
         self.config = ClientConfig.resolve(
             provider=provider,
@@ -67,7 +68,8 @@ class Client:
         if self.config.log_level:
             _configure_logging(self.config.log_level)
         self.protocol: Any = importlib.import_module(f"relay_lite.protocols.{self.config.protocol}")
-        self.transport = Transport(
+        # ``transport`` replaces the network, e.g. relay_lite.testing.MockTransport in tests.
+        self.transport = transport or Transport(
             timeouts=self.config.timeouts,
             retry=self.config.retry,
             ca_bundle=self.config.ca_bundle,

@@ -244,6 +244,11 @@ _CODE_CLASSES: dict[str, type[APIError]] = {
     "server_error": ServerError,
     "internal_error": ServerError,
     "timeout_error": ServerError,
+    # ModelRelay's upper-case codes, looked up lower-cased
+    "rate_limit": RateLimitError,
+    "validation_error": UnprocessableEntityError,
+    "invalid_input": BadRequestError,
+    "service_unavailable": ServerError,
 }
 
 
@@ -257,8 +262,8 @@ def _class_for(status: Optional[int], code: Optional[str], kind: Optional[str]) 
     # Without a status (an error inside a stream) the specific code decides, then the
     # family named by the type: OpenAI's context_length_exceeded is an invalid_request_error.
     for name in (code, kind):
-        if name and name in _CODE_CLASSES:
-            return _CODE_CLASSES[name]
+        if name and name.lower() in _CODE_CLASSES:
+            return _CODE_CLASSES[name.lower()]
     return APIError
 
 

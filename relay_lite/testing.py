@@ -23,9 +23,10 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterator, Mapping, Optional, Union
+from urllib.parse import urlsplit
 
-__all__ = ["FakeServer", "Reply", "RecordedRequest", "ChatScript", "sse_event"]  # noqa: F822
+__all__ = ["FakeServer", "MockTransport", "Reply", "RecordedRequest", "ChatScript", "sse_event"]  # noqa: F822
 
 
 def __getattr__(name: str) -> Any:
@@ -113,13 +114,8 @@ class RecordedRequest:
 Handler = Callable[[RecordedRequest], Reply]
 
 
-class FakeServer:
-    """A scripted HTTP/1.1 server on a random loopback port, run in a background thread.
-
-    With ``protocol`` ("openai", "anthropic", ...) it speaks that chat API: queued
-    ``ChatScript``s are rendered in its wire format (streamed when the request asks), and
-    with nothing queued it answers every request with a deterministic echo.
-    """
+class _Script:
+    """What FakeServer and MockTransport share: the reply queue, the handler, the protocol."""
 
     def __init__(self, handler: Optional[Handler] = None, *, protocol: Optional[str] = None) -> None:
         self.handler = handler
@@ -128,38 +124,16 @@ class FakeServer:
             from ._fake_chat import RENDERERS
 
             if protocol not in RENDERERS:
-                raise ValueError(f"FakeServer speaks no protocol {protocol!r}; known: {sorted(RENDERERS)}")
+                raise ValueError(f"no fake protocol {protocol!r}; known: {sorted(RENDERERS)}")
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Any] = deque()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: Optional[ThreadingHTTPServer] = None
-        self._thread: Optional[threading.Thread] = None
 
-    # -- scripting ----------------------------------------------------------------------
-
-    @classmethod
-    def openai(cls) -> FakeServer:
-        """A server speaking OpenAI chat completions (scripted or echo)."""
-        return cls(protocol="openai")
-
-    @classmethod
-    def anthropic(cls) -> FakeServer:
-        """A server speaking the Anthropic Messages API (scripted or echo)."""
-        return cls(protocol="anthropic")
-
-    def add(self, *replies: Any) -> FakeServer:
+    def add(self, *replies: Any) -> Any:
         """Queue ``Reply``s or ``ChatScript``s, served in order to the next requests."""
         with self._lock:
             self._queue.extend(replies)
         return self
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT`` of the running server."""
-        if self._server is None:
-            raise RuntimeError("FakeServer is not running; use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     def _next_reply(self, request: RecordedRequest) -> Reply:
         item: Any = None
@@ -193,6 +167,43 @@ class FakeServer:
                 "message": f"FakeServer could not read the request: {exc}",
             }
             return Reply.json({"type": "error", "error": error}, status=400)
+
+
+class FakeServer(_Script):
+    """A scripted HTTP/1.1 server on a random loopback port, run in a background thread.
+
+    With ``protocol`` ("openai", "anthropic", "modelrelay") it speaks that chat API: queued
+    ``ChatScript``s are rendered in its wire format (streamed when the request asks), and
+    with nothing queued it answers every request with a deterministic echo.
+    """
+
+    def __init__(self, handler: Optional[Handler] = None, *, protocol: Optional[str] = None) -> None:
+        super().__init__(handler, protocol=protocol)
+        self._stopping = threading.Event()
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._thread: Optional[threading.Thread] = None
+
+    @classmethod
+    def openai(cls) -> FakeServer:
+        """A server speaking OpenAI chat completions (scripted or echo)."""
+        return cls(protocol="openai")
+
+    @classmethod
+    def anthropic(cls) -> FakeServer:
+        """A server speaking the Anthropic Messages API (scripted or echo)."""
+        return cls(protocol="anthropic")
+
+    @classmethod
+    def modelrelay(cls) -> FakeServer:
+        """A server speaking ModelRelay's ``/llm/proxy`` chat API (scripted or echo)."""
+        return cls(protocol="modelrelay")
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT`` of the running server."""
+        if self._server is None:
+            raise RuntimeError("FakeServer is not running; use it as a context manager")
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -299,3 +310,123 @@ def _make_handler(owner: FakeServer) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
     return _Handler
+
+
+class MockTransport(_Script):
+    """A transport that answers from a script without any socket, for fast unit tests.
+
+    Pass it as ``Client(..., transport=MockTransport(...))``. It takes the same ``Reply``s
+    and ``ChatScript``s as ``FakeServer`` (and its echo with a ``protocol``) but makes no
+    retries and has no clock: delays are ignored. Prefer ``FakeServer`` to test timeouts,
+    retries and anything on the wire.
+    """
+
+    def _record(
+        self,
+        method: str,
+        url: str,
+        headers: Optional[Mapping[str, str]],
+        json_body: Any,
+        body: Optional[bytes],
+    ) -> Reply:
+        from ._transport import check_headers
+
+        check_headers(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        lowered = {k.lower(): v for k, v in (headers or {}).items()}
+        return self._next_reply(RecordedRequest(method, path, lowered, body or b""))
+
+    @staticmethod
+    def _raise_for(reply: Reply, data: bytes) -> None:
+        from ._errors import ConnectError, api_error
+
+        if reply.drop:
+            raise ConnectError("MockTransport: connection dropped before a response")
+        if not 200 <= reply.status < 300:
+            raise api_error(reply.status, data, {k.lower(): v for k, v in reply.headers.items()})
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Optional[Mapping[str, str]] = None,
+        json_body: Any = None,
+        body: Optional[bytes] = None,
+        timeouts: Any = None,
+    ) -> Any:
+        """Answer one request with the next scripted reply, as ``Transport.request`` would."""
+        from ._errors import StreamError
+        from ._transport import Response
+
+        reply = self._record(method, url, headers, json_body, body)
+        data = _reply_bytes(reply)
+        self._raise_for(reply, data)
+        if reply.abort:
+            raise StreamError("MockTransport: connection broke while reading the response")
+        return Response(reply.status, {k.lower(): v for k, v in reply.headers.items()}, data, 1)
+
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Optional[Mapping[str, str]] = None,
+        json_body: Any = None,
+        body: Optional[bytes] = None,
+        timeouts: Any = None,
+    ) -> _MockStream:
+        """Answer with the next scripted reply as an open stream of its chunks."""
+        reply = self._record(method, url, headers, json_body, body)
+        self._raise_for(reply, _reply_bytes(reply))
+        return _MockStream(reply)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def _reply_bytes(reply: Reply) -> bytes:
+    if reply.chunks is not None:
+        return b"".join(_to_bytes(c) for c in reply.chunks)
+    if isinstance(reply.body, (dict, list)):
+        return json.dumps(reply.body).encode("utf-8")
+    return _to_bytes(reply.body or b"")
+
+
+class _MockStream:
+    """The ``StreamResponse`` side of ``MockTransport``: scripted chunks, no socket."""
+
+    def __init__(self, reply: Reply) -> None:
+        self.status = reply.status
+        self.headers = {k.lower(): v for k, v in reply.headers.items()}
+        self.attempts = 1
+        self.closed = False
+        self._reply = reply
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        from ._errors import StreamError
+
+        chunks = self._reply.chunks if self._reply.chunks is not None else [_reply_bytes(self._reply)]
+        for chunk in chunks:
+            if self.closed:
+                return
+            data = _to_bytes(chunk)
+            if data:
+                yield data
+        if self._reply.abort:
+            raise StreamError("MockTransport: connection broke while reading the response")
+
+    def drain(self, grace: float = 0.0) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> _MockStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

@@ -473,3 +473,17 @@ def test_stream_error_text_is_empty_when_partial_text_is_none() -> None:
 def test_stream_error_text_from_a_chat_response() -> None:
     partial = relay_lite.ChatResponse(text="partial reply")
     assert StreamError("cut", partial=partial).text == "partial reply"
+
+
+def test_modelrelay_upper_case_codes_in_a_stream_map_to_their_class() -> None:
+    from relay_lite import AuthenticationError, RateLimitError, UnprocessableEntityError
+
+    cases = {
+        "RATE_LIMIT": RateLimitError,
+        "UNAUTHORIZED": AuthenticationError,
+        "VALIDATION_ERROR": UnprocessableEntityError,
+    }
+    for code, cls in cases.items():
+        error = api_error(None, {"error": {"code": code, "message": "m"}})
+        assert type(error) is cls, code
+        assert error.code == code

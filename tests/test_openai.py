@@ -274,3 +274,19 @@ def test_message_dicts_are_accepted_and_coerced():
         }
     )
     assert image.content == (ImagePart(data="QQ==", media_type="image/jpeg"),)
+
+
+@pytest.mark.parametrize(
+    ("raw", "neutral"),
+    [
+        ("completed", "stop"),
+        ("max_len", "length"),
+        ("max_context", "length"),
+        ("end_turn", "stop"),
+        ("weird", "weird"),
+    ],
+)
+def test_finish_reason_normalisation_covers_every_provider(raw, neutral):
+    from relay_lite.protocols._common import normalise_finish_reason
+
+    assert normalise_finish_reason(raw) == neutral

@@ -21,6 +21,10 @@ FINISH_REASON_MAP = {
     "tool_use": "tool_calls",
     "content_filter": "content_filter",
     "refusal": "refusal",
+    # ModelRelay's spellings
+    "completed": "stop",
+    "max_len": "length",
+    "max_context": "length",
 }
 
 

@@ -333,7 +333,9 @@ def cmd_decoders(args: argparse.Namespace) -> dict[str, Any]:
         small, large = make(n), make(4 * n)
         t_n = _time_decoder(small, piece, runs)
         t_4n = _time_decoder(large, piece, runs)
-        sse.append({"shape": name, "n": len(small), "4n": len(large), "t_n": t_n, "t_4n": t_4n, "ratio": t_4n / t_n})
+        sse.append(
+            {"shape": name, "n": len(small), "4n": len(large), "t_n": t_n, "t_4n": t_4n, "ratio": t_4n / t_n}
+        )
     import bench_partial_json
 
     if args.quick:
@@ -392,8 +394,15 @@ def profile_summary(profile: Any, units: int, top: int = 14) -> dict[str, Any]:
         groups[group] = groups.get(group, 0.0) + tottime
         total += tottime
         where = name if filename == "~" else f"{_short(filename)}:{line}({name})"
-        rows.append({"func": where, "group": group, "own_us": tottime / units * 1e6,
-                     "cum_us": cumtime / units * 1e6, "calls": ncalls / units})
+        rows.append(
+            {
+                "func": where,
+                "group": group,
+                "own_us": tottime / units * 1e6,
+                "cum_us": cumtime / units * 1e6,
+                "calls": ncalls / units,
+            }
+        )
     rows.sort(key=lambda r: -r["own_us"])
     return {
         "units": units,

@@ -87,7 +87,9 @@ def _openai_chunk(delta: dict, finish: object = None, choices: bool = True, usag
         "created": 1_700_000_000,
         "model": MODEL,
         "system_fingerprint": "fp_bench",
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}] if choices else [],
+        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+        if choices
+        else [],
     }
     if usage is not None:
         chunk["usage"] = usage
@@ -100,9 +102,7 @@ def openai_stream_parts(chunks: int) -> tuple[bytes, bytes, bytes]:
     block = b"".join(_openai_chunk({"content": _piece(i)}) for i in range(chunks))
     usage = {"prompt_tokens": 21, "completion_tokens": chunks, "total_tokens": 21 + chunks}
     tail = (
-        _openai_chunk({}, finish="stop")
-        + _openai_chunk({}, choices=False, usage=usage)
-        + b"data: [DONE]\n\n"
+        _openai_chunk({}, finish="stop") + _openai_chunk({}, choices=False, usage=usage) + b"data: [DONE]\n\n"
     )
     return head, block, tail
 
@@ -130,7 +130,11 @@ def anthropic_stream(chunks: int) -> bytes:
         ),
     ]
     for i in range(chunks):
-        delta = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": _piece(i)}}
+        delta = {
+            "type": "content_block_delta",
+            "index": 0,
+            "delta": {"type": "text_delta", "text": _piece(i)},
+        }
         parts.append(_anthropic_event("content_block_delta", delta))
     parts += [
         _anthropic_event("content_block_stop", {"type": "content_block_stop", "index": 0}),

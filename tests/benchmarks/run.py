@@ -188,7 +188,9 @@ def setup_sdks(venv: str, skip: bool) -> Sdks:
         log(f"creating the SDK virtualenv {venv} (python -m venv + pip install {' '.join(SDK_PACKAGES)})")
         try:
             if not python.exists():
-                subprocess.run([sys.executable, "-m", "venv", venv], check=True, capture_output=True, timeout=300)
+                subprocess.run(
+                    [sys.executable, "-m", "venv", venv], check=True, capture_output=True, timeout=300
+                )
             subprocess.run(
                 [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *SDK_PACKAGES],
                 check=True,
@@ -232,10 +234,7 @@ class Server:
 
 # -- 1. import -------------------------------------------------------------------------------
 
-IMPORT_CODE = (
-    "import time\nt = time.perf_counter()\nimport {module}\n"
-    "print(repr(time.perf_counter() - t))"
-)
+IMPORT_CODE = "import time\nt = time.perf_counter()\nimport {module}\nprint(repr(time.perf_counter() - t))"
 
 
 def bench_import(cfg: dict[str, Any], sdks: Sdks) -> dict[str, Any]:
@@ -392,12 +391,22 @@ def bench_stream(cfg: dict[str, Any], sdks: Sdks, base: str) -> dict[str, Any]:
     runs: dict[str, list[dict[str, float]]] = {v[0]: [] for v in plan + sdk_plan}
     for i in range(cfg["stream_rounds"]):
         for variant, python, sdk in plan[i % len(plan) :] + plan[: i % len(plan)]:
-            out = clients(python, "stream", "--base", base, "--variant", variant, "--reps", str(cfg["stream_reps"]))
+            out = clients(
+                python, "stream", "--base", base, "--variant", variant, "--reps", str(cfg["stream_reps"])
+            )
             runs[variant] += out["runs"]
     for _ in range(cfg["sdk_stream_rounds"]):
         for variant, python, sdk in sdk_plan:
             out = clients(
-                python, "stream", "--base", base, "--variant", variant, "--reps", str(cfg["sdk_stream_reps"]), sdk=sdk
+                python,
+                "stream",
+                "--base",
+                base,
+                "--variant",
+                variant,
+                "--reps",
+                str(cfg["sdk_stream_reps"]),
+                sdk=sdk,
             )
             runs[variant] += out["runs"]
     med = {}
@@ -424,8 +433,14 @@ def bench_rss_stream(cfg: dict[str, Any], server: Server) -> dict[str, Any]:
     for _ in range(cfg["rss_stream_reps"]):
         for variant in runs:
             out = clients(
-                sys.executable, "rss_stream", "--base", server.base, "--variant", variant,
-                "--chunks", str(server.big_chunks),
+                sys.executable,
+                "rss_stream",
+                "--base",
+                server.base,
+                "--variant",
+                variant,
+                "--chunks",
+                str(server.big_chunks),
             )
             if out["chunks"] != server.big_chunks:
                 raise RuntimeError(f"{variant} got {out['chunks']} of {server.big_chunks} chunks")
@@ -520,19 +535,28 @@ class Report:
         return verdict(ok)
 
 
-def _profile_lines(summary: dict[str, Any], unit: str, baseline: Optional[dict[str, Any]] = None) -> list[str]:
+def _profile_lines(
+    summary: dict[str, Any], unit: str, baseline: Optional[dict[str, Any]] = None
+) -> list[str]:
     groups = summary["groups_us"]
     if baseline is not None:
         base_groups = baseline["groups_us"]
-        names = sorted(set(groups) | set(base_groups), key=lambda g: -(groups.get(g, 0) - base_groups.get(g, 0)))
+        names = sorted(
+            set(groups) | set(base_groups), key=lambda g: -(groups.get(g, 0) - base_groups.get(g, 0))
+        )
         parts = [f"{g} {groups.get(g, 0) - base_groups.get(g, 0):+.1f}" for g in names]
         lines = [
             f"  - cProfile own time per {unit}, relay_lite run minus baseline run (µs, profiler overhead "
             f"included; totals {summary['total_us']:.1f} vs {baseline['total_us']:.1f}): " + ", ".join(parts)
         ]
     else:
-        lines = [f"  - cProfile own time per {unit} by package (µs): " + ", ".join(f"{g} {v:.1f}" for g, v in groups.items())]
-    tops = ", ".join(f"`{r['func']}` {r['own_us']:.2f} µs ({r['calls']:.2f} calls)" for r in summary["top_relay_lite"][:6])
+        lines = [
+            f"  - cProfile own time per {unit} by package (µs): "
+            + ", ".join(f"{g} {v:.1f}" for g, v in groups.items())
+        ]
+    tops = ", ".join(
+        f"`{r['func']}` {r['own_us']:.2f} µs ({r['calls']:.2f} calls)" for r in summary["top_relay_lite"][:6]
+    )
     lines.append(f"  - relay_lite functions with the most own time per {unit}: {tops}")
     top_all = ", ".join(f"`{r['func']}` {r['own_us']:.2f}" for r in summary["top"][:6])
     lines.append(f"  - all functions, most own time per {unit} (µs): {top_all}")
@@ -555,13 +579,28 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
         "(`.pyc` files written). relay_lite's figure includes importing urllib3.",
         "",
     )
-    rows = [["`import relay_lite`", f"{imp['urllib3'] * 1000:.1f} ms (`import urllib3`)",
-             f"{imp['relay_lite'] * 1000:.1f} ms", fmt_ratio(ratio), "≤ 1.2x",
-             r.target("import vs urllib3", fmt_ratio(ratio), "≤ 1.2x", ratio <= TARGETS["import"])]]
+    rows = [
+        [
+            "`import relay_lite`",
+            f"{imp['urllib3'] * 1000:.1f} ms (`import urllib3`)",
+            f"{imp['relay_lite'] * 1000:.1f} ms",
+            fmt_ratio(ratio),
+            "≤ 1.2x",
+            r.target("import vs urllib3", fmt_ratio(ratio), "≤ 1.2x", ratio <= TARGETS["import"]),
+        ]
+    ]
     for package in SDK_PACKAGES:
         if package in imp:
-            rows.append([f"vs `import {package}` (side venv)", f"{imp[package] * 1000:.1f} ms",
-                         f"{imp['relay_lite'] * 1000:.1f} ms", fmt_ratio(imp["relay_lite"] / imp[package]), "—", "—"])
+            rows.append(
+                [
+                    f"vs `import {package}` (side venv)",
+                    f"{imp[package] * 1000:.1f} ms",
+                    f"{imp['relay_lite'] * 1000:.1f} ms",
+                    fmt_ratio(imp["relay_lite"] / imp[package]),
+                    "—",
+                    "—",
+                ]
+            )
     sec1.table(["measure", "baseline", "relay_lite", "ratio", "target", "met?"], rows)
     if ratio > TARGETS["import"]:
         cause = ctx["importtime"]
@@ -592,18 +631,41 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
     rows = []
     for name in cold:
         c = cold[name]
-        rows.append([f"`{name}`", f"{c['wall'] * 1000:.1f} ms", f"{c['import'] * 1000:.1f}",
-                     f"{c['client'] * 1000:.2f}", f"{c['call'] * 1000:.2f}",
-                     fmt_ratio(c["wall"] / base_wall)])
-    sec2.table(["process", "wall", "import ms", "client ms", "first call ms", "ratio to urllib3 script"], rows)
-    rows = [["cold call", f"{base_wall * 1000:.1f} ms (raw urllib3 script)", f"{cold['relay_lite']['wall'] * 1000:.1f} ms",
-             fmt_ratio(ratio), "≤ 1.3x", r.target("cold call vs urllib3 script", fmt_ratio(ratio), "≤ 1.3x",
-                                                  ratio <= TARGETS["cold"])]]
+        rows.append(
+            [
+                f"`{name}`",
+                f"{c['wall'] * 1000:.1f} ms",
+                f"{c['import'] * 1000:.1f}",
+                f"{c['client'] * 1000:.2f}",
+                f"{c['call'] * 1000:.2f}",
+                fmt_ratio(c["wall"] / base_wall),
+            ]
+        )
+    sec2.table(
+        ["process", "wall", "import ms", "client ms", "first call ms", "ratio to urllib3 script"], rows
+    )
+    rows = [
+        [
+            "cold call",
+            f"{base_wall * 1000:.1f} ms (raw urllib3 script)",
+            f"{cold['relay_lite']['wall'] * 1000:.1f} ms",
+            fmt_ratio(ratio),
+            "≤ 1.3x",
+            r.target("cold call vs urllib3 script", fmt_ratio(ratio), "≤ 1.3x", ratio <= TARGETS["cold"]),
+        ]
+    ]
     for package in SDK_PACKAGES:
         if package in cold:
-            rows.append([f"vs official `{package}` SDK", f"{cold[package]['wall'] * 1000:.1f} ms",
-                         f"{cold['relay_lite']['wall'] * 1000:.1f} ms",
-                         fmt_ratio(cold["relay_lite"]["wall"] / cold[package]["wall"]), "—", "—"])
+            rows.append(
+                [
+                    f"vs official `{package}` SDK",
+                    f"{cold[package]['wall'] * 1000:.1f} ms",
+                    f"{cold['relay_lite']['wall'] * 1000:.1f} ms",
+                    fmt_ratio(cold["relay_lite"]["wall"] / cold[package]["wall"]),
+                    "—",
+                    "—",
+                ]
+            )
     sec2.table(["measure", "baseline", "relay_lite", "ratio", "target", "met?"], rows)
     if ratio > TARGETS["cold"]:
         rl, u3 = cold["relay_lite"], cold["urllib3"]
@@ -614,7 +676,10 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
         )
         prof = ctx.get("profile_cold")
         if prof:
-            cum = ", ".join(f"`{x['func']}` {x['cum_us'] / 1000:.2f} ms" for x in prof["relay_lite"]["top_relay_lite_cum"][:6])
+            cum = ", ".join(
+                f"`{x['func']}` {x['cum_us'] / 1000:.2f} ms"
+                for x in prof["relay_lite"]["top_relay_lite_cum"][:6]
+            )
             line += f" cProfile of the relay_lite child, relay_lite functions by cumulative time: {cum}."
         sec2.add(line, "")
         r.gaps.append(line)
@@ -632,18 +697,38 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
         "library) is the server + kernel round trip: the floor under both.",
         "",
     )
-    rows = [["per call", f"{req['urllib3']:.1f} µs", f"{req['relay_lite']:.1f} µs", fmt_ratio(ratio), "≤ 1.25x",
-             r.target("request overhead vs urllib3+json", fmt_ratio(ratio), "≤ 1.25x", ratio <= TARGETS["requests"])]]
+    rows = [
+        [
+            "per call",
+            f"{req['urllib3']:.1f} µs",
+            f"{req['relay_lite']:.1f} µs",
+            fmt_ratio(ratio),
+            "≤ 1.25x",
+            r.target(
+                "request overhead vs urllib3+json", fmt_ratio(ratio), "≤ 1.25x", ratio <= TARGETS["requests"]
+            ),
+        ]
+    ]
     rows.append(["raw socket round trip (server + kernel)", f"{req['socket']:.1f} µs", "—", "—", "—", "—"])
     for package in SDK_PACKAGES:
         key = f"{package}_sdk"
         if key in req:
-            rows.append([f"vs official `{package}` SDK ({cfg['sdk_req_n']} calls x {cfg['sdk_req_rounds']})",
-                         f"{req[key]:.1f} µs", f"{req['relay_lite']:.1f} µs", fmt_ratio(req["relay_lite"] / req[key]),
-                         "—", "—"])
+            rows.append(
+                [
+                    f"vs official `{package}` SDK ({cfg['sdk_req_n']} calls x {cfg['sdk_req_rounds']})",
+                    f"{req[key]:.1f} µs",
+                    f"{req['relay_lite']:.1f} µs",
+                    fmt_ratio(req["relay_lite"] / req[key]),
+                    "—",
+                    "—",
+                ]
+            )
     sec3.table(["measure", "baseline", "relay_lite", "ratio", "target", "met?"], rows)
-    sec3.add(f"Net of the wire floor: urllib3 {req['urllib3'] - req['socket']:.1f} µs, relay_lite "
-             f"{req['relay_lite'] - req['socket']:.1f} µs per call.", "")
+    sec3.add(
+        f"Net of the wire floor: urllib3 {req['urllib3'] - req['socket']:.1f} µs, relay_lite "
+        f"{req['relay_lite'] - req['socket']:.1f} µs per call.",
+        "",
+    )
     if ratio > TARGETS["requests"]:
         prof = ctx["profile_requests"]
         line = f"- **request overhead: {fmt_ratio(ratio)} vs ≤ 1.25x (+{req['relay_lite'] - req['urllib3']:.1f} µs/call).**"
@@ -668,35 +753,80 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
         "",
     )
     rows = []
-    for variant, label in (("floor", "floor: raw urllib3 + json.loads"), ("relay_lite", "relay_lite (OpenAI)"),
-                           ("openai_sdk", "official openai SDK"), ("relay_lite_anthropic", "relay_lite (Anthropic)"),
-                           ("anthropic_sdk", "official anthropic SDK")):
+    for variant, label in (
+        ("floor", "floor: raw urllib3 + json.loads"),
+        ("relay_lite", "relay_lite (OpenAI)"),
+        ("openai_sdk", "official openai SDK"),
+        ("relay_lite_anthropic", "relay_lite (Anthropic)"),
+        ("anthropic_sdk", "official anthropic SDK"),
+    ):
         if variant in st:
             s = st[variant]
-            rows.append([label, f"{s['chunks_per_s']:,.0f}", f"{s['ttfc_ms']:.2f} ms", f"{s['total_ms']:.1f} ms"])
+            rows.append(
+                [label, f"{s['chunks_per_s']:,.0f}", f"{s['ttfc_ms']:.2f} ms", f"{s['total_ms']:.1f} ms"]
+            )
     sec4.table(["client", "chunks/s", "TTFC", "whole stream"], rows)
-    rows = [["throughput vs floor", f"{floor['chunks_per_s']:,.0f}/s", f"{rl['chunks_per_s']:,.0f}/s", fmt_ratio(ratio),
-             "≥ 0.7x", r.target("stream chunks/s vs floor", fmt_ratio(ratio), "≥ 0.7x", ratio >= TARGETS["stream_floor"])]]
-    rows.append(["TTFC vs floor", f"{floor['ttfc_ms']:.2f} ms", f"{rl['ttfc_ms']:.2f} ms",
-                 fmt_ratio(rl["ttfc_ms"] / floor["ttfc_ms"]), "—", "—"])
+    rows = [
+        [
+            "throughput vs floor",
+            f"{floor['chunks_per_s']:,.0f}/s",
+            f"{rl['chunks_per_s']:,.0f}/s",
+            fmt_ratio(ratio),
+            "≥ 0.7x",
+            r.target(
+                "stream chunks/s vs floor", fmt_ratio(ratio), "≥ 0.7x", ratio >= TARGETS["stream_floor"]
+            ),
+        ]
+    ]
+    rows.append(
+        [
+            "TTFC vs floor",
+            f"{floor['ttfc_ms']:.2f} ms",
+            f"{rl['ttfc_ms']:.2f} ms",
+            fmt_ratio(rl["ttfc_ms"] / floor["ttfc_ms"]),
+            "—",
+            "—",
+        ]
+    )
     sdk_ratios = []
-    for sdk_variant, ours, label in (("openai_sdk", "relay_lite", "openai"),
-                                     ("anthropic_sdk", "relay_lite_anthropic", "anthropic")):
+    for sdk_variant, ours, label in (
+        ("openai_sdk", "relay_lite", "openai"),
+        ("anthropic_sdk", "relay_lite_anthropic", "anthropic"),
+    ):
         if sdk_variant in st:
             s, o = st[sdk_variant], st[ours]
             sr = o["chunks_per_s"] / s["chunks_per_s"]
             sdk_ratios.append((label, sr))
-            rows.append([f"throughput vs official {label} SDK", f"{s['chunks_per_s']:,.0f}/s", f"{o['chunks_per_s']:,.0f}/s",
-                         fmt_ratio(sr), "≥ 2x", r.target(f"stream chunks/s vs {label} SDK", fmt_ratio(sr), "≥ 2x",
-                                                         sr >= TARGETS["stream_sdk"])])
-            rows.append([f"TTFC vs official {label} SDK", f"{s['ttfc_ms']:.2f} ms", f"{o['ttfc_ms']:.2f} ms",
-                         fmt_ratio(o["ttfc_ms"] / s["ttfc_ms"]), "—", "—"])
+            rows.append(
+                [
+                    f"throughput vs official {label} SDK",
+                    f"{s['chunks_per_s']:,.0f}/s",
+                    f"{o['chunks_per_s']:,.0f}/s",
+                    fmt_ratio(sr),
+                    "≥ 2x",
+                    r.target(
+                        f"stream chunks/s vs {label} SDK", fmt_ratio(sr), "≥ 2x", sr >= TARGETS["stream_sdk"]
+                    ),
+                ]
+            )
+            rows.append(
+                [
+                    f"TTFC vs official {label} SDK",
+                    f"{s['ttfc_ms']:.2f} ms",
+                    f"{o['ttfc_ms']:.2f} ms",
+                    fmt_ratio(o["ttfc_ms"] / s["ttfc_ms"]),
+                    "—",
+                    "—",
+                ]
+            )
     sec4.table(["measure", "baseline", "relay_lite", "ratio", "target", "met?"], rows)
     if ratio < TARGETS["stream_floor"] or any(sr < TARGETS["stream_sdk"] for _, sr in sdk_ratios):
         prof = ctx["profile_stream"]
         per_chunk = (1e6 / rl["chunks_per_s"]) - (1e6 / floor["chunks_per_s"])
-        line = (f"- **streaming: {fmt_ratio(ratio)} of the floor's chunks/s (target ≥ 0.7x); "
-                f"+{per_chunk:.2f} µs per chunk.**")
+        line = (
+            f"- **streaming: {fmt_ratio(ratio)} of the floor's chunks/s (target ≥ 0.7x); "
+            f"+{per_chunk:.2f} µs per chunk.**"
+        )
         sec4.add(line, *_profile_lines(prof["relay_lite"], "chunk", prof["floor"]), "")
         r.gaps.append(line)
         r.gaps.extend(_profile_lines(prof["relay_lite"], "chunk", prof["floor"]))
@@ -710,23 +840,51 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
         "",
     )
     rss_ratio = cold["relay_lite"]["rss_kb"] / cold["urllib3"]["rss_kb"]
-    rows = [["peak RSS after one call", f"{cold['urllib3']['rss_kb'] / 1024:.1f} MiB (urllib3 alone)",
-             f"{cold['relay_lite']['rss_kb'] / 1024:.1f} MiB", fmt_ratio(rss_ratio), "≤ 1.2x",
-             r.target("peak RSS vs urllib3 alone", fmt_ratio(rss_ratio), "≤ 1.2x", rss_ratio <= TARGETS["rss"])]]
-    rows.append(["(bare interpreter, `python -c pass`)", f"{cold['python -c pass']['rss_kb'] / 1024:.1f} MiB", "—", "—", "—", "—"])
+    rows = [
+        [
+            "peak RSS after one call",
+            f"{cold['urllib3']['rss_kb'] / 1024:.1f} MiB (urllib3 alone)",
+            f"{cold['relay_lite']['rss_kb'] / 1024:.1f} MiB",
+            fmt_ratio(rss_ratio),
+            "≤ 1.2x",
+            r.target(
+                "peak RSS vs urllib3 alone", fmt_ratio(rss_ratio), "≤ 1.2x", rss_ratio <= TARGETS["rss"]
+            ),
+        ]
+    ]
+    rows.append(
+        [
+            "(bare interpreter, `python -c pass`)",
+            f"{cold['python -c pass']['rss_kb'] / 1024:.1f} MiB",
+            "—",
+            "—",
+            "—",
+            "—",
+        ]
+    )
     for package in SDK_PACKAGES:
         if package in cold:
-            rows.append([f"vs official `{package}` SDK", f"{cold[package]['rss_kb'] / 1024:.1f} MiB",
-                         f"{cold['relay_lite']['rss_kb'] / 1024:.1f} MiB",
-                         fmt_ratio(cold["relay_lite"]["rss_kb"] / cold[package]["rss_kb"]), "—", "—"])
+            rows.append(
+                [
+                    f"vs official `{package}` SDK",
+                    f"{cold[package]['rss_kb'] / 1024:.1f} MiB",
+                    f"{cold['relay_lite']['rss_kb'] / 1024:.1f} MiB",
+                    fmt_ratio(cold["relay_lite"]["rss_kb"] / cold[package]["rss_kb"]),
+                    "—",
+                    "—",
+                ]
+            )
     sec5.table(["measure", "baseline", "relay_lite", "ratio", "target", "met?"], rows)
     if rss_ratio > TARGETS["rss"]:
         tm = ctx["tracemalloc"]
-        line = (f"- **peak RSS: {fmt_ratio(rss_ratio)} vs ≤ 1.2x.** tracemalloc after import + one call: relay_lite "
-                f"{tm['relay_lite']['total_bytes'] / 1024:.0f} KiB of Python objects vs urllib3 "
-                f"{tm['urllib3']['total_bytes'] / 1024:.0f} KiB; modules loaded "
-                f"{len(tm['relay_lite']['new_modules'])} vs {len(tm['urllib3']['new_modules'])}; relay_lite's "
-                "largest files: " + ", ".join(f"`{t['file']}` {t['bytes'] / 1024:.0f} KiB" for t in tm["relay_lite"]["top"][:6]))
+        line = (
+            f"- **peak RSS: {fmt_ratio(rss_ratio)} vs ≤ 1.2x.** tracemalloc after import + one call: relay_lite "
+            f"{tm['relay_lite']['total_bytes'] / 1024:.0f} KiB of Python objects vs urllib3 "
+            f"{tm['urllib3']['total_bytes'] / 1024:.0f} KiB; modules loaded "
+            f"{len(tm['relay_lite']['new_modules'])} vs {len(tm['urllib3']['new_modules'])}; relay_lite's "
+            "largest files: "
+            + ", ".join(f"`{t['file']}` {t['bytes'] / 1024:.0f} KiB" for t in tm["relay_lite"]["top"][:6])
+        )
         sec5.add(line, "")
         r.gaps.append(line)
 
@@ -742,28 +900,51 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
     )
     rows = []
     flat_ok = True
-    for variant, label in (("floor_big", "floor: raw urllib3 + json.loads"), ("relay_lite_big", "relay_lite")):
+    for variant, label in (
+        ("floor_big", "floor: raw urllib3 + json.loads"),
+        ("relay_lite_big", "relay_lite"),
+    ):
         m = big["median"][variant]
         allowance = 4 * 1024 * 1024 + (2 * m["text_chars"] if variant == "relay_lite_big" else 0)
         ok = m["growth"] <= allowance
         if variant == "relay_lite_big":
             flat_ok = ok
-        rows.append([label, f"{m['before'] / 2**20:.1f}", f"{m['10%'] / 2**20:.1f}", f"{m['50%'] / 2**20:.1f}",
-                     f"{m['100%'] / 2**20:.1f}", f"{m['growth'] / 2**20:+.1f} MiB", f"{m['seconds']:.1f} s",
-                     verdict(ok) if variant == "relay_lite_big" else "—"])
-    r.target("memory flat over a 100 MB stream", f"{big['median']['relay_lite_big']['growth'] / 2**20:+.1f} MiB",
-             "≤ 4 MiB + 2x text kept", flat_ok)
-    sec5.table(["client", "before MiB", "10% MiB", "50% MiB", "100% MiB", "growth 10%→100%", "time", "flat?"], rows)
+        rows.append(
+            [
+                label,
+                f"{m['before'] / 2**20:.1f}",
+                f"{m['10%'] / 2**20:.1f}",
+                f"{m['50%'] / 2**20:.1f}",
+                f"{m['100%'] / 2**20:.1f}",
+                f"{m['growth'] / 2**20:+.1f} MiB",
+                f"{m['seconds']:.1f} s",
+                verdict(ok) if variant == "relay_lite_big" else "—",
+            ]
+        )
+    r.target(
+        "memory flat over a 100 MB stream",
+        f"{big['median']['relay_lite_big']['growth'] / 2**20:+.1f} MiB",
+        "≤ 4 MiB + 2x text kept",
+        flat_ok,
+    )
+    sec5.table(
+        ["client", "before MiB", "10% MiB", "50% MiB", "100% MiB", "growth 10%→100%", "time", "flat?"], rows
+    )
     m = big["median"]["relay_lite_big"]
-    sec5.add(f"Text a client must keep for `stream.response`: {m['text_chars'] / 2**20:.1f} MiB "
-             f"({m['text_chars']:,} characters).", "")
+    sec5.add(
+        f"Text a client must keep for `stream.response`: {m['text_chars'] / 2**20:.1f} MiB "
+        f"({m['text_chars']:,} characters).",
+        "",
+    )
     if not flat_ok:
         line = f"- **memory over a {mb:.0f} MB stream: {m['growth'] / 2**20:+.1f} MiB from 10% to 100%"
         if "kept_text_parts" in m:
-            line += (f"; measured cause: the stream's accumulator (`Accumulator.text_parts`) holds "
-                     f"{m['kept_text_parts']:,} separate `str` objects, {m['kept_text_bytes'] / 2**20:.1f} MiB by "
-                     f"`sys.getsizeof`, for {m['text_chars'] / 2**20:.1f} MiB of text "
-                     f"({m['kept_text_bytes'] / max(1, m['kept_text_parts']):.0f} bytes per delta).**")
+            line += (
+                f"; measured cause: the stream's accumulator (`Accumulator.text_parts`) holds "
+                f"{m['kept_text_parts']:,} separate `str` objects, {m['kept_text_bytes'] / 2**20:.1f} MiB by "
+                f"`sys.getsizeof`, for {m['text_chars'] / 2**20:.1f} MiB of text "
+                f"({m['kept_text_bytes'] / max(1, m['kept_text_parts']):.0f} bytes per delta).**"
+            )
         else:
             line += ".**"
         sec5.add(line, "")
@@ -773,43 +954,73 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
     dec = ctx["decoders"]
     sec6 = Report()
     sec6.add("## 6. Decoder scaling", "")
-    sec6.add("`relay_lite._sse.SSEDecoder`: feed the whole input in fixed-size pieces, then `close()`; median of "
-             "runs with the garbage collector paused. Partial JSON: `tests/benchmarks/bench_partial_json.run()` "
-             "(8-character deltas). Linear work gives t(4n)/t(n) ≈ 4.", "")
+    sec6.add(
+        "`relay_lite._sse.SSEDecoder`: feed the whole input in fixed-size pieces, then `close()`; median of "
+        "runs with the garbage collector paused. Partial JSON: `tests/benchmarks/bench_partial_json.run()` "
+        "(8-character deltas). Linear work gives t(4n)/t(n) ≈ 4.",
+        "",
+    )
     rows = []
     lo, hi = TARGETS["decoder"]
     for s in dec["sse"]:
         ok = lo <= s["ratio"] <= hi
-        rows.append([f"SSEDecoder: {s['shape']}", f"{s['n']:,} B: {s['t_n'] * 1000:.2f} ms",
-                     f"{s['4n']:,} B: {s['t_4n'] * 1000:.2f} ms", f"{s['ratio']:.2f}", "3–5",
-                     r.target(f"SSEDecoder linear ({s['shape']})", f"{s['ratio']:.2f}", "3–5", ok)])
+        rows.append(
+            [
+                f"SSEDecoder: {s['shape']}",
+                f"{s['n']:,} B: {s['t_n'] * 1000:.2f} ms",
+                f"{s['4n']:,} B: {s['t_4n'] * 1000:.2f} ms",
+                f"{s['ratio']:.2f}",
+                "3–5",
+                r.target(f"SSEDecoder linear ({s['shape']})", f"{s['ratio']:.2f}", "3–5", ok),
+            ]
+        )
     pj = dec["partial_json"]
     for shape in ("records", "long_string"):
         s = pj[shape]
         ok = lo <= s["ratio"] <= hi
-        rows.append([f"partial JSON: {shape}", f"{s['n']:,} chars: {s['t_n'] * 1000:.2f} ms",
-                     f"{s['4n']:,} chars: {s['t_4n'] * 1000:.2f} ms", f"{s['ratio']:.2f}", "3–5",
-                     r.target(f"partial JSON linear ({shape})", f"{s['ratio']:.2f}", "3–5", ok)])
+        rows.append(
+            [
+                f"partial JSON: {shape}",
+                f"{s['n']:,} chars: {s['t_n'] * 1000:.2f} ms",
+                f"{s['4n']:,} chars: {s['t_4n'] * 1000:.2f} ms",
+                f"{s['ratio']:.2f}",
+                "3–5",
+                r.target(f"partial JSON linear ({shape})", f"{s['ratio']:.2f}", "3–5", ok),
+            ]
+        )
     sec6.table(["decoder, shape", "n", "4n", "t(4n)/t(n)", "target", "met?"], rows)
     for s in dec["sse"] + [dict(pj[k], shape=f"partial JSON {k}") for k in ("records", "long_string")]:
         if not lo <= s["ratio"] <= hi:
-            line = (f"- **{s['shape']}: t(4n)/t(n) = {s['ratio']:.2f}, outside 3–5.** "
-                    f"{'Below 3: fixed costs dominate at n (noise), not super-linear work.' if s['ratio'] < lo else 'Above 5: super-linear work.'}")
+            line = (
+                f"- **{s['shape']}: t(4n)/t(n) = {s['ratio']:.2f}, outside 3–5.** "
+                f"{'Below 3: fixed costs dominate at n (noise), not super-linear work.' if s['ratio'] < lo else 'Above 5: super-linear work.'}"
+            )
             sec6.add(line, "")
             r.gaps.append(line)
 
     # assemble
     out = Report()
     out.add("# relay_lite benchmarks", "")
-    out.add(f"- date: {ctx['date']}", f"- command: `{ctx['command']}` ({ctx['mode']} run, took {ctx['elapsed']:.0f} s)",
-            f"- load average (1 min) at start / end: {ctx['load'][0]:.2f} / {ctx['load'][1]:.2f} "
-            "(other work on the machine makes every figure noisier)", "")
-    out.add("Reproduce from a fresh clone (any Python 3.9+ with urllib3, e.g. the README's `.venv`):", "", "```sh",
-            "python tests/benchmarks/run.py [--quick] [--output tests/benchmarks/RESULTS.md]", "```", "",
-            f"The official SDK rows run in a side virtualenv that the command creates when missing "
-            f"(`python -m venv {ctx['venv']} && {ctx['venv']}/bin/python -m pip install openai anthropic`) and "
-            "reuses after; `--no-sdks` skips them. relay_lite comes from this checkout (`PYTHONPATH`). The server "
-            "(`bench_server.py`, pre-rendered bytes) and every measured client run in their own processes.", "")
+    out.add(
+        f"- date: {ctx['date']}",
+        f"- command: `{ctx['command']}` ({ctx['mode']} run, took {ctx['elapsed']:.0f} s)",
+        f"- load average (1 min) at start / end: {ctx['load'][0]:.2f} / {ctx['load'][1]:.2f} "
+        "(other work on the machine makes every figure noisier)",
+        "",
+    )
+    out.add(
+        "Reproduce from a fresh clone (any Python 3.9+ with urllib3, e.g. the README's `.venv`):",
+        "",
+        "```sh",
+        "python tests/benchmarks/run.py [--quick] [--output tests/benchmarks/RESULTS.md]",
+        "```",
+        "",
+        f"The official SDK rows run in a side virtualenv that the command creates when missing "
+        f"(`python -m venv {ctx['venv']} && {ctx['venv']}/bin/python -m pip install openai anthropic`) and "
+        "reuses after; `--no-sdks` skips them. relay_lite comes from this checkout (`PYTHONPATH`). The server "
+        "(`bench_server.py`, pre-rendered bytes) and every measured client run in their own processes.",
+        "",
+    )
     out.add("## Machine", "")
     out.table(["", ""], [[k, v] for k, v in ctx["machine"]])
     out.add("## Targets", "")
@@ -821,8 +1032,18 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
     for sec in (sec1, sec2, sec3, sec4, sec5, sec6):
         out.add(*sec.lines)
     raw = {k: ctx[k] for k in ("import", "cold", "requests", "stream", "rss_stream", "decoders")}
-    out.add("## Raw samples", "", "<details><summary>JSON (seconds, µs per call, bytes)</summary>", "", "```json",
-            json.dumps(raw, indent=1, default=str)[:200_000], "```", "", "</details>", "")
+    out.add(
+        "## Raw samples",
+        "",
+        "<details><summary>JSON (seconds, µs per call, bytes)</summary>",
+        "",
+        "```json",
+        json.dumps(raw, indent=1, default=str)[:200_000],
+        "```",
+        "",
+        "</details>",
+        "",
+    )
     if not sdks.python:
         out.add(f"Note: {sdks.note}", "")
     path.write_text("\n".join(out.lines))
@@ -834,7 +1055,9 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
 def main(argv: Optional[list[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="relay_lite benchmarks -> Markdown report")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (under 2 minutes)")
-    parser.add_argument("--output", default=str(HERE / "RESULTS.md"), help="report path (default %(default)s)")
+    parser.add_argument(
+        "--output", default=str(HERE / "RESULTS.md"), help="report path (default %(default)s)"
+    )
     parser.add_argument("--sdk-venv", default=DEFAULT_VENV, help="side virtualenv for openai/anthropic")
     parser.add_argument("--no-sdks", action="store_true", help="skip the official SDK comparisons")
     args = parser.parse_args(argv)
