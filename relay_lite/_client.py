@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import platform
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from ._chat import ChatRequest
 from ._config import PRESETS, USER_AGENT_PREFIX, VERSION, ClientConfig, RetryPolicy, Timeouts
@@ -13,6 +13,9 @@ from ._errors import ConfigError
 from ._models import ChatParams, ChatResponse
 from ._stream import ChatStream, request_id_from
 from ._transport import Transport
+
+if TYPE_CHECKING:
+    from .platform.modelrelay import Auth, Customers, Tiers
 
 _USER_AGENT = f"{USER_AGENT_PREFIX}/{VERSION} python/{platform.python_version()}"
 
@@ -202,6 +205,29 @@ class Client:
         )
         make_decoder = getattr(self.protocol, "make_decoder", None)
         return ChatStream(http, self.protocol.StreamParser(), make_decoder() if make_decoder else None)
+
+    # -- ModelRelay account APIs (loaded on first use) -------------------------------------
+
+    @property
+    def customers(self) -> Customers:
+        """ModelRelay customers: upsert, get, list, delete, claim, checkout, subscription."""
+        from .platform.modelrelay import Customers
+
+        return Customers(self)
+
+    @property
+    def tiers(self) -> Tiers:
+        """ModelRelay tiers: list, get, checkout."""
+        from .platform.modelrelay import Tiers
+
+        return Tiers(self)
+
+    @property
+    def auth(self) -> Auth:
+        """ModelRelay frontend tokens for publishable-key apps."""
+        from .platform.modelrelay import Auth
+
+        return Auth(self)
 
     # -- lifecycle --------------------------------------------------------------------------
 

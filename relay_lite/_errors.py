@@ -306,6 +306,9 @@ def _describe(parsed: Any) -> tuple[Optional[str], Optional[str], Optional[str],
     # Anthropic only has "type". The code shown is the more specific one.
     code = _as_str(inner.get("code")) or kind
     status = inner.get("status") if isinstance(inner.get("status"), int) else None
+    raw_code = inner.get("code")
+    if status is None and isinstance(raw_code, int) and 400 <= raw_code <= 599:
+        status = raw_code  # OpenRouter and vLLM put the HTTP status in "code" inside streams
     return (str(message) if message is not None else None), code, kind, status
 
 

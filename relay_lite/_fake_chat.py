@@ -137,7 +137,7 @@ def render_openai(script: ChatScript, request: RecordedRequest) -> Reply:
         message: dict[str, Any] = {"role": "assistant", "content": None, text_field: script.text or None}
         if script.tool_calls:
             message["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments_json}}
+                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments_text}}
                 for c in script.tool_calls
             ]
         payload = {
@@ -172,7 +172,7 @@ def render_openai(script: ChatScript, request: RecordedRequest) -> Reply:
                 }
             )
         )
-        for piece in script.pieces(call.arguments_json):
+        for piece in script.pieces(call.arguments_text):
             deltas.append(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}))
     if script.error is not None:
         events += deltas[: script.error_after]
@@ -313,7 +313,7 @@ def render_anthropic(script: ChatScript, request: RecordedRequest) -> Reply:
         )
         index += 1
     for call in script.tool_calls:
-        arguments = call.arguments_json or json.dumps(dict(call.arguments))
+        arguments = call.arguments_text
         pieces = [{"type": "input_json_delta", "partial_json": p} for p in script.pieces(arguments)]
         block(index, {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}, pieces)
         index += 1
@@ -357,7 +357,7 @@ def _modelrelay_usage(usage: Usage) -> dict[str, Any]:
 
 
 def _modelrelay_tool_call(call: ToolCall) -> dict[str, Any]:
-    arguments = call.arguments_json or json.dumps(dict(call.arguments))
+    arguments = call.arguments_text
     return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
 
 

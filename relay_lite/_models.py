@@ -72,6 +72,11 @@ class ToolCall:
     arguments: Mapping[str, Any]
     arguments_json: str = ""
 
+    @property
+    def arguments_text(self) -> str:
+        """The arguments as JSON text: as sent when known, else serialised from ``arguments``."""
+        return self.arguments_json or json.dumps(dict(self.arguments))
+
     @classmethod
     def from_json(cls, id: str, name: str, arguments_json: str) -> ToolCall:  # noqa: A002
         """Build from raw JSON arguments; unparseable arguments keep their raw text only."""

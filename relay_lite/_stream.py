@@ -1,7 +1,8 @@
 """``ChatStream``: a streamed reply, iterated as typed events and accumulated.
 
 The stream owns its HTTP response. It is closed (and the connection released) when the
-stream ends, breaks, or the caller closes it or leaves its ``with`` block. It never ends
+stream ends or breaks, when the caller closes it or leaves its ``with`` block, and when a
+``text()`` loop is abandoned early. It never ends
 silently short: a stream that stops without its protocol's terminator raises
 ``StreamError`` carrying the partial ``ChatResponse``; every error raised while streaming
 carries that partial response as ``.partial``.
@@ -43,6 +44,7 @@ class ChatStream:
         self._response: Optional[ChatResponse] = None
         self._iterator: Optional[Iterator[StreamEvent]] = None
         self._closed_early = False
+        self._error: Optional[RelayError] = None
 
     # -- iteration ----------------------------------------------------------------------
 
@@ -52,10 +54,14 @@ class ChatStream:
         return self._iterator
 
     def text(self) -> Iterator[str]:
-        """Yield only the reply's text pieces."""
-        for event in self:
-            if type(event) is TextDelta:
-                yield event.text
+        """Yield only the reply's text pieces; leaving the loop early closes the stream."""
+        try:
+            for event in self:
+                if type(event) is TextDelta:
+                    yield event.text
+        finally:
+            if self._response is None:
+                self.close()
 
     def _partial(self) -> ChatResponse:
         partial: ChatResponse = self._parser.acc.response(
@@ -81,9 +87,13 @@ class ChatStream:
                 detail = " (in the middle of an event)" if getattr(decoder, "ended_mid_event", False) else ""
                 raise StreamError(f"stream ended before its terminator{detail}")
         except RelayError as exc:
-            self._attach(exc)
-            self._http.close()
+            self._fail(exc)
             raise
+        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+            # A chunk of an unexpected shape slipped past the parser's checks.
+            error = StreamError(f"malformed stream event: {exc!r}")
+            self._fail(error)
+            raise error from exc
         except GeneratorExit:
             self._closed_early = True
             self._http.close()
@@ -92,23 +102,28 @@ class ChatStream:
         self._response = self._partial()
         yield Done(self._response)
 
-    def _attach(self, exc: RelayError) -> None:
+    def _fail(self, exc: RelayError) -> None:
+        self._error = exc
         exc.partial = self._partial()
         exc.attempts = self._http.attempts
         if isinstance(exc, APIError) and exc.request_id is None:
             exc.request_id = self.request_id
+        self._http.close()
 
     # -- results and lifecycle ----------------------------------------------------------
 
     @property
     def response(self) -> ChatResponse:
         """The whole reply. Reads the rest of the stream first if it is still open."""
+        if self._error is not None:
+            raise self._error
         if self._response is None:
             if self._closed_early or (self._http.closed and self._iterator is None):
                 raise StreamError("stream was closed before it ended", partial=self._partial())
             for _ in self:
                 pass
-        assert self._response is not None
+        if self._response is None:  # only if the loop above ended without raising
+            raise StreamError("stream ended without a response", partial=self._partial())
         return self._response
 
     @property

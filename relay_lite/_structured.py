@@ -251,7 +251,7 @@ class StructuredRequest:
         if self._plan.mode == "tool":
             for call in response.tool_calls:
                 if call.name == self._plan.name:
-                    return call.arguments_json or json.dumps(dict(call.arguments)), call
+                    return call.arguments_text, call
         return response.text, None
 
     def _parse(self, raw: str, call: Optional[ToolCall]) -> tuple[Any, Any]:

@@ -62,6 +62,11 @@ def check_headers(headers: Mapping[str, str]) -> None:
             raise ConfigError(f"header {name!r} must be a string, got {type(value).__name__}")
         if any(ch in name or ch in value for ch in "\r\n") or not name or ":" in name:
             raise ConfigError(f"header {name!r} contains CR, LF or another forbidden character")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            # Named without its value: a pasted key with a stray character must not leak.
+            raise ConfigError(f"header {name!r} contains characters outside Latin-1") from None
 
 
 def parse_retry_after(headers: Mapping[str, str], now: Optional[float] = None) -> Optional[float]:
@@ -97,6 +102,43 @@ def parse_retry_after(headers: Mapping[str, str], now: Optional[float] = None) -
     return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
+class _Decompressor:
+    """gzip or deflate, incrementally; a corrupt or truncated body raises ``StreamError``."""
+
+    def __init__(self, encoding: str) -> None:
+        self._encoding = encoding
+        self._started = False
+        wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+        self._zlib = zlib.decompressobj(wbits)
+
+    def feed(self, data: bytes) -> bytes:
+        try:
+            try:
+                out = self._zlib.decompress(data)
+            except zlib.error:
+                if self._encoding != "deflate" or self._started:
+                    raise
+                # "deflate" is sent both zlib-wrapped (as the RFC says) and raw: try raw.
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = self._zlib.decompress(data)
+        except zlib.error as exc:
+            raise StreamError(f"response body is not valid {self._encoding}: {exc}") from None
+        self._started = True
+        return out
+
+    def finish(self) -> bytes:
+        if not self._zlib.eof:
+            raise StreamError(f"response body ended in the middle of its {self._encoding} data")
+        return self._zlib.flush()
+
+
+def _decompressor_for(headers: Any) -> Optional[_Decompressor]:
+    encoding = (headers.get("content-encoding") or "").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return _Decompressor("deflate" if encoding == "deflate" else "gzip")
+    return None
+
+
 class _Body:
     """Reads a urllib3 response's body as it arrives, enforcing read timeout and deadline."""
 
@@ -104,12 +146,7 @@ class _Body:
         self._raw = raw
         self._read_timeout = read_timeout
         self._deadline = deadline
-        encoding = (raw.headers.get("content-encoding") or "").strip().lower()
-        self._decoder: Any = None
-        if encoding in ("gzip", "x-gzip"):
-            self._decoder = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._decoder = zlib.decompressobj()
+        self._decoder = _decompressor_for(raw.headers)
 
     def limit_read_timeout(self, seconds: float) -> None:
         """Wait at most ``seconds`` for each further read."""
@@ -142,18 +179,21 @@ class _Body:
                 # ValueError: http.client raises it when the connection was closed under us.
                 raise StreamError(f"connection broke while reading the response: {exc!r}") from exc
             if not data:
+                missing = getattr(fp, "length", None)
                 if fp is not None:
                     # http.client's read1() never marks a Content-Length body as done, so
                     # its connection would refuse the next request: close the response
                     # object (not the socket) as read() would have.
                     fp.close()
+                if missing:  # read1() reports a short Content-Length body as a clean end
+                    raise StreamError(f"connection closed with {missing} bytes of the body missing")
                 if self._decoder is not None:
-                    tail = self._decoder.flush()
+                    tail = self._decoder.finish()
                     if tail:
                         yield tail
                 return
             if self._decoder is not None:
-                data = self._decoder.decompress(data)
+                data = self._decoder.feed(data)
                 if not data:
                     continue
             yield data
@@ -320,8 +360,9 @@ class Transport:
         reader = _Body(raw, timeouts.read, deadline)
         try:
             data = b"".join(reader.chunks())
-        except RelayError as exc:
-            exc.attempts = attempts
+        except BaseException as exc:
+            if isinstance(exc, RelayError):
+                exc.attempts = attempts
             raw.close()
             raw.release_conn()
             raise

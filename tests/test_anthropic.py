@@ -497,7 +497,7 @@ def test_stream_tool_use_without_input_deltas_still_reports_the_call() -> None:
     )
 
 
-def test_stream_server_tool_use_is_treated_like_tool_use() -> None:
+def test_stream_server_tool_use_is_not_a_tool_call_for_the_caller() -> None:
     parser = StreamParser()
     events = feed_all(
         parser,
@@ -509,11 +509,8 @@ def test_stream_server_tool_use_is_treated_like_tool_use() -> None:
             block_stop(0),
         ],
     )
-    assert events == [
-        ToolCallDelta(0, "srvtoolu_1", "web_search", '{"query": '),
-        ToolCallDelta(0, arguments_delta='"cats"}'),
-    ]
-    assert parser.acc.response().tool_calls[0].arguments == {"query": "cats"}
+    assert events == []
+    assert parser.acc.response().tool_calls == ()
 
 
 def test_stream_thinking_and_signature() -> None:

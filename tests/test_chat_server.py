@@ -274,3 +274,30 @@ def test_refusal_from_the_fake_server_is_kept_sent_and_streamed(server, client):
     with client.chat().user("x").stream() as stream:
         assert list(stream.text()) == []
     assert stream.response.refusal == "I can't help with that."
+
+
+def test_abandoning_a_text_loop_closes_the_stream(server, client):
+    server.add(ChatScript(text="y" * 200, chunk_size=1))
+    stream = client.chat().user("x").stream()
+    for _piece in stream.text():
+        break
+    assert stream._http.closed
+    assert client.chat().user("next").send().text == "Echo: next"
+
+
+def test_response_after_a_failed_stream_raises_the_same_error(server, client):
+    server.add(ChatScript(text="abcd", chunk_size=2, cut_after=2))
+    stream = client.chat().user("x").stream()
+    with pytest.raises(StreamError) as first:
+        list(stream)
+    with pytest.raises(StreamError) as second:
+        _ = stream.response
+    assert second.value is first.value
+    assert second.value.partial.text == "ab"
+
+
+def test_chunk_of_an_unexpected_shape_is_a_stream_error(server, client):
+    server.add(Reply.sse([b'data: {"choices":[{"delta":"oops"}]}\n\n']))
+    with pytest.raises(StreamError) as info:
+        list(client.chat().user("x").stream())
+    assert "malformed stream event" in str(info.value)

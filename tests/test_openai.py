@@ -290,3 +290,55 @@ def test_finish_reason_normalisation_covers_every_provider(raw, neutral):
     from relay_lite.protocols._common import normalise_finish_reason
 
     assert normalise_finish_reason(raw) == neutral
+
+
+def _tool_chunk(calls):
+    return chunk({"tool_calls": calls})
+
+
+def test_parallel_calls_all_at_index_zero_are_kept_apart():
+    # Ollama numbers every parallel call 0; a new id means a new call.
+    parser = openai.StreamParser()
+    parser.feed(_tool_chunk([{"index": 0, "id": "a", "function": {"name": "f", "arguments": '{"x":1}'}}]))
+    parser.feed(_tool_chunk([{"index": 0, "id": "b", "function": {"name": "g", "arguments": '{"y":'}}]))
+    parser.feed(_tool_chunk([{"index": 0, "function": {"arguments": "2}"}}]))
+    parser.feed(DONE)
+    assert parser.acc.response().tool_calls == (
+        ToolCall("a", "f", {"x": 1}, '{"x":1}'),
+        ToolCall("b", "g", {"y": 2}, '{"y":2}'),
+    )
+
+
+def test_tool_fragments_without_an_index_follow_their_call():
+    parser = openai.StreamParser()
+    parser.feed(_tool_chunk([{"id": "a", "function": {"name": "f", "arguments": "{"}}]))
+    parser.feed(_tool_chunk([{"function": {"arguments": "}"}}]))
+    parser.feed(_tool_chunk([{"id": "b", "function": {"name": "g", "arguments": "{}"}}]))
+    assert parser.acc.response().tool_calls == (ToolCall("a", "f", {}, "{}"), ToolCall("b", "g", {}, "{}"))
+
+
+def test_null_error_field_in_a_chunk_is_not_an_error():
+    parser = openai.StreamParser()
+    assert parser.feed(chunk({"content": "ok"}, error=None)) == [TextDelta("ok")]
+
+
+def test_numeric_code_in_a_stream_error_is_its_status():
+    from relay_lite import ServerError
+
+    parser = openai.StreamParser()
+    with pytest.raises(ServerError) as info:
+        parser.feed(ServerSentEvent(data=json.dumps({"error": {"message": "upstream failed", "code": 502}})))
+    assert info.value.status == 502
+
+
+def test_openai_metadata_needs_store_said_before_sending():
+    from relay_lite import ConfigError
+
+    params = ChatParams(model="m", messages=(Message("user", "hi"),), metadata={"job": "x"})
+    with pytest.raises(ConfigError) as info:
+        openai.build_request(params, stream=False, provider="openai")
+    assert "store" in str(info.value)
+    stored = ChatParams(
+        model="m", messages=(Message("user", "hi"),), metadata={"job": "x"}, extra_body={"store": True}
+    )
+    assert openai.build_request(stored, stream=False, provider="openai").body["store"] is True

@@ -370,3 +370,74 @@ def test_no_proxy_host_connects_directly():
         settings = ProxySettings(http="http://127.0.0.1:9", no_proxy=("127.0.0.1",))
         response = make_transport(proxies=settings).request("GET", server.url + "/x")
     assert response.json() == {"direct": True}
+
+
+# -- bodies that lie about themselves ---------------------------------------------------------
+
+
+def raw_http_server(response: bytes):
+    """A one-shot server that sends ``response`` verbatim and hangs up."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(response)
+        listener.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return f"http://127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_body_shorter_than_its_content_length_is_an_error():
+    url = raw_http_server(
+        b'HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Type: application/json\r\n\r\n{"a": 1}'
+    )
+    with pytest.raises(StreamError) as info:
+        make_transport().request("GET", url + "/x")
+    assert "92 bytes of the body missing" in str(info.value)
+
+
+def test_corrupt_gzip_is_a_stream_error_and_frees_the_connection():
+    transport = make_transport()
+    with FakeServer() as server:
+        server.add(
+            Reply(headers={"Content-Encoding": "gzip"}, body=b"this is not gzip"), Reply.json({"ok": 1})
+        )
+        with pytest.raises(StreamError) as info:
+            transport.request("GET", server.url + "/x")
+        assert "not valid gzip" in str(info.value)
+        assert transport.request("GET", server.url + "/y").json() == {"ok": 1}
+        pool = transport._direct.connection_from_url(server.url)
+        assert pool.pool.qsize() == pool.pool.maxsize  # every slot is back
+
+
+def test_truncated_gzip_is_a_stream_error():
+    body = gzip.compress(b'{"text": "' + b"x" * 1000 + b'"}')
+    with FakeServer() as server:
+        server.add(Reply(headers={"Content-Encoding": "gzip"}, body=body[: len(body) // 2]))
+        with pytest.raises(StreamError) as info:
+            make_transport().request("GET", server.url + "/x")
+    assert "ended in the middle of its gzip data" in str(info.value)
+
+
+def test_raw_deflate_is_decoded_too():
+    import zlib
+
+    compressor = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    body = compressor.compress(b'{"ok": true}') + compressor.flush()
+    with FakeServer() as server:
+        server.add(Reply(headers={"Content-Encoding": "deflate"}, body=body))
+        assert make_transport().request("GET", server.url + "/x").json() == {"ok": True}
+
+
+def test_non_latin1_header_value_is_refused_without_showing_it():
+    with FakeServer() as server:
+        with pytest.raises(ConfigError) as info:
+            make_transport().request("GET", server.url + "/x", headers={"Authorization": "Bearer sk-secret…"})
+    assert "Authorization" in str(info.value)
+    assert "sk-secret" not in str(info.value)
+    assert server.requests == []

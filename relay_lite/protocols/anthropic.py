@@ -55,7 +55,9 @@ DEFAULT_MAX_TOKENS = 4096
 REFUSAL_PLACEHOLDER = "refused"
 
 # Content block types whose stream deltas we understand, and the deltas each accepts.
-_TOOL_BLOCKS = ("tool_use", "server_tool_use")
+# server_tool_use (web search, code execution, ...) runs on Anthropic's side: it is not a
+# call for the caller to run, so it never becomes a ToolCall; its deltas are accepted.
+_TOOL_BLOCKS = ("tool_use",)
 _BLOCK_DELTAS: dict[str, tuple[str, ...]] = {
     "text": ("text_delta", "citations_delta"),
     "tool_use": ("input_json_delta",),
@@ -421,6 +423,8 @@ class StreamParser:
             return [TextDelta(text)]
         if delta_type == "input_json_delta":
             fragment = _string(delta, "partial_json", delta_type)
+            if block.kind not in _TOOL_BLOCKS:
+                return []
             self.acc.tool_call(block.tool_index, None, None, fragment)
             if block.announced:
                 return [ToolCallDelta(block.tool_index, arguments_delta=fragment)]

@@ -103,7 +103,7 @@ def _text(message: Message) -> str:
 
 
 def _tool_call_json(call: ToolCall) -> dict[str, Any]:
-    arguments = call.arguments_json or json.dumps(dict(call.arguments))
+    arguments = call.arguments_text
     return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Optional
 
-from .._errors import StreamError, api_error
+from .._errors import ConfigError, StreamError, api_error
 from .._models import (
     ChatParams,
     ChatResponse,
@@ -56,7 +56,7 @@ def _content(message: Message) -> Any:
 
 
 def _tool_call_json(call: ToolCall) -> dict[str, Any]:
-    arguments = call.arguments_json or json.dumps(dict(call.arguments))
+    arguments = call.arguments_text
     return {"id": call.id, "type": "function", "function": {"name": call.name, "arguments": arguments}}
 
 
@@ -92,6 +92,12 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "compatib
     refused by reasoning models); other compatible servers take ``max_tokens``.
     """
     max_tokens_field = "max_completion_tokens" if provider == "openai" else "max_tokens"
+    if provider == "openai" and params.metadata and not params.extra_body.get("store"):
+        # OpenAI answers 400 for metadata without stored completions; storing is the
+        # caller's decision, so say so before sending rather than switch it on.
+        raise ConfigError(
+            'OpenAI accepts metadata only with stored completions: add extra_body({"store": True})'
+        )
     body: dict[str, Any] = {"model": params.model, "messages": [message_to_wire(m) for m in params.messages]}
     optional = {
         "temperature": params.temperature,
@@ -178,6 +184,32 @@ class StreamParser:
     def __init__(self) -> None:
         self.acc = Accumulator()
         self.finished = False
+        # wire index -> (our slot, the call id seen there); see _slot
+        self._slots: dict[object, tuple[int, Optional[str]]] = {}
+        self._slot_count = 0
+        self._last_slot = 0
+
+    def _slot(self, index: Any, call_id: Optional[str]) -> int:
+        """Our tool-call position for a fragment.
+
+        OpenAI numbers parallel calls by ``index``, but some compatible servers give every
+        call index 0 (Ollama) or no index at all: a new call id at a known index, or an
+        id with no index, opens a new slot; an id-less fragment continues its index's slot.
+        """
+        known = self._slots.get(index) if index is not None else None
+        if known is not None and (not call_id or known[1] in (None, call_id)):
+            slot = known[0]
+            if call_id and known[1] is None:
+                self._slots[index] = (slot, call_id)
+        elif index is None and not call_id:
+            slot = self._last_slot
+        else:
+            slot = self._slot_count
+            self._slot_count += 1
+            if index is not None:
+                self._slots[index] = (slot, call_id)
+        self._last_slot = slot
+        return slot
 
     def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
         """Parse one SSE event; raise the mapped ``APIError`` for an in-stream error."""
@@ -193,7 +225,7 @@ class StreamParser:
             raise StreamError(f"stream chunk is not valid JSON: {data[:200]!r}") from None
         if not isinstance(chunk, dict):
             raise StreamError(f"stream chunk is not a JSON object: {data[:200]!r}")
-        if "error" in chunk:
+        if chunk.get("error"):
             raise api_error(None, chunk)
         acc = self.acc
         if acc.id is None:
@@ -215,7 +247,7 @@ class StreamParser:
                 for call in delta.get("tool_calls") or ():
                     function = call.get("function") or {}
                     fragment = ToolCallDelta(
-                        index=call.get("index", 0),
+                        index=self._slot(call.get("index"), call.get("id")),
                         id=call.get("id"),
                         name=function.get("name"),
                         arguments_delta=function.get("arguments") or "",

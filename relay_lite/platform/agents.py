@@ -1,0 +1,818 @@
+"""Agent platform client (the llmrix SDK 1.0 wire): conversations and streamed agent runs.
+
+    agents = AgentClient("https://agents.example.com", api_key="sk-...")
+    conv = agents.conversations.create("My Chat")
+    with agents.chat(conv.id).send("Search for cats") as run:
+        for event in run:
+            if isinstance(event, HITLInterrupt):
+                ...  # agents.chat(conv.id).decide([HITLDecision("approve")])
+    run.text  # every message chunk, joined
+
+Theory of operation
+-------------------
+
+Everything lives under ``{base_url}/api/open/v1``. ``Authorization: Bearer KEY`` is sent
+only when a key is given; no environment variable supplies the key, so a provider key
+meant for another service never leaks here. Timeouts and retries follow the usual
+``RELAY_LITE_*`` variables.
+
+A run answers ``text/event-stream``. Each event's JSON carries ``channel`` and ``type``;
+``parse_agent_event`` (pure, no I/O) turns one ``ServerSentEvent`` into a typed event.
+The SDK's languages disagree on field names, so both spellings are read: ``args`` or
+``input``, ``result`` or ``output``, ``id`` or ``tool_call_id``, ``name`` or
+``agent_name``, ``error_code`` or ``code``, ``reason`` or ``message``; a HITL interrupt
+may be flat (``action_name``, ``action_args``, ``description``) or carry a list of
+``action_requests`` (``name``, ``args``, ``description``). Unknown channels or types
+become ``UnknownEvent`` so newer servers do not break older clients.
+
+A run ends at ``run_end``, ``error`` or ``cancelled``. An ``error`` event is yielded as
+``RunError`` (and kept in ``run.error``), not raised. A stream that stops after a
+``hitl_interrupt`` is a paused run (``run.paused``): resume it with ``decide()`` or a new
+``send(..., hitl_decisions=...)``. Any other early end raises ``StreamError`` whose
+``partial`` is a ``RunSnapshot`` (``.text``, ``.interrupts``, ``.run_id``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from typing import Any, Generic, Iterable, Iterator, Mapping, Optional, TypeVar, Union
+from urllib.parse import quote, urlencode, urlsplit
+
+from .._config import (
+    USER_AGENT_PREFIX,
+    VERSION,
+    RetryPolicy,
+    Timeouts,
+    check_base_url,
+    retry_from_env,
+    timeouts_from_env,
+)
+from .._errors import APIError, ConfigError, RelayError, StreamError, api_error
+from .._sse import ServerSentEvent, SSEDecoder
+from .._stream import request_id_from
+from .._transport import StreamResponse, Transport
+
+__all__ = [
+    "AgentClient",
+    "Conversations",
+    "AgentChat",
+    "AgentRun",
+    "RunSnapshot",
+    "Conversation",
+    "ConversationMessage",
+    "Page",
+    "HITLDecision",
+    "AgentEvent",
+    "RunStart",
+    "RunEnd",
+    "MessageChunk",
+    "ToolStart",
+    "ToolEnd",
+    "SubagentStart",
+    "SubagentEnd",
+    "HITLInterrupt",
+    "RunError",
+    "Cancelled",
+    "Heartbeat",
+    "UnknownEvent",
+    "parse_agent_event",
+]
+
+#: Path prefix of every agent-platform endpoint.
+API_PREFIX = "/api/open/v1"
+#: Page size used when none is given.
+DEFAULT_PAGE_SIZE = 20
+#: The decisions a human may take on an interrupted action.
+HITL_DECISIONS = ("approve", "reject", "modify")
+
+_USER_AGENT = f"{USER_AGENT_PREFIX}/{VERSION} python/{platform.python_version()}"
+_SNIPPET_CHARS = 200
+
+Cursor = Union[int, str]
+T = TypeVar("T")
+
+
+def _raw_field() -> Any:
+    return field(default_factory=dict, repr=False, compare=False)
+
+
+# -- resources ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """A conversation (thread). ``seq`` is the list cursor; ``raw`` is the server's JSON."""
+
+    id: str
+    title: Optional[str] = None
+    seq: Optional[Cursor] = None
+    agent_id: Optional[str] = None
+    created_at: Optional[Union[str, int, float]] = None
+    updated_at: Optional[Union[str, int, float]] = None
+    raw: Mapping[str, Any] = _raw_field()
+
+    @classmethod
+    def from_json(cls, data: Any) -> Conversation:
+        obj = _object(data, "conversation")
+        return cls(
+            id=_str(obj.get("id", obj.get("thread_id"))) or "",
+            title=_str(obj.get("title")),
+            seq=_cursor(obj.get("seq")),
+            agent_id=_str(obj.get("agent_id")),
+            created_at=obj.get("created_at"),
+            updated_at=obj.get("updated_at"),
+            raw=obj,
+        )
+
+
+@dataclass(frozen=True)
+class ConversationMessage:
+    """One stored message of a conversation (``role``: user, assistant, tool or system)."""
+
+    id: str
+    role: str
+    content: Optional[str] = None
+    seq: Optional[Cursor] = None
+    tool_calls: tuple[Mapping[str, Any], ...] = ()
+    raw: Mapping[str, Any] = _raw_field()
+
+    @classmethod
+    def from_json(cls, data: Any) -> ConversationMessage:
+        obj = _object(data, "message")
+        calls = obj.get("tool_calls") or ()
+        return cls(
+            id=_str(obj.get("id")) or "",
+            role=_str(obj.get("role")) or "",
+            content=_str(obj.get("content")),
+            seq=_cursor(obj.get("seq")),
+            tool_calls=tuple(c for c in calls if isinstance(c, Mapping)) if isinstance(calls, list) else (),
+            raw=obj,
+        )
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list. ``next_cursor`` (the last item's ``seq``) is None on the last page."""
+
+    items: tuple[T, ...]
+    has_more: bool
+    next_cursor: Optional[Cursor] = None
+
+
+@dataclass(frozen=True)
+class HITLDecision:
+    """A human's answer to an interrupted action: ``approve``, ``reject`` or ``modify``."""
+
+    decision: str
+    reason: Optional[str] = None
+    modified_args: Optional[Mapping[str, Any]] = None
+
+    def __post_init__(self) -> None:
+        if self.decision not in HITL_DECISIONS:
+            raise ConfigError(
+                f"HITLDecision.decision must be one of {', '.join(HITL_DECISIONS)}, got {self.decision!r}"
+            )
+        if self.modified_args is not None and not isinstance(self.modified_args, Mapping):
+            raise ConfigError("HITLDecision.modified_args must be a mapping")
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form; unset fields are left out."""
+        body: dict[str, Any] = {"decision": self.decision}
+        if self.reason is not None:
+            body["reason"] = self.reason
+        if self.modified_args is not None:
+            body["modified_args"] = dict(self.modified_args)
+        return body
+
+
+# -- run events ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """lifecycle/run_start: the agent turn began."""
+
+    run_id: Optional[str] = None
+    thread_id: Optional[str] = None
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    """lifecycle/run_end: the agent turn completed normally."""
+
+    run_id: Optional[str] = None
+    thread_id: Optional[str] = None
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class MessageChunk:
+    """messages/message_chunk: a piece of the assistant's reply text."""
+
+    content: str
+    id: Optional[str] = None
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class ToolStart:
+    """tools/tool_start: a tool call began (``args`` from ``args`` or ``input``)."""
+
+    name: str
+    tool_id: Optional[str] = None
+    args: Any = None
+    parent_ids: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class ToolEnd:
+    """tools/tool_end: a tool call finished (``result`` from ``result`` or ``output``)."""
+
+    name: str
+    tool_id: Optional[str] = None
+    result: Any = None
+    is_error: bool = False
+    parent_ids: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class SubagentStart:
+    """tools/subagent_start: a sub-agent was spawned (``name`` from ``name`` or ``agent_name``)."""
+
+    name: str
+    tool_id: Optional[str] = None
+    args: Any = None
+    parent_ids: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class SubagentEnd:
+    """tools/subagent_end: a sub-agent finished."""
+
+    name: str
+    tool_id: Optional[str] = None
+    result: Any = None
+    is_error: bool = False
+    parent_ids: tuple[str, ...] = ()
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class HITLInterrupt:
+    """hitl/hitl_interrupt: the run waits for a human decision on an action.
+
+    ``action_requests`` lists every pending action (name, args, description); the flat
+    fields describe the first one.
+    """
+
+    action_name: str
+    action_args: Any = None
+    description: Optional[str] = None
+    interrupt_id: Optional[str] = None
+    action_requests: tuple[Mapping[str, Any], ...] = ()
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class RunError:
+    """error/error: the run failed on the server (yielded, not raised)."""
+
+    message: str
+    code: Optional[str] = None
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """error/cancelled: the run was stopped."""
+
+    reason: Optional[str] = None
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """A keep-alive (heartbeat channel or ``data: :ping``); hidden unless asked for."""
+
+    raw: Mapping[str, Any] = _raw_field()
+
+
+@dataclass(frozen=True)
+class UnknownEvent:
+    """An event this version does not know; ``data`` is its JSON object."""
+
+    channel: str
+    type: str
+    data: Mapping[str, Any] = field(default_factory=dict)
+    raw: Mapping[str, Any] = _raw_field()
+
+
+AgentEvent = Union[
+    RunStart,
+    RunEnd,
+    MessageChunk,
+    ToolStart,
+    ToolEnd,
+    SubagentStart,
+    SubagentEnd,
+    HITLInterrupt,
+    RunError,
+    Cancelled,
+    Heartbeat,
+    UnknownEvent,
+]
+
+# type -> channel, to recover a missing channel from a known type.
+_CHANNEL_OF = {
+    "run_start": "lifecycle",
+    "run_end": "lifecycle",
+    "message_chunk": "messages",
+    "tool_start": "tools",
+    "tool_end": "tools",
+    "subagent_start": "tools",
+    "subagent_end": "tools",
+    "hitl_interrupt": "hitl",
+    "error": "error",
+    "cancelled": "error",
+}
+
+
+def parse_agent_event(sse: ServerSentEvent) -> Optional[AgentEvent]:
+    """Turn one server-sent event of an agent run into a typed event (no I/O).
+
+    Returns None for an event with no data. Data that is not a JSON object raises
+    ``StreamError``. The channel falls back to the SSE event name, then to the one a
+    known ``type`` implies.
+    """
+    data = sse.data
+    if not data.strip():
+        return None
+    if data.strip() == ":ping" or sse.event == "heartbeat":
+        return Heartbeat()
+    try:
+        payload = json.loads(data)
+    except ValueError:
+        raise StreamError(f"agent event is not valid JSON: {data[:_SNIPPET_CHARS]!r}") from None
+    if not isinstance(payload, dict):
+        raise StreamError(f"agent event is not a JSON object: {data[:_SNIPPET_CHARS]!r}")
+
+    kind = _str(payload.get("type")) or ""
+    channel = _str(payload.get("channel")) or ""
+    if not channel and sse.event != "message":
+        channel = sse.event
+    if not kind and channel in _CHANNEL_OF:  # "event: run_start" with a bare payload
+        kind = channel
+        channel = _CHANNEL_OF[kind]
+    if not channel:
+        channel = _CHANNEL_OF.get(kind, "")
+    return _build(channel, kind, payload)
+
+
+def _build(channel: str, kind: str, p: dict[str, Any]) -> AgentEvent:
+    if channel == "heartbeat":
+        return Heartbeat(raw=p)
+    key = (channel, kind)
+    if key == ("lifecycle", "run_start"):
+        return RunStart(_str(p.get("run_id")), _str(p.get("thread_id")), raw=p)
+    if key == ("lifecycle", "run_end"):
+        return RunEnd(_str(p.get("run_id")), _str(p.get("thread_id")), raw=p)
+    if key == ("messages", "message_chunk"):
+        return MessageChunk(_str(p.get("content")) or "", _str(p.get("id")), raw=p)
+    if key == ("tools", "tool_start"):
+        return ToolStart(_name(p), _tool_id(p), _either(p, "args", "input"), _parents(p), raw=p)
+    if key == ("tools", "tool_end"):
+        return ToolEnd(
+            _name(p), _tool_id(p), _either(p, "result", "output"), _is_error(p), _parents(p), raw=p
+        )
+    if key == ("tools", "subagent_start"):
+        return SubagentStart(_name(p), _tool_id(p), _either(p, "args", "input"), _parents(p), raw=p)
+    if key == ("tools", "subagent_end"):
+        return SubagentEnd(
+            _name(p), _tool_id(p), _either(p, "result", "output"), _is_error(p), _parents(p), raw=p
+        )
+    if key == ("hitl", "hitl_interrupt"):
+        return _interrupt(p)
+    if key == ("error", "error"):
+        error = p.get("error")
+        message = _str(p.get("message")) or (error if isinstance(error, str) else None)
+        if message is None and isinstance(error, Mapping):
+            message = _str(error.get("message"))
+        code = _str(_either(p, "error_code", "code"))
+        return RunError(message or "agent run failed", code, raw=p)
+    if key == ("error", "cancelled"):
+        return Cancelled(_str(_either(p, "reason", "message")), raw=p)
+    return UnknownEvent(channel, kind, p, raw=p)
+
+
+def _interrupt(p: dict[str, Any]) -> HITLInterrupt:
+    requests = p.get("action_requests")
+    listed = tuple(r for r in requests if isinstance(r, Mapping)) if isinstance(requests, list) else ()
+    if "action_name" in p or not listed:
+        name = _str(p.get("action_name")) or ""
+        args = _either(p, "action_args", "args")
+        description = _str(p.get("description"))
+        if not listed:
+            listed = ({"name": name, "args": args, "description": description},)
+    else:
+        first = listed[0]
+        name = _str(first.get("name", first.get("action_name"))) or ""
+        args = _either(first, "args", "action_args")
+        description = _str(first.get("description"))
+    return HITLInterrupt(name, args, description, _str(_either(p, "id", "interrupt_id")), listed, raw=p)
+
+
+def _either(p: Mapping[str, Any], first: str, second: str) -> Any:
+    value = p.get(first)
+    return p.get(second) if value is None else value
+
+
+def _name(p: Mapping[str, Any]) -> str:
+    return _str(_either(p, "name", "agent_name")) or _str(p.get("tool_name")) or ""
+
+
+def _tool_id(p: Mapping[str, Any]) -> Optional[str]:
+    return _str(_either(p, "id", "tool_call_id")) or _str(p.get("tool_id"))
+
+
+def _parents(p: Mapping[str, Any]) -> tuple[str, ...]:
+    value = p.get("parent_ids")
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def _is_error(p: Mapping[str, Any]) -> bool:
+    value = _either(p, "error", "is_error")
+    return value is True or (isinstance(value, str) and bool(value))
+
+
+def _str(value: Any) -> Optional[str]:
+    return None if value is None else value if isinstance(value, str) else str(value)
+
+
+def _cursor(value: Any) -> Optional[Cursor]:
+    if value is None or isinstance(value, bool):
+        return None
+    return value if isinstance(value, (int, str)) else str(value)
+
+
+def _object(data: Any, what: str) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise StreamError(f"expected a JSON object for a {what}, got {type(data).__name__}")
+    return data
+
+
+# -- runs ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """What a run delivered so far; the ``partial`` of errors raised while streaming."""
+
+    text: str
+    interrupts: tuple[HITLInterrupt, ...] = ()
+    run_id: Optional[str] = None
+
+
+class AgentRun:
+    """A streamed agent run: iterate it for typed events; it closes itself at the end.
+
+    ``text`` joins the message chunks so far, ``interrupts`` collects HITL interrupts,
+    ``error`` holds a ``RunError`` event, ``cancelled`` a ``Cancelled`` one. ``finished``
+    is True after ``run_end``/``error``/``cancelled``; ``paused`` when the stream ended
+    after an interrupt.
+    """
+
+    def __init__(self, http: StreamResponse, *, include_heartbeats: bool = False) -> None:
+        self._http = http
+        self._include_heartbeats = include_heartbeats
+        self.request_id = request_id_from(http.headers)
+        self._chunks: list[str] = []
+        self.interrupts: list[HITLInterrupt] = []
+        self.error: Optional[RunError] = None
+        self.cancelled: Optional[Cancelled] = None
+        self.run_id: Optional[str] = None
+        self.finished = False
+        self.paused = False
+        self._iterator: Optional[Iterator[AgentEvent]] = None
+
+    @property
+    def text(self) -> str:
+        """The reply text received so far."""
+        return "".join(self._chunks)
+
+    def snapshot(self) -> RunSnapshot:
+        """What has arrived so far, as an immutable value."""
+        return RunSnapshot(self.text, tuple(self.interrupts), self.run_id)
+
+    def __iter__(self) -> Iterator[AgentEvent]:
+        if self._iterator is None:
+            self._iterator = self._events()
+        return self._iterator
+
+    def _absorb(self, event: AgentEvent) -> None:
+        if isinstance(event, MessageChunk):
+            self._chunks.append(event.content)
+        elif isinstance(event, HITLInterrupt):
+            self.interrupts.append(event)
+        elif isinstance(event, RunStart):
+            self.run_id = event.run_id or self.run_id
+        elif isinstance(event, RunEnd):
+            self.run_id = self.run_id or event.run_id
+            self.finished = True
+        elif isinstance(event, RunError):
+            self.error = event
+            self.finished = True
+        elif isinstance(event, Cancelled):
+            self.cancelled = event
+            self.finished = True
+
+    def _events(self) -> Iterator[AgentEvent]:
+        decoder = SSEDecoder()
+        last: Optional[AgentEvent] = None
+        try:
+            for chunk in self._http.iter_bytes():
+                for sse in decoder.feed(chunk):
+                    event = parse_agent_event(sse)
+                    if event is None:
+                        continue
+                    self._absorb(event)
+                    if isinstance(event, Heartbeat):
+                        if self._include_heartbeats:
+                            yield event
+                        continue
+                    last = event
+                    yield event
+                    if self.finished:
+                        break
+                if self.finished:
+                    break
+            else:
+                decoder.close()
+            if not self.finished:
+                if isinstance(last, HITLInterrupt) and not decoder.ended_mid_event:
+                    self.paused = True
+                else:
+                    detail = " (in the middle of an event)" if decoder.ended_mid_event else ""
+                    raise StreamError(f"agent run ended before run_end, error or cancelled{detail}")
+        except RelayError as exc:
+            exc.partial = self.snapshot()
+            exc.attempts = self._http.attempts
+            if isinstance(exc, APIError) and exc.request_id is None:
+                exc.request_id = self.request_id
+            self._http.close()
+            raise
+        except GeneratorExit:
+            self._http.close()
+            raise
+        self._http.drain()
+
+    def close(self) -> None:
+        """Stop reading and release the connection now."""
+        if self._iterator is not None:
+            self._iterator.close()  # type: ignore[attr-defined]
+        self._http.close()
+
+    def __enter__(self) -> AgentRun:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+# -- the client ---------------------------------------------------------------------------
+
+
+class AgentClient:
+    """A client for an agent platform; safe to share between threads. Close it when done.
+
+    ``base_url`` is the server's root (``/api/open/v1`` is added unless already there).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: Optional[str] = None,
+        *,
+        timeouts: Optional[Timeouts] = None,
+        retry: Optional[RetryPolicy] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        ca_bundle: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        env = os.environ if env is None else env
+        if not isinstance(base_url, str):
+            raise ConfigError(f"base_url must be a string, got {type(base_url).__name__}")
+        url = check_base_url(base_url, "base_url")
+        if not urlsplit(url).path.endswith(API_PREFIX):
+            url += API_PREFIX
+        self.base_url = url
+        self._has_key = bool(api_key)
+        ca = ca_bundle if ca_bundle is not None else (env.get("RELAY_LITE_CA_BUNDLE") or None)
+        if ca is not None and not os.path.isfile(ca):
+            source = "ca_bundle" if ca_bundle is not None else "RELAY_LITE_CA_BUNDLE"
+            raise ConfigError(f"{source}={ca!r} is not a readable file")
+        default_headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
+        default_headers.update(headers or {})
+        if api_key:
+            default_headers["Authorization"] = f"Bearer {api_key}"
+        self.transport = Transport(
+            timeouts=timeouts if timeouts is not None else timeouts_from_env(env),
+            retry=retry if retry is not None else retry_from_env(env),
+            ca_bundle=ca,
+            default_headers=default_headers,
+        )
+        self.conversations = Conversations(self)
+
+    def __repr__(self) -> str:
+        return f"AgentClient(base_url={self.base_url!r}, api_key={'set' if self._has_key else None})"
+
+    def chat(self, conversation_id: str) -> AgentChat:
+        """Runs (send, stop, decide) of one conversation."""
+        return AgentChat(self, conversation_id)
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.transport.close()
+
+    def __enter__(self) -> AgentClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- plumbing used by the resources ---------------------------------------------------
+
+    def _url(self, path: str, query: Optional[list[tuple[str, Any]]] = None) -> str:
+        return self.base_url + path + (f"?{urlencode(query)}" if query else "")
+
+    def _call(
+        self, method: str, path: str, *, query: Optional[list[tuple[str, Any]]] = None, body: Any = None
+    ) -> Any:
+        response = self.transport.request(method, self._url(path, query), json_body=body)
+        if not response.body.strip():
+            return None
+        return _unwrap(response.json(), response.headers)
+
+
+def _unwrap(data: Any, headers: Mapping[str, str]) -> Any:
+    """Accept a ``{"code": 0, "data": ...}`` envelope too (the SDKs expect bare bodies)."""
+    if isinstance(data, dict) and "data" in data and "code" in data and set(data) <= _ENVELOPE_KEYS:
+        if data["code"] not in (0, "0", 200):
+            raise api_error(None, data, headers)
+        return data["data"]
+    return data
+
+
+_ENVELOPE_KEYS = frozenset({"code", "data", "message", "msg", "success", "request_id"})
+
+
+def _conversation_path(conversation_id: str) -> str:
+    if not isinstance(conversation_id, str) or not conversation_id:
+        raise ConfigError(f"conversation id must be a non-empty string, got {conversation_id!r}")
+    return "/conversations/" + quote(conversation_id, safe="")
+
+
+def _page_query(size: int, last_id: Cursor) -> list[tuple[str, Any]]:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ConfigError(f"size must be a whole number >= 1, got {size!r}")
+    if isinstance(last_id, bool) or not isinstance(last_id, (int, str)):
+        raise ConfigError(f"last_id must be a seq cursor (int or str), got {last_id!r}")
+    return [("lastId", last_id), ("size", size)]
+
+
+def _page(data: Any, parse: Any, what: str) -> Page[Any]:
+    obj = _object(data, f"page of {what}s")
+    raw_items = obj.get("items") or []
+    if not isinstance(raw_items, list):
+        raise StreamError(f"page of {what}s has 'items' that is not a list")
+    items = tuple(parse(item) for item in raw_items)
+    has_more = bool(obj.get("has_more", False))
+    cursor = items[-1].seq if items and has_more else None
+    return Page(items, has_more, cursor)
+
+
+class Conversations:
+    """``client.conversations``: create, list, get, update, delete, and read messages."""
+
+    def __init__(self, client: AgentClient) -> None:
+        self._client = client
+
+    def create(self, title: str, agent_id: Optional[str] = None) -> Conversation:
+        """Create a conversation, optionally bound to an agent."""
+        body: dict[str, Any] = {"title": title}
+        if agent_id is not None:
+            body["agent_id"] = agent_id
+        return Conversation.from_json(self._client._call("POST", "/conversations", body=body))
+
+    def list(self, size: int = DEFAULT_PAGE_SIZE, last_id: Cursor = 0) -> Page[Conversation]:
+        """One page; pass the previous page's ``next_cursor`` as ``last_id`` for the next."""
+        data = self._client._call("GET", "/conversations", query=_page_query(size, last_id))
+        return _page(data, Conversation.from_json, "conversation")
+
+    def iterate_all(self, size: int = DEFAULT_PAGE_SIZE) -> Iterator[Conversation]:
+        """Every conversation, page after page, following the ``seq`` cursor."""
+        cursor: Cursor = 0
+        while True:
+            page = self.list(size=size, last_id=cursor)
+            yield from page.items
+            if page.next_cursor is None:
+                return
+            if page.next_cursor == cursor:
+                raise StreamError(f"conversation list cursor did not advance (stuck at {cursor!r})")
+            cursor = page.next_cursor
+
+    def get(self, conversation_id: str) -> Conversation:
+        """One conversation by id."""
+        return Conversation.from_json(self._client._call("GET", _conversation_path(conversation_id)))
+
+    def update(
+        self, conversation_id: str, *, title: Optional[str] = None, agent_id: Optional[str] = None
+    ) -> Conversation:
+        """Change a conversation's title (PATCH); returns the updated conversation."""
+        body: dict[str, Any] = {}
+        if title is not None:
+            body["title"] = title
+        if agent_id is not None:
+            body["agent_id"] = agent_id
+        if not body:
+            raise ConfigError("update() needs title= or agent_id=")
+        path = _conversation_path(conversation_id)
+        data = self._client._call("PATCH", path, body=body)
+        return Conversation.from_json(data) if data is not None else self.get(conversation_id)
+
+    def delete(self, conversation_id: str) -> None:
+        """Delete a conversation and its messages."""
+        self._client._call("DELETE", _conversation_path(conversation_id))
+
+    def messages(
+        self, conversation_id: str, size: int = DEFAULT_PAGE_SIZE, last_id: Cursor = 0
+    ) -> Page[ConversationMessage]:
+        """One page of a conversation's messages."""
+        path = _conversation_path(conversation_id) + "/messages"
+        data = self._client._call("GET", path, query=_page_query(size, last_id))
+        return _page(data, ConversationMessage.from_json, "message")
+
+
+def _decisions_json(decisions: Iterable[Union[HITLDecision, Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    result = []
+    for item in decisions:
+        if isinstance(item, Mapping):
+            extra = set(item) - {"decision", "reason", "modified_args"}
+            if extra:
+                raise ConfigError(f"unknown HITL decision field(s): {', '.join(sorted(extra))}")
+            item = HITLDecision(**item)
+        elif not isinstance(item, HITLDecision):
+            raise ConfigError(f"a HITL decision must be a HITLDecision or a mapping, got {item!r}")
+        result.append(item.to_json())
+    return result
+
+
+class AgentChat:
+    """Runs of one conversation: ``send`` a message, ``stop`` a run, ``decide`` on interrupts."""
+
+    def __init__(self, client: AgentClient, conversation_id: str) -> None:
+        self._client = client
+        self.conversation_id = conversation_id
+        self._path = _conversation_path(conversation_id) + "/chat"
+
+    def send(
+        self,
+        message: str,
+        *,
+        agent_id: Optional[str] = None,
+        metadata: Optional[Mapping[str, Any]] = None,
+        hitl_decisions: Optional[Iterable[Union[HITLDecision, Mapping[str, Any]]]] = None,
+        include_heartbeats: bool = False,
+    ) -> AgentRun:
+        """Start a run and return its event stream (iterate it, or use it with ``with``)."""
+        body: dict[str, Any] = {"message": message}
+        if agent_id is not None:
+            body["agent_id"] = agent_id
+        if metadata is not None:
+            body["metadata"] = dict(metadata)
+        if hitl_decisions is not None:
+            body["hitl_decisions"] = _decisions_json(hitl_decisions)
+        http = self._client.transport.stream(
+            "POST",
+            self._client._url(self._path),
+            headers={"Accept": "text/event-stream", "Cache-Control": "no-cache"},
+            json_body=body,
+        )
+        return AgentRun(http, include_heartbeats=include_heartbeats)
+
+    def stop(self) -> None:
+        """Ask the server to cancel the running turn (its stream then ends with ``Cancelled``)."""
+        self._client._call("POST", self._path + "/stop", body={})
+
+    def decide(self, decisions: Iterable[Union[HITLDecision, Mapping[str, Any]]]) -> None:
+        """Answer the pending HITL interrupts to resume a paused run."""
+        wire = _decisions_json(decisions)
+        if not wire:
+            raise ConfigError("decide() needs at least one decision")
+        self._client._call("POST", self._path + "/hitl/decide", body={"decisions": wire})
