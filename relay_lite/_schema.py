@@ -228,7 +228,11 @@ def _where(field: str) -> str:
     return f" for field {field}" if field else ""
 
 
-def _json_type_of(value: Any) -> str | None:
+_SCALAR_JSON_TYPES = frozenset({"null", "boolean", "integer", "number", "string"})
+
+
+def json_type_name(value: Any) -> str:
+    """The JSON type of a parsed value (bool before int: JSON true is not 1)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -239,15 +243,19 @@ def _json_type_of(value: Any) -> str | None:
         return "number"
     if isinstance(value, str):
         return "string"
-    return None
+    if isinstance(value, (list, tuple)):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
 
 
 def _enum_schema(values: list[Any], described: str, field: str) -> dict[str, Any]:
     """``{"type": ..., "enum": [...]}``; ``type`` is a list when the values are mixed."""
     kinds: list[str] = []
     for value in values:
-        kind = _json_type_of(value)
-        if kind is None:
+        kind = json_type_name(value)
+        if kind not in _SCALAR_JSON_TYPES:
             raise ConfigError(f"unsupported value {value!r} in {described}{_where(field)}")
         if kind not in kinds:
             kinds.append(kind)

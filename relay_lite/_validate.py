@@ -61,6 +61,7 @@ from ._schema import (
     _short,
     check_schema,
     json_schema,
+    json_type_name,
 )
 
 __all__ = ["ValidationError", "ValidationIssue", "parse_json_reply", "validate"]
@@ -108,28 +109,10 @@ class ValidationError(ValueError):
 # ---------------------------------------------------------------------- helpers
 
 
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, (list, tuple)):
-        return "array"
-    if isinstance(value, dict):
-        return "object"
-    return type(value).__name__
-
-
 def _got(value: Any) -> str:
     if value is None:
         return "got null"
-    return f"got {_json_type(value)} {_short(value)}"
+    return f"got {json_type_name(value)} {_short(value)}"
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -199,9 +182,9 @@ def _could_take(tp: Any, data: Any) -> bool:
         return any(_could_take(m, data) for m in extra)
     if kind in ("enum", "literal"):
         values = [m.value for m in extra] if kind == "enum" else [_plain(v) for v in extra]
-        return any(_json_type(v) == _json_type(data) for v in values)
+        return any(json_type_name(v) == json_type_name(data) for v in values)
     wanted = _SIMPLE_NAMES.get(kind, "object")
-    got = _json_type(data)
+    got = json_type_name(data)
     if wanted in ("integer", "number"):
         return got in ("integer", "number")
     return got == wanted
@@ -325,7 +308,7 @@ def _check_class(data: Any, cls: type, path: str, errors: list[ValidationIssue])
 
 
 def _kinds_match(data: Any, kinds: Sequence[str]) -> bool:
-    got = _json_type(data)
+    got = json_type_name(data)
     for kind in kinds:
         if kind == got:
             return True
@@ -375,7 +358,7 @@ def _branch_could_take(schema: dict[str, Any], data: Any, root: dict[str, Any], 
     if "type" in schema:
         kind = schema["type"]
         kinds = kind if isinstance(kind, list) else [kind]
-        return _kinds_match(data, kinds) or (_json_type(data) == "number" and "integer" in kinds)
+        return _kinds_match(data, kinds) or (json_type_name(data) == "number" and "integer" in kinds)
     branches = schema.get("anyOf", schema.get("oneOf"))
     if branches is not None:
         return any(_branch_could_take(b, data, root, depth + 1) for b in branches)

@@ -123,15 +123,18 @@ def cmd_requests(args: argparse.Namespace) -> dict[str, Any]:
         for _ in range(max(20, args.n // 20)):
             call()
     per_call: dict[str, list[float]] = {v: [] for v in variants}
+    cpu_per_call: dict[str, list[float]] = {v: [] for v in variants}
     for r in range(args.rounds):
         order = variants[r % len(variants) :] + variants[: r % len(variants)]
         for v in order:
             call = calls[v]
+            cpu = time.process_time()
             start = time.perf_counter()
             for _ in range(args.n):
                 call()
             per_call[v].append((time.perf_counter() - start) / args.n * 1e6)
-    return {"per_call_us": per_call}
+            cpu_per_call[v].append((time.process_time() - cpu) / args.n * 1e6)
+    return {"per_call_us": per_call, "cpu_per_call_us": cpu_per_call}
 
 
 # -- streams -----------------------------------------------------------------------------
@@ -235,17 +238,19 @@ def cmd_stream(args: argparse.Namespace) -> dict[str, Any]:
     """Time to first chunk and total time of whole streams (one warm-up first)."""
     start_stream = stream_factory(args.variant, args.base)
     runs = []
-    for rep in range(args.reps + 1):
+    for rep in range(args.reps + args.warmup):
         count = 0
         ttfc = None
+        cpu = time.process_time()
         start = time.perf_counter()
         for _ in start_stream():
             if ttfc is None:
                 ttfc = time.perf_counter() - start
             count += 1
         total = time.perf_counter() - start
-        if rep:  # rep 0 is the warm-up
-            runs.append({"ttfc": ttfc, "total": total, "chunks": count})
+        cpu = time.process_time() - cpu
+        if rep >= args.warmup:
+            runs.append({"ttfc": ttfc, "total": total, "cpu": cpu, "chunks": count})
     return {"runs": runs}
 
 
@@ -286,22 +291,25 @@ def cmd_rss_stream(args: argparse.Namespace) -> dict[str, Any]:
 # -- decoders ----------------------------------------------------------------------------
 
 
-def _time_decoder(data: bytes, piece: int, runs: int) -> float:
+def _time_decoder(data: bytes, piece: int, runs: int) -> tuple[float, float]:
     from relay_lite._sse import SSEDecoder
 
     pieces = [data[i : i + piece] for i in range(0, len(data), piece)]
     times = []
+    cpu_times = []
     for _ in range(runs + 1):
         decoder = SSEDecoder()
         gc.disable()
+        cpu = time.process_time()
         start = time.perf_counter()
         events = 0
         for p in pieces:
             events += len(decoder.feed(p))
         decoder.close()
         times.append(time.perf_counter() - start)
+        cpu_times.append(time.process_time() - cpu)
         gc.enable()
-    return statistics.median(times[1:])
+    return statistics.median(times[1:]), statistics.median(cpu_times[1:])
 
 
 def cmd_decoders(args: argparse.Namespace) -> dict[str, Any]:
@@ -331,10 +339,20 @@ def cmd_decoders(args: argparse.Namespace) -> dict[str, Any]:
     sse = []
     for name, make, n, piece in shapes:
         small, large = make(n), make(4 * n)
-        t_n = _time_decoder(small, piece, runs)
-        t_4n = _time_decoder(large, piece, runs)
+        t_n, cpu_n = _time_decoder(small, piece, runs)
+        t_4n, cpu_4n = _time_decoder(large, piece, runs)
         sse.append(
-            {"shape": name, "n": len(small), "4n": len(large), "t_n": t_n, "t_4n": t_4n, "ratio": t_4n / t_n}
+            {
+                "shape": name,
+                "n": len(small),
+                "4n": len(large),
+                "t_n": t_n,
+                "t_4n": t_4n,
+                "ratio": t_4n / t_n,
+                "cpu_n": cpu_n,
+                "cpu_4n": cpu_4n,
+                "cpu_ratio": cpu_4n / cpu_n,
+            }
         )
     import bench_partial_json
 
@@ -449,15 +467,61 @@ def cmd_profile_stream(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_profile_cold(args: argparse.Namespace) -> dict[str, Any]:
-    """Profile import + client + one call in this fresh process."""
+    """Profile, in this fresh process, the first call after import and client set-up.
+
+    (Import and client set-up are profiled by ``profile_import``.)
+    """
     import cProfile
 
+    call = call_factory(args.variant, args.base)
     profile = cProfile.Profile()
     profile.enable()
-    call = call_factory(args.variant, args.base)
     call()
     profile.disable()
     return profile_summary(profile, 1, top=20)
+
+
+def cmd_profile_import(args: argparse.Namespace) -> dict[str, Any]:
+    """cProfile of ``import relay_lite`` + ``Client.compatible()`` after ``import urllib3``.
+
+    Runs in a fresh process. cProfile itself does not import dataclasses; pstats does,
+    so it is imported only afterwards.
+    """
+    import cProfile
+
+    import urllib3  # noqa: F401 - the baseline, already paid
+
+    before = set(sys.modules)
+    profile = cProfile.Profile()
+    profile.enable()
+    import relay_lite
+
+    relay_lite.Client.compatible(args.base + "/openai/v1", api_key=KEY)
+    profile.disable()
+    new = sorted(set(sys.modules) - before)
+    summary = profile_summary(profile, 1, top=25)
+    import pstats
+
+    stats = pstats.Stats(profile).stats  # type: ignore[attr-defined]
+    by_func: dict[str, float] = {}
+    calls: dict[str, int] = {}
+    for (filename, _line, name), (_cc, ncalls, _tt, cumtime, _callers) in stats.items():
+        key = f"{_short(filename)}({name})"
+        by_func[key] = by_func.get(key, 0.0) + cumtime
+        calls[key] = calls.get(key, 0) + ncalls
+    picks = {
+        "dataclass creation (`dataclasses._process_class`)": "3.{}/dataclasses.py(_process_class)",
+        "`import dataclasses` (with inspect, ast, dis)": "3.{}/dataclasses.py(<module>)",
+        "`import platform` (for the User-Agent)": "3.{}/platform.py(<module>)",
+        "`relay_lite.protocols.openai` import (in `Client()`)": "relay_lite/protocols/openai.py(<module>)",
+    }
+    minor = sys.version_info[1]
+    named = {}
+    for label, key in picks.items():
+        key = key.format(minor)
+        named[label] = {"us": by_func.get(key, 0.0) * 1e6, "calls": calls.get(key, 0)}
+    summary.update({"new_modules": new, "named": named})
+    return summary
 
 
 def cmd_tracemalloc_call(args: argparse.Namespace) -> dict[str, Any]:
@@ -492,6 +556,7 @@ COMMANDS = {
     "profile_requests": cmd_profile_requests,
     "profile_stream": cmd_profile_stream,
     "profile_cold": cmd_profile_cold,
+    "profile_import": cmd_profile_import,
     "tracemalloc_call": cmd_tracemalloc_call,
 }
 
@@ -505,6 +570,7 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--chunks", type=int, default=0)
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
