@@ -9,7 +9,6 @@ Every builder method returns a new request, so a partly built request can be reu
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 from ._config import Timeouts
@@ -52,7 +51,7 @@ class ChatRequest:
         self.params = params
 
     def _with(self, **changes: Any) -> ChatRequest:
-        return ChatRequest(self._client, replace(self.params, **changes))
+        return ChatRequest(self._client, self.params.replace(**changes))
 
     def _add(self, message: Message) -> ChatRequest:
         return self._with(messages=self.params.messages + (message,))

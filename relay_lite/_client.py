@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-import platform
+import sys
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from ._chat import ChatRequest
@@ -17,7 +17,7 @@ from ._transport import Transport
 if TYPE_CHECKING:
     from .platform.modelrelay import Auth, Customers, Tiers
 
-_USER_AGENT = f"{USER_AGENT_PREFIX}/{VERSION} python/{platform.python_version()}"
+_USER_AGENT = f"{USER_AGENT_PREFIX}/{VERSION} python/{'.'.join(map(str, sys.version_info[:3]))}"
 
 
 def _configure_logging(level: str) -> None:

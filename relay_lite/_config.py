@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass, field, replace
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ._errors import ConfigError
+from ._record import Record, factory
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_READ_TIMEOUT = 60.0
@@ -48,8 +48,7 @@ def _check_seconds(name: str, value: Optional[float], *, allow_none: bool) -> Op
     return number
 
 
-@dataclass(frozen=True)
-class Timeouts:
+class Timeouts(Record):
     """Time limits in seconds.
 
     ``connect``: to open a connection. ``read``: the longest wait between two bytes (so
@@ -72,8 +71,7 @@ class Timeouts:
         object.__setattr__(self, "total", _check_seconds("Timeouts.total", self.total, allow_none=True))
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Record):
     """When and how long to wait before trying a failed request again.
 
     ``max_retries`` retries after the first attempt (2 means up to 3 attempts). Waits
@@ -112,8 +110,7 @@ class RetryPolicy:
         return base * factor
 
 
-@dataclass(frozen=True)
-class Preset:
+class Preset(Record):
     """A provider's defaults: wire protocol, base URL, key variable, default model."""
 
     name: str
@@ -172,7 +169,7 @@ def timeouts_from_env(env: Mapping[str, str], base: Optional[Timeouts] = None) -
     ):
         if _env_set(env, var):
             changes[field_name] = _env_seconds(env, var, allow_none=allow_none)
-    return replace(result, **changes)
+    return result.replace(**changes)
 
 
 def retry_from_env(env: Mapping[str, str], base: Optional[RetryPolicy] = None) -> RetryPolicy:
@@ -198,7 +195,7 @@ def retry_from_env(env: Mapping[str, str], base: Optional[RetryPolicy] = None) -
             if not (0 <= value < float("inf")):
                 raise ConfigError(f"{var}={raw!r} must be a finite number of seconds >= 0")
             changes[field_name] = value
-    return replace(result, **changes)
+    return result.replace(**changes)
 
 
 def check_base_url(url: str, source: str) -> str:
@@ -212,18 +209,19 @@ def check_base_url(url: str, source: str) -> str:
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
-@dataclass(frozen=True)
-class ClientConfig:
+class ClientConfig(Record):
     """Everything a client needs, resolved once. The API key is never shown in its repr."""
 
     provider: str
     protocol: str
     base_url: str
-    api_key: Optional[str] = field(default=None, repr=False)
+    _hidden_in_repr = frozenset({"api_key"})
+
+    api_key: Optional[str] = None
     model: Optional[str] = None
-    timeouts: Timeouts = field(default_factory=Timeouts)
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    timeouts: Timeouts = factory(default_factory=Timeouts)
+    retry: RetryPolicy = factory(default_factory=RetryPolicy)
+    headers: Mapping[str, str] = factory(default_factory=dict)
     ca_bundle: Optional[str] = None
     log_level: Optional[str] = None
 
@@ -296,8 +294,7 @@ class ClientConfig:
         )
 
 
-@dataclass(frozen=True)
-class ProxySettings:
+class ProxySettings(Record):
     """Proxies from ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``NO_PROXY`` (either case)."""
 
     https: Optional[str] = None

@@ -2,17 +2,17 @@
 
 Protocol adapters translate between these and each provider's wire shapes; user code
 sees only these (and ``.raw`` when it asks for the provider's own JSON). All are
-dataclasses; the ones users build (messages, parts, tools) are frozen so a request
+immutable ``Record``s (see ``_record``); the ones users build (messages, parts, tools) are frozen so a request
 builder can share them safely.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from ._errors import ConfigError
+from ._record import Record, factory
 
 __all__ = [
     "TextPart",
@@ -37,15 +37,13 @@ ROLES = ("system", "user", "assistant", "tool")
 FINISH_REASONS = ("stop", "length", "tool_calls", "content_filter", "refusal")
 
 
-@dataclass(frozen=True)
-class TextPart:
+class TextPart(Record):
     """A piece of text inside a multi-part message."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class ImagePart:
+class ImagePart(Record):
     """An image, by ``url`` or as base64 ``data`` with its ``media_type`` (e.g. image/png)."""
 
     url: Optional[str] = None
@@ -63,8 +61,7 @@ class ImagePart:
 ContentPart = Union[TextPart, ImagePart]
 
 
-@dataclass(frozen=True)
-class ToolCall:
+class ToolCall(Record):
     """A tool call the model made: ``arguments`` parsed, ``arguments_json`` as sent."""
 
     id: str
@@ -87,8 +84,7 @@ class ToolCall:
         return cls(id, name, parsed if isinstance(parsed, dict) else {"value": parsed}, arguments_json)
 
 
-@dataclass(frozen=True)
-class Message:
+class Message(Record):
     """One conversation turn.
 
     ``content`` is text or a tuple of parts (text and images). An assistant turn may carry
@@ -171,13 +167,12 @@ def _part_from_dict(part: Any) -> ContentPart:
     raise ConfigError(f"unsupported content part type {kind!r}")
 
 
-@dataclass(frozen=True)
-class ToolSpec:
+class ToolSpec(Record):
     """A tool the model may call: a name, a description and a JSON Schema for arguments."""
 
     name: str
     description: str = ""
-    parameters: Mapping[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    parameters: Mapping[str, Any] = factory(default_factory=lambda: {"type": "object", "properties": {}})
 
     @classmethod
     def coerce(cls, value: Union[ToolSpec, Mapping[str, Any]]) -> ToolSpec:
@@ -201,8 +196,7 @@ def _add(a: Optional[int], b: Optional[int]) -> Optional[int]:
     return a if b is None else a + b
 
 
-@dataclass(frozen=True)
-class Usage:
+class Usage(Record):
     """Token counts; each is None when the provider did not report it."""
 
     input_tokens: Optional[int] = None
@@ -223,13 +217,16 @@ class Usage:
         )
 
 
-@dataclass(frozen=True)
-class ChatResponse:
+class ChatResponse(Record):
     """A whole reply, from ``send()`` or accumulated from a stream.
 
     ``finish_reason`` is normalised to stop / length / tool_calls / content_filter /
     refusal (other values pass through); ``raw_finish_reason`` is the provider's own.
+    ``raw`` is the provider's JSON, left out of ``repr`` and of equality.
     """
+
+    _hidden_in_repr = frozenset({"raw"})
+    _not_compared = frozenset({"raw"})
 
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
@@ -237,11 +234,11 @@ class ChatResponse:
     raw_finish_reason: Optional[str] = None
     model: Optional[str] = None
     id: Optional[str] = None
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = factory(default_factory=Usage)
     request_id: Optional[str] = None
     refusal: Optional[str] = None
     thinking: str = ""
-    raw: Any = field(default=None, repr=False, compare=False)
+    raw: Any = None
     attempts: int = 1
 
     @property
@@ -253,22 +250,19 @@ class ChatResponse:
 # -- stream events (small and plain: one is made per chunk on the hot path) ---------------
 
 
-@dataclass(frozen=True)
-class TextDelta:
+class TextDelta(Record):
     """A piece of reply text."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class ThinkingDelta:
+class ThinkingDelta(Record):
     """A piece of the model's visible reasoning (Anthropic ``thinking``)."""
 
     text: str
 
 
-@dataclass(frozen=True)
-class ToolCallDelta:
+class ToolCallDelta(Record):
     """A fragment of a tool call; fragments with the same ``index`` belong together."""
 
     index: int
@@ -277,15 +271,13 @@ class ToolCallDelta:
     arguments_delta: str = ""
 
 
-@dataclass(frozen=True)
-class UsageEvent:
+class UsageEvent(Record):
     """Token usage reported during the stream (merged into the final response)."""
 
     usage: Usage
 
 
-@dataclass(frozen=True)
-class Done:
+class Done(Record):
     """The stream finished properly; ``response`` is the accumulated whole."""
 
     response: ChatResponse
@@ -299,8 +291,7 @@ def messages_from(values: Sequence[Union[Message, Mapping[str, Any]]]) -> tuple[
     return tuple(Message.coerce(v) for v in values)
 
 
-@dataclass(frozen=True)
-class ChatParams:
+class ChatParams(Record):
     """Everything a chat request says, independent of any provider (built by ``ChatRequest``).
 
     ``tool_choice`` is "auto", "none", "required" (alias "any"), a tool name, or a
@@ -318,8 +309,8 @@ class ChatParams:
     tool_choice: Union[str, Mapping[str, Any], None] = None
     response_format: Optional[Mapping[str, Any]] = None
     metadata: Optional[Mapping[str, str]] = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = factory(default_factory=dict)
     timeout: Any = None  # Timeouts or seconds (total); resolved by the client
     request_id: Optional[str] = None
-    extra_body: Mapping[str, Any] = field(default_factory=dict)
+    extra_body: Mapping[str, Any] = factory(default_factory=dict)
     customer_id: Optional[str] = None  # ModelRelay customer-attributed calls

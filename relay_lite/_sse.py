@@ -39,10 +39,10 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from dataclasses import dataclass
 from typing import Any, Optional
 
 from ._errors import ConfigError, StreamError
+from ._record import Record
 
 __all__ = [
     "DEFAULT_MAX_LINE_BYTES",
@@ -63,8 +63,7 @@ _BOM = "\ufeff"
 _SNIPPET_CHARS = 200
 
 
-@dataclass(frozen=True)
-class ServerSentEvent:
+class ServerSentEvent(Record):
     """One dispatched server-sent event.
 
     ``id`` is the stream's last event id at dispatch time (it persists across

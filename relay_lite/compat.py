@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Iterator, Literal, Mapping, Optional, Sequence, Union, cast, overload
 
 from ._chat import ChatRequest
@@ -394,7 +394,7 @@ class Provider:
         )
         # generate_text: the request timeout bounds the whole call (unless a total is set).
         if timeouts.total is None and timeouts.read is not None:
-            self._generate_timeouts: Optional[Timeouts] = replace(timeouts, total=timeouts.read)
+            self._generate_timeouts: Optional[Timeouts] = timeouts.replace(total=timeouts.read)
         else:
             self._generate_timeouts = None
 

@@ -28,6 +28,12 @@ LAZY_MODULES = [
     "relay_lite.compat",
     "relay_lite.testing",
     "relay_lite.cli",
+    "relay_lite._fake_chat",
+    "relay_lite.platform",
+    "relay_lite.platform.agents",
+    "relay_lite.platform.modelrelay",
+    "relay_lite.protocols.anthropic",
+    "relay_lite.protocols.modelrelay",
     "http.server",
 ]
 

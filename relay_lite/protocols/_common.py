@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from .._models import ChatResponse, ToolCall, Usage
+from .._record import Record, factory
 
 # Provider finish reasons mapped onto the neutral five; others pass through unchanged.
 FINISH_REASON_MAP = {
@@ -35,14 +35,13 @@ def normalise_finish_reason(raw: Optional[str]) -> Optional[str]:
     return FINISH_REASON_MAP.get(raw, raw)
 
 
-@dataclass(frozen=True)
-class HTTPCall:
+class HTTPCall(Record):
     """What to send: method, path below the base URL, extra headers and a JSON body."""
 
     method: str
     path: str
     body: Any
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = factory(default_factory=dict)
 
 
 class _ToolCallParts:

@@ -1,0 +1,146 @@
+"""``Record``: small immutable value classes, built without the ``dataclasses`` module.
+
+Why not dataclasses: importing it (it pulls in ``inspect``) and generating a handful of
+methods for each of the ~20 classes a chat call needs cost more at import time than
+everything else relay_lite does, about a third of ``import urllib3`` itself. A Lambda cold
+start pays that on every deploy. ``Record`` compiles one ``__init__`` per class (instances
+are as cheap to make as a dataclass's) and shares generic ``__repr__``, ``__eq__`` and
+``__hash__``.
+
+Rules: fields are the class's annotations in order (``ClassVar`` ones excluded), a class
+attribute is the default, ``factory(default_factory=f)`` makes a fresh default per instance, and
+``__post_init__`` runs after ``__init__``. Instances are frozen. ``_hidden_in_repr`` and
+``_not_compared`` name fields left out of ``repr`` and of equality.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable, ClassVar, TypeVar, cast
+
+if sys.version_info >= (3, 11):
+    from typing import dataclass_transform
+else:  # only type checkers read it, and they run on 3.11+
+
+    def dataclass_transform(**_: Any) -> Callable[[Any], Any]:
+        return lambda cls: cls
+
+
+__all__ = ["Record", "factory", "FrozenInstanceError"]
+
+
+class FrozenInstanceError(AttributeError):
+    """Assigning to a field of a frozen record."""
+
+
+class _Factory:
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self.make = make
+
+
+_T = TypeVar("_T")
+_R = TypeVar("_R", bound="Record")
+
+
+def factory(*, default_factory: Callable[[], _T]) -> _T:
+    """A per-instance default: ``factory(default_factory=dict)`` gives each instance its own."""
+    return cast(_T, _Factory(default_factory))
+
+
+_MISSING = object()
+
+
+def _compile_init(cls: type, fields: tuple[str, ...], defaults: dict[str, Any]) -> Any:
+    params = []
+    body = []
+    namespace: dict[str, Any] = {"_set": object.__setattr__}
+    for name in fields:
+        default = defaults.get(name, _MISSING)
+        if default is _MISSING:
+            params.append(name)
+            body.append(f"    _set(self, {name!r}, {name})")
+        elif isinstance(default, _Factory):
+            namespace[f"_make_{name}"] = default.make
+            params.append(f"{name}=_MISSING")
+            body.append(f"    _set(self, {name!r}, _make_{name}() if {name} is _MISSING else {name})")
+        else:
+            namespace[f"_default_{name}"] = default
+            params.append(f"{name}=_default_{name}")
+            body.append(f"    _set(self, {name!r}, {name})")
+    namespace["_MISSING"] = _MISSING
+    if hasattr(cls, "__post_init__"):
+        body.append("    self.__post_init__()")
+    source = f"def __init__(self, {', '.join(params)}):\n" + ("\n".join(body) or "    pass")
+    exec(source, namespace)  # noqa: S102 - source built from the class's own field names
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    return init
+
+
+@dataclass_transform(frozen_default=True, field_specifiers=(factory,))
+class Record:
+    """Base of relay_lite's immutable value classes (see the module docstring)."""
+
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _hidden_in_repr: ClassVar[frozenset[str]] = frozenset()
+    _not_compared: ClassVar[frozenset[str]] = frozenset()
+    _compared: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        fields = list(getattr(cls, "_fields", ()))
+        defaults: dict[str, Any] = {}
+        for base in reversed(cls.__mro__[1:]):
+            defaults.update(getattr(base, "_record_defaults", {}))
+        for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+            if str(annotation).startswith(("ClassVar", "typing.ClassVar")):
+                continue
+            if name not in fields:
+                fields.append(name)
+            if name in cls.__dict__:
+                defaults[name] = cls.__dict__[name]
+                if isinstance(defaults[name], _Factory):
+                    delattr(cls, name)  # the factory is not a value to read
+        seen_default = False
+        for name in fields:
+            if name in defaults:
+                seen_default = True
+            elif seen_default:
+                raise TypeError(
+                    f"{cls.__name__}: field {name!r} without a default follows one with a default"
+                )
+        cls._fields = tuple(fields)
+        cls._record_defaults = defaults  # type: ignore[attr-defined]
+        cls._compared = tuple(n for n in fields if n not in cls._not_compared)
+        setattr(cls, "__init__", _compile_init(cls, cls._fields, defaults))  # noqa: B010
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r} of a frozen {type(self).__name__}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r} of a frozen {type(self).__name__}")
+
+    def __repr__(self) -> str:
+        shown = ", ".join(
+            f"{name}={getattr(self, name)!r}" for name in self._fields if name not in self._hidden_in_repr
+        )
+        return f"{type(self).__name__}({shown})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._compared)
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, n) for n in self._compared))
+
+    def replace(self: _R, **changes: Any) -> _R:
+        """A copy with some fields changed (like ``dataclasses.replace``)."""
+        values = {name: getattr(self, name) for name in self._fields}
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
+        values.update(changes)
+        return type(self)(**values)

@@ -1,0 +1,85 @@
+"""Record: the immutable value classes that replace dataclasses on the import path."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Optional
+
+import pytest
+
+from relay_lite import ChatResponse, Usage
+from relay_lite._config import ClientConfig
+from relay_lite._record import FrozenInstanceError, Record, factory
+
+
+class Point(Record):
+    kind: ClassVar[str] = "point"
+    x: int
+    y: int = 0
+    tags: list = factory(default_factory=list)  # noqa: RUF012 - a per-instance default
+
+    def __post_init__(self) -> None:
+        if self.x < 0:
+            raise ValueError("x must be >= 0")
+
+
+def test_fields_defaults_and_factories():
+    a = Point(1)
+    b = Point(1, 2, ["t"])
+    assert (a.x, a.y, a.tags) == (1, 0, [])
+    assert (b.x, b.y, b.tags) == (1, 2, ["t"])
+    assert Point(1).tags is not Point(1).tags
+    assert Point._fields == ("x", "y", "tags")
+
+
+def test_instances_are_frozen():
+    point = Point(1)
+    with pytest.raises(FrozenInstanceError):
+        point.x = 2
+    with pytest.raises(AttributeError):
+        del point.y
+
+
+def test_post_init_runs():
+    with pytest.raises(ValueError, match="x must be"):
+        Point(-1)
+
+
+def test_missing_or_unknown_arguments_are_type_errors():
+    with pytest.raises(TypeError):
+        Point()
+    with pytest.raises(TypeError):
+        Point(1, z=3)
+    with pytest.raises(TypeError):
+        Point(1, x=2)
+
+
+def test_repr_eq_hash_and_replace():
+    assert repr(Point(1, 2)) == "Point(x=1, y=2, tags=[])"
+    assert Point(1, 2) == Point(1, 2)
+    assert Point(1, 2) != Point(1, 3)
+    assert Usage(1, 2, 3) in {Usage(1, 2, 3)}
+    moved = Point(1, 2).replace(y=5)
+    assert moved == Point(1, 5)
+    with pytest.raises(TypeError):
+        Point(1).replace(z=1)
+
+
+def test_field_without_default_after_one_with_default_is_refused():
+    with pytest.raises(TypeError, match="without a default follows one with a default"):
+
+        class Bad(Record):
+            a: int = 1
+            b: Optional[int]
+
+
+def test_raw_is_hidden_from_repr_and_equality():
+    a = ChatResponse(text="hi", raw={"big": "payload"})
+    b = ChatResponse(text="hi", raw=None)
+    assert a == b
+    assert "payload" not in repr(a)
+
+
+def test_api_key_is_hidden_from_config_repr():
+    config = ClientConfig(provider="openai", protocol="openai", base_url="https://x", api_key="sk-hidden")
+    assert "sk-hidden" not in repr(config)
+    assert config.api_key == "sk-hidden"
