@@ -342,3 +342,16 @@ def test_openai_metadata_needs_store_said_before_sending():
         model="m", messages=(Message("user", "hi"),), metadata={"job": "x"}, extra_body={"store": True}
     )
     assert openai.build_request(stored, stream=False, provider="openai").body["store"] is True
+
+
+def test_text_buffer_keeps_text_exact_across_compactions():
+    from relay_lite.protocols._common import TextBuffer
+
+    buffer = TextBuffer()
+    pieces = [f"{i}é," for i in range(TextBuffer.COMPACT_EVERY * 3 + 7)]
+    for piece in pieces:
+        buffer.append(piece)
+    assert buffer.text() == "".join(pieces)
+    assert len(buffer._blocks) == 3
+    assert len(buffer._pieces) == 7
+    assert not TextBuffer()

@@ -366,7 +366,7 @@ class StreamParser:
         if reason:
             acc.raw_finish_reason = str(reason)
             if reason == "refusal":
-                acc.refusal_parts = ["".join(acc.text_parts) or REFUSAL_PLACEHOLDER]
+                acc.refusal_parts.append(acc.text_parts.text() or REFUSAL_PLACEHOLDER)
         usage = _optional_mapping(payload.get("usage"), "message_delta.usage")
         if not usage:
             return []

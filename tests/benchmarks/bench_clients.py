@@ -254,6 +254,15 @@ def cmd_stream(args: argparse.Namespace) -> dict[str, Any]:
     return {"runs": runs}
 
 
+def _hwm_bytes() -> int:
+    """Peak RSS of this process image (VmHWM; ru_maxrss would include the parent's peak)."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _rss_bytes() -> int:
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -261,8 +270,6 @@ def _rss_bytes() -> int:
 
 def cmd_rss_stream(args: argparse.Namespace) -> dict[str, Any]:
     """Resident memory while consuming the ~100 MB stream: at 10%, 50% and 100%."""
-    import resource
-
     start_stream = stream_factory(args.variant, args.base)
     marks = {int(args.chunks * 0.1): "10%", int(args.chunks * 0.5): "50%", args.chunks: "100%"}
     rss: dict[str, int] = {"before": _rss_bytes()}
@@ -276,7 +283,7 @@ def cmd_rss_stream(args: argparse.Namespace) -> dict[str, Any]:
         if label:
             rss[label] = _rss_bytes()
     elapsed = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    peak = _hwm_bytes()
     result = {"rss": rss, "peak": peak, "chunks": count, "text_chars": text_chars, "seconds": elapsed}
     if LAST_STREAM:
         # What the stream keeps to build stream.response: the accumulator's text pieces.
@@ -291,32 +298,84 @@ def cmd_rss_stream(args: argparse.Namespace) -> dict[str, Any]:
 # -- decoders ----------------------------------------------------------------------------
 
 
-def _time_decoder(data: bytes, piece: int, runs: int) -> tuple[float, float]:
+def _time_decoder(pieces: list[bytes]) -> tuple[float, float]:
+    """(wall, CPU) seconds to feed ``pieces`` to a new SSEDecoder and close it, GC paused."""
     from relay_lite._sse import SSEDecoder
 
-    pieces = [data[i : i + piece] for i in range(0, len(data), piece)]
-    times = []
-    cpu_times = []
-    for _ in range(runs + 1):
-        decoder = SSEDecoder()
-        gc.disable()
+    decoder = SSEDecoder()
+    gc.disable()
+    try:
         cpu = time.process_time()
         start = time.perf_counter()
-        events = 0
         for p in pieces:
-            events += len(decoder.feed(p))
+            decoder.feed(p)
         decoder.close()
-        times.append(time.perf_counter() - start)
-        cpu_times.append(time.process_time() - cpu)
+        return time.perf_counter() - start, time.process_time() - cpu
+    finally:
         gc.enable()
-    return statistics.median(times[1:]), statistics.median(cpu_times[1:])
+
+
+def _scaling(small: bytes, large: bytes, piece: int, runs: int) -> dict[str, float]:
+    """Time n and 4n alternately (so a slow spell hits both); medians and pairwise ratios."""
+    split_small = [small[i : i + piece] for i in range(0, len(small), piece)]
+    split_large = [large[i : i + piece] for i in range(0, len(large), piece)]
+    _time_decoder(split_small)  # warm up
+    walls: tuple[list[float], list[float]] = ([], [])
+    cpus: tuple[list[float], list[float]] = ([], [])
+    for r in range(runs):
+        order = (0, 1) if r % 2 == 0 else (1, 0)
+        for which in order:
+            wall, cpu = _time_decoder(split_small if which == 0 else split_large)
+            walls[which].append(wall)
+            cpus[which].append(cpu)
+    med = statistics.median
+    grows = _superlinear(split_small, split_large)
+    return {
+        "superlinear": grows,
+        "t_n": med(walls[0]),
+        "t_4n": med(walls[1]),
+        "ratio": med([b / a for a, b in zip(*walls)]),
+        "cpu_n": med(cpus[0]),
+        "cpu_4n": med(cpus[1]),
+        "cpu_ratio": med([b / a for a, b in zip(*cpus)]),
+    }
+
+
+def _superlinear(small: list[bytes], large: list[bytes]) -> list[dict[str, Any]]:
+    """cProfile both sizes; the functions whose own time grew most beyond 4x."""
+    import cProfile
+    import pstats
+
+    own: list[dict[str, float]] = []
+    for pieces in (small, large):
+        profile = cProfile.Profile()
+        profile.enable()
+        _time_decoder(pieces)
+        profile.disable()
+        table: dict[str, float] = {}
+        for (filename, line, name), (_cc, _n, tottime, _ct, _callers) in pstats.Stats(profile).stats.items():  # type: ignore[attr-defined]
+            table[name if filename == "~" else f"{_short(filename)}:{line}({name})"] = tottime
+        own.append(table)
+    rows = []
+    for func, t_large in own[1].items():
+        t_small = own[0].get(func, 0.0)
+        rows.append(
+            {
+                "func": func,
+                "own_n_ms": t_small * 1e3,
+                "own_4n_ms": t_large * 1e3,
+                "beyond_4x_ms": (t_large - 4 * t_small) * 1e3,
+            }
+        )
+    rows.sort(key=lambda r: -r["beyond_4x_ms"])
+    return rows[:5]
 
 
 def cmd_decoders(args: argparse.Namespace) -> dict[str, Any]:
     """SSEDecoder time for n and 4n bytes in several shapes; then bench_partial_json.run()."""
     from bench_server import openai_stream_parts
 
-    runs = 3 if args.quick else 5
+    runs = 7 if args.quick else 9
     _, block, _ = openai_stream_parts(1000)
 
     def events(size: int) -> bytes:
@@ -329,7 +388,7 @@ def cmd_decoders(args: argparse.Namespace) -> dict[str, Any]:
         return b"data: " + b"x" * size + b"\n\n"
 
     n_big = 512 * 1024 if args.quick else 2 * 1024 * 1024
-    n_small = 128 * 1024 if args.quick else 512 * 1024
+    n_small = 256 * 1024 if args.quick else 512 * 1024
     shapes = [
         ("OpenAI events, 64 KiB reads", events, n_big, 65536),
         ("OpenAI events, 16-byte reads", events, n_small, 16),
@@ -339,27 +398,28 @@ def cmd_decoders(args: argparse.Namespace) -> dict[str, Any]:
     sse = []
     for name, make, n, piece in shapes:
         small, large = make(n), make(4 * n)
-        t_n, cpu_n = _time_decoder(small, piece, runs)
-        t_4n, cpu_4n = _time_decoder(large, piece, runs)
         sse.append(
             {
                 "shape": name,
                 "n": len(small),
                 "4n": len(large),
-                "t_n": t_n,
-                "t_4n": t_4n,
-                "ratio": t_4n / t_n,
-                "cpu_n": cpu_n,
-                "cpu_4n": cpu_4n,
-                "cpu_ratio": cpu_4n / cpu_n,
+                "runs": runs,
+                **_scaling(small, large, piece, runs),
             }
         )
+
     import bench_partial_json
 
-    if args.quick:
-        partial = bench_partial_json.run(size=50_000, runs=3)
-    else:
-        partial = bench_partial_json.run()
+    # run() is called several times and the median call (by ratio) is kept per shape.
+    calls = [
+        bench_partial_json.run(size=50_000, runs=3) if args.quick else bench_partial_json.run()
+        for _ in range(3)
+    ]
+    partial: dict[str, Any] = {"calls": len(calls), "delta": calls[0]["delta"], "runs": calls[0]["runs"]}
+    for shape in ("records", "long_string"):
+        ranked = sorted((c[shape] for c in calls), key=lambda f: f["ratio"])
+        partial[shape] = ranked[len(ranked) // 2]
+        partial[shape]["all_ratios"] = [f["ratio"] for f in ranked]
     return {"sse": sse, "partial_json": partial}
 
 
@@ -513,6 +573,7 @@ def cmd_profile_import(args: argparse.Namespace) -> dict[str, Any]:
         "dataclass creation (`dataclasses._process_class`)": "3.{}/dataclasses.py(_process_class)",
         "`import dataclasses` (with inspect, ast, dis)": "3.{}/dataclasses.py(<module>)",
         "`import platform` (for the User-Agent)": "3.{}/platform.py(<module>)",
+        "Record class creation (`Record.__init_subclass__`)": "relay_lite/_record.py(__init_subclass__)",
         "`relay_lite.protocols.openai` import (in `Client()`)": "relay_lite/protocols/openai.py(<module>)",
     }
     minor = sys.version_info[1]
