@@ -206,6 +206,30 @@ class Usage(Record):
     cache_creation_input_tokens: Optional[int] = None
     reasoning_tokens: Optional[int] = None
 
+    def merge(self, later: Usage) -> Usage:
+        """Counts reported ``later`` in a stream replace these; unreported ones are kept.
+
+        The total is the later one if given, else input + output when both are known.
+        """
+
+        def pick(name: str) -> Optional[int]:
+            value: Optional[int] = getattr(later, name)
+            return getattr(self, name) if value is None else value
+
+        input_tokens, output_tokens = pick("input_tokens"), pick("output_tokens")
+        total = later.total_tokens
+        if total is None:
+            both = input_tokens is not None and output_tokens is not None
+            total = input_tokens + output_tokens if both else self.total_tokens  # type: ignore[operator]
+        return Usage(
+            input_tokens,
+            output_tokens,
+            total,
+            pick("cached_input_tokens"),
+            pick("cache_creation_input_tokens"),
+            pick("reasoning_tokens"),
+        )
+
     def __add__(self, other: Usage) -> Usage:
         return Usage(
             _add(self.input_tokens, other.input_tokens),

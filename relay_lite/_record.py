@@ -15,6 +15,7 @@ attribute is the default, ``factory(default_factory=f)`` makes a fresh default p
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import Any, Callable, ClassVar, TypeVar, cast
 
@@ -50,6 +51,8 @@ def factory(*, default_factory: Callable[[], _T]) -> _T:
 
 
 _MISSING = object()
+# "ClassVar[...]", "typing.ClassVar[...]", "t.ClassVar[...]": annotations are strings here
+_CLASSVAR = re.compile(r"^(?:\w+\.)*ClassVar\b")
 
 
 def _compile_init(cls: type, fields: tuple[str, ...], defaults: dict[str, Any]) -> Any:
@@ -97,11 +100,16 @@ class Record:
         for base in reversed(cls.__mro__[1:]):
             defaults.update(getattr(base, "_record_defaults", {}))
         for name, annotation in cls.__dict__.get("__annotations__", {}).items():
-            if str(annotation).startswith(("ClassVar", "typing.ClassVar")):
+            if _CLASSVAR.match(str(annotation)):
                 continue
             if name not in fields:
                 fields.append(name)
             if name in cls.__dict__:
+                if isinstance(cls.__dict__[name], (list, dict, set)):
+                    # One object would be shared by every instance.
+                    raise TypeError(
+                        f"{cls.__name__}.{name}: use factory(default_factory=...) for a mutable default"
+                    )
                 defaults[name] = cls.__dict__[name]
                 if isinstance(defaults[name], _Factory):
                     delattr(cls, name)  # the factory is not a value to read

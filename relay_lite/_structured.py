@@ -234,6 +234,10 @@ class StructuredRequest:
             spec = {"name": plan.name, "schema": plan.schema, "strict": plan.strict}
             return request.response_format({"type": "json_schema", "json_schema": spec})
         if plan.mode == "tool":
+            if any(tool.name == plan.name for tool in request.params.tools):
+                raise ConfigError(
+                    f"the request already has a tool named {plan.name!r}; pass structured(..., name=...)"
+                )
             tools = request.params.tools + (ToolSpec(plan.name, TOOL_DESCRIPTION, plan.schema),)
             return request._with(tools=tools, tool_choice=plan.name)
         instruction = Message(
@@ -254,11 +258,18 @@ class StructuredRequest:
                     return call.arguments_text, call
         return response.text, None
 
-    def _parse(self, raw: str, call: Optional[ToolCall]) -> tuple[Any, Any]:
+    def _parse(
+        self, raw: str, call: Optional[ToolCall], response: Optional[ChatResponse] = None
+    ) -> tuple[Any, Any]:
         """(the parsed JSON, the validated value); raises ``ValidationError``."""
         plan = self._plan
         if plan.mode == "tool" and call is None:
             raise ValidationError([ValidationIssue("$", f"the reply did not call the {plan.name} tool")])
+        if plan.mode != "tool" and not raw.strip() and response is not None and response.tool_calls:
+            names = ", ".join(c.name for c in response.tool_calls)
+            raise ValidationError(
+                [ValidationIssue("$", f"the model called {names} instead of replying with JSON")]
+            )
         data = parse_json_reply(raw)
         if plan.wrapped:
             if not isinstance(data, dict) or WRAP_KEY not in data:
@@ -306,7 +317,14 @@ class StructuredRequest:
         feedback = self._feedback(messages)
         if call is not None:
             return conversation.assistant(response.text, tool_calls=[call]).tool_result(call.id, feedback)
-        return conversation.assistant(response.text).user(feedback)
+        if response.tool_calls:
+            # Every tool call needs an answer before the conversation may go on.
+            conversation = conversation.assistant(response.text, tool_calls=response.tool_calls)
+            for other in response.tool_calls:
+                conversation = conversation.tool_result(other.id, "Not run: reply with the JSON instead.")
+        elif response.text:  # an empty assistant turn is refused by some APIs
+            conversation = conversation.assistant(response.text)
+        return conversation.user(feedback)
 
     # -- execution -------------------------------------------------------------------------
 
@@ -329,7 +347,7 @@ class StructuredRequest:
             raws.append(raw)
             self._check_finish(response, raws, errors, responses)
             try:
-                _, value = self._parse(raw, call)
+                _, value = self._parse(raw, call, response)
             except ValidationError as exc:
                 errors.append(exc.messages)
                 conversation = self._reask(conversation, response, call, exc.messages)

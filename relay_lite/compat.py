@@ -105,10 +105,27 @@ def compat_class(cls: type[RelayError], builtins: tuple[type[Exception], ...]) -
     with _compat_lock:
         found = _compat_classes.get(key)
         if found is None:
-            namespace = {"__module__": __name__, "__qualname__": cls.__qualname__, "__doc__": cls.__doc__}
+            namespace = {
+                "__module__": __name__,
+                "__qualname__": cls.__qualname__,
+                "__doc__": cls.__doc__,
+                # A generated class cannot be found by name, so pickling (for example
+                # across a ProcessPoolExecutor) rebuilds it from its parts.
+                "__reduce__": lambda self: (_rebuild, (cls, missing, self.args, dict(self.__dict__))),
+            }
             found = cast("type[RelayError]", type(cls.__name__, (cls, *missing), namespace))
             _compat_classes[key] = found
         return found
+
+
+def _rebuild(
+    base: type[RelayError], missing: tuple[type[Exception], ...], args: tuple[Any, ...], state: dict[str, Any]
+) -> RelayError:
+    cls = compat_class(base, missing)
+    error = cls.__new__(cls, *args)
+    error.args = args
+    error.__dict__.update(state)
+    return error
 
 
 def _builtins_for(exc: RelayError, *, streaming: bool) -> tuple[type[Exception], ...]:
@@ -160,7 +177,7 @@ def _env_retries(env: Mapping[str, str]) -> Optional[int]:
     raw = _env_value(env, MAX_RETRIES_ENV)
     if raw is None:
         return None
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise ConfigError(f"{MAX_RETRIES_ENV}={raw!r} must be a whole number >= 0")
     return int(raw)
 

@@ -526,3 +526,24 @@ def test_stop_and_decide_bodies() -> None:
         b'{"decision":"modify","modified_args":{"n":2}}]}'
     )
     assert stop.headers["authorization"] == decide.headers["authorization"] == "Bearer sk-test"
+
+
+def test_event_named_by_its_type_without_a_channel_is_typed() -> None:
+    from relay_lite.platform.agents import RunStart
+
+    event = parse_agent_event(
+        ServerSentEvent(event="run_start", data='{"type": "run_start", "run_id": "r1"}')
+    )
+    assert isinstance(event, RunStart)
+
+
+def test_ping_sent_as_a_json_string_is_a_heartbeat() -> None:
+    assert isinstance(parse_agent_event(ServerSentEvent(data='":ping"')), Heartbeat)
+
+
+def test_dot_ids_cannot_escape_their_path() -> None:
+    from relay_lite.platform.agents import _conversation_path
+
+    for bad in (".", ".."):
+        with pytest.raises(ConfigError):
+            _conversation_path(bad)

@@ -495,3 +495,17 @@ def test_anthropic_errors_are_builtin_too():
         assert isinstance(info.value, relay_lite.AuthenticationError)
         with pytest.raises(ValueError):
             p.embed("no embeddings at Anthropic")
+
+
+def test_compat_errors_survive_pickling() -> None:
+    import pickle
+
+    from relay_lite.compat import as_builtin
+
+    original = relay_lite.RateLimitError("slow down", status=429, code="rate_limit_exceeded", attempts=3)
+    error = as_builtin(original)
+    copy = pickle.loads(pickle.dumps(error))
+    assert isinstance(copy, RuntimeError) and isinstance(copy, relay_lite.RateLimitError)
+    assert (copy.status, copy.code, copy.attempts, str(copy)) == (429, "rate_limit_exceeded", 3, str(error))
+    streamed = pickle.loads(pickle.dumps(as_builtin(relay_lite.StreamError("cut"), streaming=True)))
+    assert isinstance(streamed, RuntimeError) and isinstance(streamed, relay_lite.StreamError)

@@ -713,3 +713,11 @@ def test_flat_error_body_maps_with_request_id_from_header(
         "chat_42",
     )
     assert len(server.requests) == 1
+
+
+def test_stream_usage_from_start_and_stop_is_merged() -> None:
+    from relay_lite._models import Usage as NeutralUsage
+
+    start = NeutralUsage(input_tokens=12)
+    assert start.merge(NeutralUsage(output_tokens=3)) == NeutralUsage(12, 3, 15)
+    assert start.merge(NeutralUsage(output_tokens=3, total_tokens=20)) == NeutralUsage(12, 3, 20)

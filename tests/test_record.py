@@ -83,3 +83,20 @@ def test_api_key_is_hidden_from_config_repr():
     config = ClientConfig(provider="openai", protocol="openai", base_url="https://x", api_key="sk-hidden")
     assert "sk-hidden" not in repr(config)
     assert config.api_key == "sk-hidden"
+
+
+def test_classvar_spelled_through_a_module_alias_is_not_a_field():
+    import typing as t
+
+    class WithConstant(Record):
+        LIMIT: t.ClassVar[int] = 3
+        value: int = 0
+
+    assert WithConstant._fields == ("value",)
+
+
+def test_mutable_default_is_refused():
+    with pytest.raises(TypeError, match="factory"):
+
+        class Shared(Record):
+            items: list = []  # noqa: RUF012

@@ -630,3 +630,28 @@ def test_anthropic_stream_from_tool_argument_fragments(
     body = anthropic_server.requests[0].json()
     assert body["stream"] is True
     assert body["tool_choice"] == {"type": "tool", "name": "Profile"}
+
+
+def test_tool_call_instead_of_json_is_named_and_answered_before_reasking(
+    server: FakeServer, client: relay_lite.Client
+) -> None:
+    server.add(
+        ChatScript(tool_calls=[tool_call({"q": "x"}, name="search", id="call_9")]),
+        ChatScript(text='{"name": "Ann", "age": 3}'),
+    )
+    result = client.chat().user("x").tools([{"name": "search"}]).structured(Person).send()
+    assert result.value == Person("Ann", 3)
+    messages = server.requests[1].json()["messages"]
+    assert messages[-3]["tool_calls"][0]["id"] == "call_9"
+    assert messages[-2] == {
+        "role": "tool",
+        "content": "Not run: reply with the JSON instead.",
+        "tool_call_id": "call_9",
+    }
+    assert "- $: the model called search instead of replying with JSON" in messages[-1]["content"]
+
+
+def test_tool_mode_refuses_a_tool_name_already_taken(client: relay_lite.Client) -> None:
+    request = client.chat().user("x").tools([{"name": "Person"}])
+    with pytest.raises(ConfigError, match="already has a tool named 'Person'"):
+        request.structured(Person, mode="tool")

@@ -344,6 +344,9 @@ _CHANNEL_OF = {
 }
 
 
+_CHANNELS = frozenset(_CHANNEL_OF.values()) | {"heartbeat"}
+
+
 def parse_agent_event(sse: ServerSentEvent) -> Optional[AgentEvent]:
     """Turn one server-sent event of an agent run into a typed event (no I/O).
 
@@ -354,7 +357,7 @@ def parse_agent_event(sse: ServerSentEvent) -> Optional[AgentEvent]:
     data = sse.data
     if not data.strip():
         return None
-    if data.strip() == ":ping" or sse.event == "heartbeat":
+    if data.strip() in (":ping", '":ping"') or sse.event == "heartbeat":
         return Heartbeat()
     try:
         payload = json.loads(data)
@@ -370,8 +373,9 @@ def parse_agent_event(sse: ServerSentEvent) -> Optional[AgentEvent]:
     if not kind and channel in _CHANNEL_OF:  # "event: run_start" with a bare payload
         kind = channel
         channel = _CHANNEL_OF[kind]
-    if not channel:
-        channel = _CHANNEL_OF.get(kind, "")
+    if channel not in _CHANNELS and kind in _CHANNEL_OF:
+        # "event: run_start" with {"type": "run_start"}: the event name was the type
+        channel = _CHANNEL_OF[kind]
     return _build(channel, kind, payload)
 
 
@@ -673,8 +677,10 @@ _ENVELOPE_KEYS = frozenset({"code", "data", "message", "msg", "success", "reques
 
 
 def _conversation_path(conversation_id: str) -> str:
-    if not isinstance(conversation_id, str) or not conversation_id:
-        raise ConfigError(f"conversation id must be a non-empty string, got {conversation_id!r}")
+    if not isinstance(conversation_id, str) or not conversation_id or conversation_id in (".", ".."):
+        raise ConfigError(
+            f"conversation id must be a non-empty string (not . or ..), got {conversation_id!r}"
+        )
     return "/conversations/" + quote(conversation_id, safe="")
 
 
@@ -692,8 +698,13 @@ def _page(data: Any, parse: Any, what: str) -> Page[Any]:
     if not isinstance(raw_items, list):
         raise StreamError(f"page of {what}s has 'items' that is not a list")
     items = tuple(parse(item) for item in raw_items)
-    has_more = bool(obj.get("has_more", False))
+    has_more = obj.get("has_more", False)
+    if not isinstance(has_more, bool):
+        raise StreamError(f"page of {what}s has 'has_more' that is not a boolean: {has_more!r}")
     cursor = items[-1].seq if items and has_more else None
+    if has_more and cursor is None:
+        # Stopping here would silently drop the rest of the list.
+        raise StreamError(f"page of {what}s says it has more, but its last item has no 'seq' cursor")
     return Page(items, has_more, cursor)
 
 

@@ -349,6 +349,8 @@ def field_errors(error: APIError) -> list[FieldError]:
 def _check_id(name: str, value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{name} must be a non-empty string, got {value!r}")
+    if value in (".", ".."):  # quoting keeps dots, and URL resolution would remove the segment
+        raise ConfigError(f"{name} {value!r} is not a valid id")
     return value
 
 

@@ -289,28 +289,6 @@ class _Block:
         self.stopped = False
 
 
-def _merge_usage(start: Usage, update: Usage) -> Usage:
-    """``start`` with every count ``update`` reports replacing it; total = input + output."""
-    input_tokens = update.input_tokens if update.input_tokens is not None else start.input_tokens
-    output_tokens = update.output_tokens if update.output_tokens is not None else start.output_tokens
-    total = input_tokens + output_tokens if input_tokens is not None and output_tokens is not None else None
-    return Usage(
-        input_tokens=input_tokens,
-        output_tokens=output_tokens,
-        total_tokens=total,
-        cached_input_tokens=(
-            update.cached_input_tokens
-            if update.cached_input_tokens is not None
-            else start.cached_input_tokens
-        ),
-        cache_creation_input_tokens=(
-            update.cache_creation_input_tokens
-            if update.cache_creation_input_tokens is not None
-            else start.cache_creation_input_tokens
-        ),
-    )
-
-
 class StreamParser:
     """Turns the SSE events of a Messages stream into neutral events; accumulates.
 
@@ -370,7 +348,7 @@ class StreamParser:
         usage = _optional_mapping(payload.get("usage"), "message_delta.usage")
         if not usage:
             return []
-        acc.usage = _merge_usage(acc.usage, parse_usage(usage))
+        acc.usage = acc.usage.merge(parse_usage(usage))
         return [UsageEvent(acc.usage)]
 
     def _message_stop(self, payload: dict[str, Any]) -> list[StreamEvent]:

@@ -373,7 +373,7 @@ class StreamParser:
         usage = payload.get("usage")
         if not isinstance(usage, Mapping) or not usage:
             return []
-        self.acc.usage = parse_usage(usage)
+        self.acc.usage = self.acc.usage.merge(parse_usage(usage))
         return [UsageEvent(self.acc.usage)]
 
     # -- tool events --------------------------------------------------------------------
