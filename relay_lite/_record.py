@@ -20,7 +20,7 @@ import sys
 from typing import Any, Callable, ClassVar, TypeVar, cast
 
 if sys.version_info >= (3, 11):
-    from typing import dataclass_transform
+    from typing import dataclass_transform  # novermin - guarded by the version check above
 else:  # only type checkers read it, and they run on 3.11+
 
     def dataclass_transform(**_: Any) -> Callable[[Any], Any]:
