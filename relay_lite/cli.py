@@ -65,10 +65,10 @@ def run_demo(out: TextIO, provider: Optional[str] = None, model: Optional[str] =
         else:
             from .testing import FakeServer
 
-            protocol = "anthropic" if provider == "anthropic" else "openai"
+            protocol = PRESETS[provider].protocol if provider in PRESETS else "openai"
             server = stack.enter_context(FakeServer(protocol=protocol))
             server.add(*_demo_scripts())
-            name = "anthropic" if protocol == "anthropic" else "compatible"
+            name = "compatible" if protocol == "openai" else str(provider)
             client = stack.enter_context(
                 Client(name, api_key="fake-key", base_url=server.url, model=model or "fake-model")
             )

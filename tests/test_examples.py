@@ -91,3 +91,15 @@ def test_cli_reports_errors_without_a_traceback():
     assert done.returncode == 1
     assert done.stderr.startswith("relay-lite: ConnectError: could not connect to 127.0.0.1:9")
     assert "Traceback" not in done.stderr
+
+
+def test_demo_speaks_each_providers_protocol_on_the_fake_server():
+    for provider, protocol in (
+        ("anthropic", "anthropic"),
+        ("modelrelay", "modelrelay"),
+        ("openrouter", "openai"),
+    ):
+        lines = run(["-m", "relay_lite", "demo", "-p", provider]).splitlines()
+        assert f"fake server ({protocol} protocol)" in lines[0]
+        assert lines[4] == "Hello! Bonjour ! ¡Hola! 👋"
+        assert lines[9] == 'tool call: get_weather({"city": "Paris"}) id=call_demo_1'
