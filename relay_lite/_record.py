@@ -99,7 +99,12 @@ class Record:
         defaults: dict[str, Any] = {}
         for base in reversed(cls.__mro__[1:]):
             defaults.update(getattr(base, "_record_defaults", {}))
-        for name, annotation in cls.__dict__.get("__annotations__", {}).items():
+        # The class's own annotations: from its dict (before 3.14 a bare cls.__annotations__
+        # can be a base's), or from the lazy descriptor of PEP 649 where the dict lacks it.
+        own = cls.__dict__.get("__annotations__")
+        if own is None:
+            own = getattr(cls, "__annotations__", {}) if "__annotate__" in cls.__dict__ else {}
+        for name, annotation in own.items():
             if _CLASSVAR.match(str(annotation)):
                 continue
             if name not in fields:
