@@ -65,7 +65,8 @@ def run_demo(out: TextIO, provider: Optional[str] = None, model: Optional[str] =
         else:
             from .testing import FakeServer
 
-            protocol = PRESETS[provider].protocol if provider in PRESETS else "openai"
+            preset = PRESETS.get(provider or "openai", PRESETS["openai"])
+            protocol = preset.protocol
             server = stack.enter_context(FakeServer(protocol=protocol))
             server.add(*_demo_scripts())
             name = "compatible" if protocol == "openai" else str(provider)
