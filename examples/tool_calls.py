@@ -22,11 +22,10 @@ def get_weather(city: str) -> dict:
 def main(client: relay_lite.Client) -> None:
     request = client.chat().user("What's the weather in Paris?").tools([WEATHER])
     first = request.send()
+    request = request.messages([first.message])  # the reply, tool calls included
     for call in first.tool_calls:
         print(f"model called {call.name}({call.arguments})")
-        request = request.assistant(first.text, tool_calls=first.tool_calls).tool_result(
-            call.id, get_weather(**call.arguments)
-        )
+        request = request.tool_result(call.id, get_weather(**call.arguments))
     print("answer:", request.send().text)
 
 

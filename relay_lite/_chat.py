@@ -71,9 +71,14 @@ class ChatRequest:
         """Add a user message; ``images`` are URLs or ``ImagePart``s."""
         return self._add(Message("user", _content(text, images)))
 
-    def assistant(self, text: str = "", *, tool_calls: Sequence[Any] = ()) -> ChatRequest:
-        """Add an assistant message (an earlier reply), optionally with its tool calls."""
-        return self._add(Message("assistant", text, tuple(tool_calls)))
+    def assistant(
+        self, text: str = "", *, tool_calls: Sequence[Any] = (), thinking: Sequence[Any] = ()
+    ) -> ChatRequest:
+        """Add an assistant message (an earlier reply), with its tool calls and thinking blocks.
+
+        Passing a whole reply back is simplest: ``request.messages([reply.message])``.
+        """
+        return self._add(Message("assistant", text, tuple(tool_calls), thinking=tuple(thinking)))
 
     def tool_result(self, tool_call_id: str, content: Any, *, name: Optional[str] = None) -> ChatRequest:
         """Answer a tool call; a non-string ``content`` is sent as JSON."""

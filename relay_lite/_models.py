@@ -21,6 +21,7 @@ __all__ = [
     "Message",
     "ToolSpec",
     "ToolCall",
+    "ThinkingBlock",
     "Usage",
     "ChatResponse",
     "TextDelta",
@@ -84,11 +85,25 @@ class ToolCall(Record):
         return cls(id, name, parsed if isinstance(parsed, dict) else {"value": parsed}, arguments_json)
 
 
+class ThinkingBlock(Record):
+    """A block of the model's reasoning as Anthropic sent it, signature included.
+
+    An assistant turn that made tool calls after thinking must send its thinking blocks
+    back unchanged in the next request; ``ChatResponse.message`` carries them for that.
+    A redacted block has only ``redacted_data``.
+    """
+
+    thinking: str = ""
+    signature: str = ""
+    redacted_data: Optional[str] = None
+
+
 class Message(Record):
     """One conversation turn.
 
     ``content`` is text or a tuple of parts (text and images). An assistant turn may carry
-    ``tool_calls``; a ``tool`` turn answers the call named by ``tool_call_id``.
+    ``tool_calls`` and the ``thinking`` blocks that preceded them; a ``tool`` turn answers
+    the call named by ``tool_call_id``.
     """
 
     role: str
@@ -96,6 +111,7 @@ class Message(Record):
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: Optional[str] = None
     name: Optional[str] = None
+    thinking: tuple[ThinkingBlock, ...] = ()
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:
@@ -262,13 +278,17 @@ class ChatResponse(Record):
     request_id: Optional[str] = None
     refusal: Optional[str] = None
     thinking: str = ""
+    thinking_blocks: tuple[ThinkingBlock, ...] = ()
     raw: Any = None
     attempts: int = 1
 
     @property
     def message(self) -> Message:
-        """The reply as an assistant ``Message``, ready to append to a conversation."""
-        return Message("assistant", self.text, self.tool_calls)
+        """The reply as an assistant ``Message``, ready to append to a conversation.
+
+        It keeps the signed thinking blocks, which Anthropic requires back with tool calls.
+        """
+        return Message("assistant", self.text, self.tool_calls, thinking=self.thinking_blocks)
 
 
 # -- stream events (small and plain: one is made per chunk on the hot path) ---------------

@@ -53,25 +53,39 @@ validation raises ``StructuredOutputError``. ``update.partial`` is the parser's 
 value: it keeps growing as later deltas arrive (copying it for every update would make a
 stream quadratic in its length); use ``copy.deepcopy(update.partial)`` to keep a snapshot.
 ``complete_fields`` is an immutable tuple.
+
+On ModelRelay in ``json_schema`` mode the server streams structured output itself: the
+same ``/llm/proxy`` body is sent with ``Accept: application/x-ndjson`` and its ``update``
+records (the payload so far and the finished field paths) become the updates, with no
+local parsing; the ``completion`` record's payload is validated into the last one, and
+its usage and stop reason go into ``result``. An ``error`` record raises the mapped
+``APIError`` and a stream that ends without completion or error raises ``StreamError``,
+both with the last partial payload as ``.partial`` (``RecordStructuredStream``).
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Generator, Optional
+from typing import TYPE_CHECKING, Any, Generator, Optional
 
 from ._chat import ChatRequest
-from ._errors import ConfigError, StructuredOutputError
+from ._errors import APIError, ConfigError, RelayError, StreamError, StructuredOutputError
 from ._models import ChatResponse, Done, Message, TextDelta, ToolCall, ToolCallDelta, ToolSpec, Usage
 from ._partial_json import PartialJSONError, PartialJSONParser
 from ._schema import check_schema, is_strict_compatible, json_schema, schema_name
-from ._stream import ChatStream
+from ._sse import NDJSONDecoder
+from ._stream import ChatStream, request_id_from
+from ._transport import StreamResponse
 from ._validate import ValidationError, ValidationIssue, parse_json_reply, validate
+
+if TYPE_CHECKING:
+    from .protocols.modelrelay import StructuredRecord
 
 __all__ = [
     "MODES",
     "RefusalError",
+    "RecordStructuredStream",
     "StructuredRequest",
     "StructuredResult",
     "StructuredStream",
@@ -91,6 +105,8 @@ JSON_INSTRUCTION = (
 FEEDBACK_HEAD = "Your reply did not match the required schema:"
 FEEDBACK_TEXT_TAIL = "Reply again with only the corrected JSON."
 FEEDBACK_TOOL_TAIL = "Call the {name} tool again with corrected input."
+# Content types a structured NDJSON stream may arrive with (matched as substrings).
+_NDJSON_TYPES = ("ndjson", "jsonl", "json-lines", "x-json-stream")
 
 
 class RefusalError(StructuredOutputError):
@@ -270,7 +286,11 @@ class StructuredRequest:
             raise ValidationError(
                 [ValidationIssue("$", f"the model called {names} instead of replying with JSON")]
             )
-        data = parse_json_reply(raw)
+        return self._validate_data(parse_json_reply(raw))
+
+    def _validate_data(self, data: Any) -> tuple[Any, Any]:
+        """(the JSON unwrapped, the validated value) for already parsed JSON."""
+        plan = self._plan
         if plan.wrapped:
             if not isinstance(data, dict) or WRAP_KEY not in data:
                 raise ValidationError([ValidationIssue("$", f'missing required field "{WRAP_KEY}"')])
@@ -368,7 +388,26 @@ class StructuredRequest:
         ...     for update in updates:
         ...         render(update.partial, update.complete_fields)
         """
+        client = self._shaped._client
+        if self._plan.mode == "json_schema" and client.config.protocol == "modelrelay":
+            return self._stream_records()
         return StructuredStream(self, self._shaped.stream())
+
+    def _stream_records(self) -> StructuredStream:
+        """ModelRelay's own structured stream: the same body, ``Accept`` NDJSON."""
+        from .protocols.modelrelay import build_structured_stream_request
+
+        client = self._shaped._client
+        params = client._prepare(self._shaped.params)
+        call = build_structured_stream_request(params)
+        http = client.transport.stream(
+            call.method,
+            client.config.base_url + call.path,
+            headers=client._call_headers(params, call.headers),
+            json_body=call.body,
+            timeouts=client._timeouts(params),
+        )
+        return RecordStructuredStream(self, http)
 
 
 class StructuredStream:
@@ -482,3 +521,125 @@ class StructuredStream:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class RecordStructuredStream(StructuredStream):
+    """A ``StructuredStream`` over ModelRelay's NDJSON records rather than a text stream.
+
+    The server does the partial parsing: each ``update`` record's payload and
+    ``complete_fields`` become an update as they are (a fresh object per record, not a
+    live one), and the ``completion`` record's payload is validated into the last update.
+    An ``error`` record raises the mapped ``APIError``; a stream that ends without either
+    raises ``StreamError``. Every error raised while reading carries the last partial
+    payload (unwrapped) as ``.partial``.
+    """
+
+    def __init__(self, request: StructuredRequest, http: StreamResponse) -> None:
+        from .protocols.modelrelay import StructuredRecordParser
+
+        self._request = request
+        self._http = http
+        self._parser = StructuredRecordParser()
+        self.request_id = request_id_from(http.headers)
+        self.result: Optional[StructuredResult] = None
+        self._response: Optional[ChatResponse] = None
+        self._error: Optional[RelayError] = None
+        self._last_partial: Any = None
+        self._last_fields: tuple[str, ...] = ()
+        self._updates = self._run()
+
+    def _records(self) -> Generator[Any, None, None]:
+        content_type = self._http.headers.get("content-type", "")
+        if content_type and not any(kind in content_type.lower() for kind in _NDJSON_TYPES):
+            raise StreamError(f"expected an NDJSON structured stream, got Content-Type {content_type}")
+        decoder = NDJSONDecoder()
+        for chunk in self._http.iter_bytes():
+            yield from decoder.feed(chunk)
+        yield from decoder.close()
+
+    def _unwrap(self, payload: Any, fields: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
+        if not self._request._plan.wrapped:
+            return payload, fields
+        prefix = WRAP_KEY + "."
+        inner = payload.get(WRAP_KEY) if isinstance(payload, dict) else None
+        return inner, tuple(f[len(prefix) :] for f in fields if f.startswith(prefix))
+
+    def _fail(self, exc: RelayError) -> None:
+        self._error = exc
+        exc.partial = self._last_partial
+        exc.attempts = self._http.attempts
+        if isinstance(exc, APIError) and exc.request_id is None:
+            exc.request_id = self.request_id or self._parser.request_id
+        self._http.close()
+
+    def _run(self) -> Generator[StructuredUpdate, None, None]:
+        request = self._request
+        parser = self._parser
+        http = self._http
+        records = self._records()
+        completion: Optional[StructuredRecord] = None
+        drained = False
+        try:
+            try:
+                for record in records:
+                    piece = parser.feed(record)
+                    if piece is None:
+                        continue
+                    if piece.kind == "completion":
+                        completion = piece
+                        break
+                    self._last_partial, self._last_fields = self._unwrap(piece.payload, piece.complete_fields)
+                    yield StructuredUpdate(self._last_partial, self._last_fields, False)
+                if completion is None:
+                    raise StreamError("structured stream ended without a completion or error record")
+            except RelayError as exc:
+                self._fail(exc)
+                raise
+            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+                error = StreamError(f"malformed structured stream record: {exc!r}")
+                self._fail(error)
+                raise error from exc
+            records.close()
+            http.drain()
+            drained = True
+        finally:
+            if not drained:
+                records.close()
+                http.close()
+        fields = self._last_fields
+        if completion.complete_fields:
+            _, fields = self._unwrap(completion.payload, completion.complete_fields)
+        raw = json.dumps(completion.payload, ensure_ascii=False)
+        response = parser.response(raw, request_id=self.request_id, attempts=http.attempts)
+        self._response = response
+        request._check_finish(response, [raw], [], [response])
+        try:
+            data, value = request._validate_data(completion.payload)
+        except ValidationError as exc:
+            raise StructuredOutputError(
+                f"the streamed reply did not match {request._plan.name}: {'; '.join(exc.messages)}",
+                raw_attempts=[raw],
+                attempt_errors=[exc.messages],
+                responses=[response],
+                attempts=1,
+            ) from None
+        self.result = StructuredResult(value, 1, response, response.usage, (raw,))
+        yield StructuredUpdate(data, fields, True, value)
+
+    @property
+    def response(self) -> ChatResponse:
+        """The reply (text: the completion's payload as JSON); reads the rest if still open."""
+        if self._error is not None:
+            raise self._error
+        if self._response is None:
+            for _ in self._updates:
+                pass
+        if self._response is None:
+            message = "structured stream was closed before its completion"
+            raise StreamError(message, partial=self._last_partial)
+        return self._response
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._updates.close()
+        self._http.close()

@@ -96,7 +96,7 @@ def run_demo(out: TextIO, provider: Optional[str] = None, model: Optional[str] =
         out.write(f"[finish_reason={first.finish_reason}] {_usage_line(first.usage)}\n")
         if first.tool_calls:
             call = first.tool_calls[0]
-            follow_up = ask.assistant(first.text, tool_calls=first.tool_calls).tool_result(
+            follow_up = ask.messages([first.message]).tool_result(
                 call.id, {"city": call.arguments.get("city", "Paris"), "temperature_c": 18, "sky": "clear"}
             )
             answer = follow_up.send()

@@ -25,7 +25,7 @@ from relay_lite import (
     UsageEvent,
 )
 from relay_lite._errors import BadRequestError
-from relay_lite._models import ChatParams
+from relay_lite._models import ChatParams, ThinkingBlock
 from relay_lite._sse import ServerSentEvent
 from relay_lite.protocols import anthropic
 from relay_lite.protocols.anthropic import DEFAULT_MAX_TOKENS, StreamParser, build_request, parse_response
@@ -368,6 +368,11 @@ def test_parse_response_with_every_block_kind() -> None:
         ),
         request_id="req_1",
         thinking="Let me think. Done.",
+        thinking_blocks=(
+            ThinkingBlock("Let me think. ", "sig"),
+            ThinkingBlock(redacted_data="xxx"),
+            ThinkingBlock("Done.", "sig2"),
+        ),
         attempts=2,
     )
     assert response.raw is payload
@@ -543,6 +548,10 @@ def test_stream_thinking_and_signature() -> None:
     assert parser.signatures == {0: "EqQBCgIYAh"}
     response = parser.acc.response()
     assert (response.thinking, response.text) == ("Let me think.", "42")
+    assert response.thinking_blocks == (
+        ThinkingBlock("Let me think.", "EqQBCgIYAh"),
+        ThinkingBlock(redacted_data="opaque"),
+    )
 
 
 def test_stream_message_delta_usage_merges_with_message_start_usage() -> None:
@@ -742,3 +751,23 @@ def test_malformed_events_are_stream_errors_not_key_errors(event: ServerSentEven
 def test_malformed_message_start_is_a_stream_error() -> None:
     raises_stream_error([sse("message_start")], "message_start.message")
     raises_stream_error([sse("message_start", message={"usage": 5})], "usage")
+
+
+def test_redacted_thinking_is_kept_and_sent_back_as_is() -> None:
+    from relay_lite import ThinkingBlock
+
+    payload = {
+        "content": [
+            {"type": "redacted_thinking", "data": "opaque-bytes"},
+            {"type": "text", "text": "ok"},
+        ],
+        "stop_reason": "end_turn",
+    }
+    reply = parse_response(payload)
+    assert reply.thinking_blocks == (ThinkingBlock(redacted_data="opaque-bytes"),)
+    params = ChatParams(model="m", messages=(Message("user", "hi"), reply.message), max_tokens=5)
+    body = build_request(params, stream=False).body
+    assert body["messages"][1]["content"] == [
+        {"type": "redacted_thinking", "data": "opaque-bytes"},
+        {"type": "text", "text": "ok"},
+    ]

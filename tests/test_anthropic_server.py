@@ -273,3 +273,30 @@ def test_request_body_for_tools_images_and_tool_results(server: FakeServer) -> N
         "stop_sequences": ["END"],
         "tool_choice": {"type": "tool", "name": "weather"},
     }
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_signed_thinking_goes_back_with_tool_results(streamed: bool) -> None:
+    from relay_lite import ThinkingBlock
+
+    with FakeServer.anthropic() as server:
+        client = relay_lite.Client.anthropic(api_key="test-key", base_url=server.url)
+        call = ToolCall("toolu_1", "lookup", {"q": "x"}, '{"q": "x"}')
+        server.add(ChatScript(thinking="Let me look it up.", tool_calls=[call]))
+        request = client.chat("claude-test").user("question").tools([{"name": "lookup"}])
+        if streamed:
+            with request.stream() as stream:
+                list(stream)
+            first = stream.response
+        else:
+            first = request.send()
+        assert first.thinking_blocks == (ThinkingBlock("Let me look it up.", "fake-signature"),)
+        request.messages([first.message]).tool_result("toolu_1", "found").send()
+        assistant_turn = server.requests[1].json()["messages"][1]
+    assert assistant_turn == {
+        "role": "assistant",
+        "content": [
+            {"type": "thinking", "thinking": "Let me look it up.", "signature": "fake-signature"},
+            {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "x"}},
+        ],
+    }

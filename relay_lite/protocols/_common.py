@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from .._models import ChatResponse, ToolCall, Usage
+from .._models import ChatResponse, ThinkingBlock, ToolCall, Usage
 from .._record import Record, factory
 
 # Provider finish reasons mapped onto the neutral five; others pass through unchanged.
@@ -93,6 +93,7 @@ class Accumulator:
     def __init__(self) -> None:
         self.text_parts = TextBuffer()
         self.thinking_parts = TextBuffer()
+        self.thinking_blocks: list[ThinkingBlock] = []
         self.refusal_parts = TextBuffer()
         self._tool_calls: dict[int, _ToolCallParts] = {}
         self.usage = Usage()
@@ -134,6 +135,7 @@ class Accumulator:
             request_id=request_id,
             refusal=self.refusal_parts.text() or None,
             thinking=self.thinking_parts.text(),
+            thinking_blocks=tuple(self.thinking_blocks),
             raw=raw,
             attempts=attempts,
         )

@@ -36,6 +36,7 @@ from .._models import (
     Message,
     StreamEvent,
     TextDelta,
+    ThinkingBlock,
     ThinkingDelta,
     ToolCall,
     ToolCallDelta,
@@ -99,6 +100,12 @@ def _part_blocks(parts: tuple[ContentPart, ...]) -> list[dict[str, Any]]:
     return blocks
 
 
+def _thinking_block(block: ThinkingBlock) -> dict[str, Any]:
+    if block.redacted_data is not None:
+        return {"type": "redacted_thinking", "data": block.redacted_data}
+    return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
+
+
 def _blocks(message: Message) -> list[dict[str, Any]]:
     """``message`` as a list of Anthropic content blocks (its role already decided)."""
     if message.role == "tool":
@@ -108,11 +115,12 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
         if not isinstance(content, str):
             content = _part_blocks(content)
         return [{"type": "tool_result", "tool_use_id": message.tool_call_id, "content": content}]
-    blocks: list[dict[str, Any]]
+    # Signed thinking goes first, unchanged, as the API requires with tool use.
+    blocks: list[dict[str, Any]] = [_thinking_block(t) for t in message.thinking]
     if isinstance(message.content, str):
-        blocks = [{"type": "text", "text": message.content}] if message.content else []
+        blocks += [{"type": "text", "text": message.content}] if message.content else []
     else:
-        blocks = _part_blocks(message.content)
+        blocks += _part_blocks(message.content)
     for call in message.tool_calls:
         blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments)})
     return blocks
@@ -138,7 +146,8 @@ def messages_to_wire(messages: tuple[Message, ...]) -> tuple[Optional[str], list
     wire: list[dict[str, Any]] = []
     for role, group in turns:
         only = group[0]
-        if len(group) == 1 and isinstance(only.content, str) and not only.tool_calls and only.role != "tool":
+        plain = isinstance(only.content, str) and not (only.tool_calls or only.thinking)
+        if len(group) == 1 and plain and only.role != "tool":
             wire.append({"role": role, "content": only.content})
         else:
             wire.append({"role": role, "content": [block for m in group for block in _blocks(m)]})
@@ -242,6 +251,7 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
         raise api_error(None, payload, {"request-id": request_id or ""}, attempts=attempts)
     text: list[str] = []
     thinking: list[str] = []
+    thinking_blocks: list[ThinkingBlock] = []
     calls: list[ToolCall] = []
     for block in payload.get("content") or ():
         if not isinstance(block, Mapping):
@@ -253,6 +263,9 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
             calls.append(_tool_call(block))
         elif kind == "thinking":
             thinking.append(str(block.get("thinking") or ""))
+            thinking_blocks.append(ThinkingBlock(thinking[-1], str(block.get("signature") or "")))
+        elif kind == "redacted_thinking":
+            thinking_blocks.append(ThinkingBlock(redacted_data=str(block.get("data") or "")))
     raw_reason = payload.get("stop_reason")
     joined = "".join(text)
     return ChatResponse(
@@ -266,6 +279,7 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
         request_id=request_id,
         refusal=(joined or REFUSAL_PLACEHOLDER) if raw_reason == "refusal" else None,
         thinking="".join(thinking),
+        thinking_blocks=tuple(thinking_blocks),
         raw=payload,
         attempts=attempts,
     )
@@ -277,7 +291,7 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
 class _Block:
     """One content block of a stream, from its start to its stop."""
 
-    __slots__ = ("kind", "tool_index", "id", "name", "announced", "initial_input", "stopped")
+    __slots__ = ("kind", "tool_index", "id", "name", "announced", "initial_input", "stopped", "thinking")
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -287,6 +301,7 @@ class _Block:
         self.announced = False  # a ToolCallDelta with id and name has been emitted
         self.initial_input = ""  # JSON of a non-empty ``input`` given in content_block_start
         self.stopped = False
+        self.thinking: list[str] = []  # a thinking block's text, kept to send it back
 
 
 class StreamParser:
@@ -380,8 +395,11 @@ class StreamParser:
         elif block.kind == "thinking":
             thinking = content.get("thinking")
             if isinstance(thinking, str) and thinking:
+                block.thinking.append(thinking)
                 self.acc.thinking_parts.append(thinking)
                 return [ThinkingDelta(thinking)]
+        elif block.kind == "redacted_thinking":
+            self.acc.thinking_blocks.append(ThinkingBlock(redacted_data=str(content.get("data") or "")))
         return []
 
     def _content_block_delta(self, payload: dict[str, Any]) -> list[StreamEvent]:
@@ -410,6 +428,7 @@ class StreamParser:
             return [ToolCallDelta(block.tool_index, block.id, block.name, fragment)]
         if delta_type == "thinking_delta":
             thinking = _string(delta, "thinking", delta_type)
+            block.thinking.append(thinking)
             self.acc.thinking_parts.append(thinking)
             return [ThinkingDelta(thinking)]
         if delta_type == "signature_delta":
@@ -420,6 +439,9 @@ class StreamParser:
         index = _index(payload, "content_block_stop")
         block = self._open_block(index, "content_block_stop")
         block.stopped = True
+        if block.kind == "thinking":
+            signature = self.signatures.get(index, "")
+            self.acc.thinking_blocks.append(ThinkingBlock("".join(block.thinking), signature))
         if block.kind in _TOOL_BLOCKS and not block.announced:
             # No input_json_delta came: the input was given whole at the start, or is empty.
             block.announced = True

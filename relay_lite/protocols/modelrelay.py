@@ -40,6 +40,22 @@ does not allow at that point -- content before ``message_start``, a second
 ``message_start``, a tool delta for a call never started or already stopped, anything
 after ``message_stop`` -- raise ``StreamError``, never ``KeyError``. Unknown event kinds
 are ignored so that newer servers do not break this client.
+
+Structured streams: with a ``json_schema`` (or ``json_object``) ``response_format`` the
+same body sent with ``Accept: application/x-ndjson`` answers one JSON record per line::
+
+    {"type": "start", "request_id", "provider", "model"}
+    {"type": "update", "payload": {...}, "complete_fields": ["title", "author.name"]}
+    {"type": "completion", "payload": {...}, "complete_fields": [...], "usage": {...}}
+    {"type": "error", "code", "message", "status"}
+
+``payload`` is the whole object parsed so far (not a diff) and ``complete_fields`` the
+cumulative dot paths of finished fields. ``start`` and ``keepalive`` are skipped, unknown
+types ignored, a ``type`` is compared trimmed and lower-cased (as the SDKs do).
+``completion`` or ``error`` ends the stream; EOF before either is an error. Usage on the
+completion is read when present (newer servers send it), and so are ``stop_reason``,
+``model`` and ``id``, which the SDKs do not document. ``StructuredRecordParser`` is the
+sans-I/O half; ``relay_lite._structured`` drives it.
 """
 
 from __future__ import annotations
@@ -61,6 +77,7 @@ from .._models import (
     Usage,
     UsageEvent,
 )
+from .._record import Record
 from .._sse import ServerSentEvent
 from ._common import Accumulator, HTTPCall, normalise_finish_reason
 
@@ -76,6 +93,9 @@ API_KEY_PREFIXES = ("mr_sk_", "mr_pk_")
 
 ACCEPT_JSON = "application/json"
 ACCEPT_SSE = "text/event-stream"
+ACCEPT_NDJSON = "application/x-ndjson"
+# response_format types a structured (NDJSON) stream accepts
+STRUCTURED_FORMATS = ("json_schema", "json_object")
 
 _BEARER_PREFIX = "bearer "
 
@@ -514,3 +534,126 @@ def _tool_delta(payload: Mapping[str, Any], where: str) -> tuple[int, Optional[s
         str(name) if name else None,
         _arguments_text(arguments),
     )
+
+
+# -- structured streams (NDJSON) -----------------------------------------------------------
+
+
+def build_structured_stream_request(params: ChatParams) -> HTTPCall:
+    """The call for a structured stream: ``build_request``'s body, ``Accept`` NDJSON.
+
+    ``params.response_format`` must be a ``json_schema`` (or ``json_object``) format; the
+    service answers anything else with plain text, which has no records to stream.
+    """
+    response_format = params.response_format
+    kind = response_format.get("type") if response_format is not None else None
+    if kind not in STRUCTURED_FORMATS:
+        raise ConfigError(
+            "a ModelRelay structured stream needs a json_schema or json_object response_format"
+        )
+    call = build_request(params, stream=False)
+    headers = dict(call.headers)
+    headers["Accept"] = ACCEPT_NDJSON
+    return HTTPCall(call.method, call.path, call.body, headers)
+
+
+class StructuredRecord(Record):
+    """One ``update`` or ``completion`` record: the payload so far and the finished fields."""
+
+    kind: str  # "update" or "completion"
+    payload: Any
+    complete_fields: tuple[str, ...]
+
+
+_SKIPPED_RECORDS = frozenset({"start", "keepalive", "ping"})
+
+
+class StructuredRecordParser:
+    """Reads the records of a structured NDJSON stream; sans-I/O.
+
+    ``feed`` returns a ``StructuredRecord`` for ``update`` and ``completion`` records and
+    None for records that carry no output; it raises the mapped ``APIError`` for an
+    ``error`` record and ``StreamError`` for a malformed one or anything after the
+    completion. Once ``finished``, ``usage``, ``raw_finish_reason``, ``model``, ``id`` and
+    ``request_id`` hold what the records said (None when they said nothing).
+    """
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.usage = Usage()
+        self.raw_finish_reason: Optional[str] = None
+        self.model: Optional[str] = None
+        self.id: Optional[str] = None
+        self.request_id: Optional[str] = None
+        #: The completion record as received.
+        self.completion: Optional[dict[str, Any]] = None
+
+    def feed(self, record: Any) -> Optional[StructuredRecord]:
+        """Read one decoded NDJSON record."""
+        if not isinstance(record, dict):
+            raise StreamError(f"structured stream record is not a JSON object: {_snippet(record)}")
+        raw_kind = record.get("type")
+        kind = raw_kind.strip().lower() if isinstance(raw_kind, str) else ""
+        if self.finished:
+            raise StreamError(f"structured stream record {kind or '(no type)'!r} after the completion")
+        if kind == "error" or (not kind and "error" in record):
+            raise api_error(None, record)
+        if not kind:
+            raise StreamError(f"structured stream record has no type: {_snippet(record)}")
+        if kind in _SKIPPED_RECORDS:
+            self._identify(record)
+            return None
+        if kind not in ("update", "completion"):
+            return None  # record types newer than this code
+        payload = record.get("payload")
+        if payload is None:
+            raise StreamError(f"structured stream {kind} record has no payload")
+        fields = _complete_fields(record.get("complete_fields"), kind)
+        if kind == "completion":
+            self.finished = True
+            self.completion = record
+            self._identify(record)
+            reason = _stop_reason(record)
+            if reason:
+                self.raw_finish_reason = reason
+            self.usage = parse_usage(record.get("usage"))
+        return StructuredRecord(kind, payload, fields)
+
+    def _identify(self, record: Mapping[str, Any]) -> None:
+        for attribute, keys in (
+            ("request_id", ("request_id", "requestId")),
+            ("model", ("model",)),
+            ("id", ("response_id", "responseId", "id")),
+        ):
+            if getattr(self, attribute) is None:
+                found = next((record[k] for k in keys if record.get(k)), None)
+                if found is not None:
+                    setattr(self, attribute, str(found))
+
+    def response(self, text: str, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
+        """The finished stream as a ``ChatResponse`` whose text is ``text`` (the payload as JSON)."""
+        return ChatResponse(
+            text=text,
+            finish_reason=normalise_finish_reason(self.raw_finish_reason),
+            raw_finish_reason=self.raw_finish_reason,
+            model=self.model,
+            id=self.id,
+            usage=self.usage,
+            request_id=request_id or self.request_id,
+            raw=self.completion,
+            attempts=attempts,
+        )
+
+
+def _complete_fields(value: Any, kind: str) -> tuple[str, ...]:
+    """``complete_fields`` as a tuple, blanks dropped (missing means none yet)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise StreamError(f"structured stream {kind} record: complete_fields is not a list")
+    return tuple(f.strip() for f in value if isinstance(f, str) and f.strip())
+
+
+def _snippet(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 200 else text[:200] + "..."
