@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from ._models import ToolCall, Usage
+from ._partial_json import PartialJSONError, PartialJSONParser
 from .testing import RecordedRequest, Reply, sse_event
 
 __all__ = ["ChatScript", "echo_script", "RENDERERS"]
@@ -384,7 +385,10 @@ def _modelrelay_neutral(body: dict[str, Any]) -> tuple[list[Any], list[dict[str,
 
 
 def render_modelrelay(script: ChatScript, request: RecordedRequest) -> Reply:
-    """``script`` as a ``/llm/proxy`` reply, or its SSE stream when Accept asks for one.
+    """``script`` as a ``/llm/proxy`` reply, or a stream when Accept asks for one.
+
+    ``text/event-stream`` gets the SSE chat stream; ``application/x-ndjson`` gets the
+    structured-output records built from ``script.text`` (see ``_modelrelay_structured``).
 
     The caller's ``X-ModelRelay-Chat-Request-Id`` is echoed back, as the service does.
     """
@@ -395,7 +399,10 @@ def render_modelrelay(script: ChatScript, request: RecordedRequest) -> Reply:
     if caller_id:
         headers["X-ModelRelay-Chat-Request-Id"] = caller_id
     calls = [_modelrelay_tool_call(c) for c in script.tool_calls]
-    if "text/event-stream" not in request.headers.get("accept", ""):
+    accept = request.headers.get("accept", "")
+    if "ndjson" in accept:
+        return _modelrelay_structured(script, request, reason, headers)
+    if "text/event-stream" not in accept:
         payload: dict[str, Any] = {
             "provider": "fake",
             "id": script.id,
@@ -454,6 +461,78 @@ def render_modelrelay(script: ChatScript, request: RecordedRequest) -> Reply:
         stop_event["tool_calls"] = calls
     events.append(event(stop_event))
     reply = _stream_reply(script, events)
+    reply.headers.update(headers)
+    return reply
+
+
+def _modelrelay_structured(
+    script: ChatScript, request: RecordedRequest, reason: str, headers: dict[str, str]
+) -> Reply:
+    """``script.text`` (JSON) as a structured NDJSON stream: start, updates, completion.
+
+    The text is fed to a partial-JSON parser in ``chunk_size`` pieces; every piece that
+    changes the payload or its finished fields gives an ``update`` with the whole payload
+    so far. ``error`` becomes an error record after ``error_after`` updates, as does text
+    that is not JSON at the end.
+    """
+    response_format = request.json().get("response_format") or {}
+    if response_format.get("type") not in ("json_schema", "json_object"):
+        raise ValueError("response_format: a structured stream needs json_schema or json_object")
+
+    def record(data: dict[str, Any]) -> bytes:
+        return (json.dumps(data, ensure_ascii=False) + "\n").encode("utf-8")
+
+    request_id = headers.get("X-ModelRelay-Chat-Request-Id") or headers.get("x-request-id")
+    start: dict[str, Any] = {"type": "start", "provider": "fake", "model": script.model}
+    if request_id:
+        start["request_id"] = request_id
+    events = [record(start)]
+    parser = PartialJSONParser()
+    updates: list[bytes] = []
+    last: Optional[bytes] = None
+    failure: Optional[str] = None
+    for piece in script.pieces(script.text):
+        try:
+            parser.feed(piece)
+        except PartialJSONError as exc:
+            failure = str(exc)
+            break
+        if parser.value is None:  # the value has not started (a fence, say)
+            continue
+        update = {"type": "update", "payload": parser.value, "complete_fields": list(parser.complete_fields)}
+        encoded = record(update)  # serialised now: the parser's value keeps changing
+        if encoded != last:
+            updates.append(encoded)
+            last = encoded
+    if failure is None:
+        try:
+            parser.finish()
+        except PartialJSONError as exc:
+            failure = str(exc)
+    if failure is None and not parser.done:
+        failure = "the reply ended before its JSON value did"
+    error, error_after = script.error, script.error_after
+    if error is None and failure is not None:
+        message = f"the model's reply is not JSON: {failure}"
+        error, error_after = {"code": "INVALID_JSON", "message": message, "status": 502}, len(updates)
+    if error is not None:
+        events += updates[:error_after]
+        error_record: dict[str, Any] = {"type": "error", "code": error.get("code") or error.get("type")}
+        error_record.update({k: error[k] for k in ("message", "status") if k in error})
+        events.append(record(error_record))
+    else:
+        events += updates
+        completion = {
+            "type": "completion",
+            "payload": parser.value,
+            "complete_fields": list(parser.complete_fields),
+            "usage": _modelrelay_usage(script.usage),
+            "stop_reason": reason,
+        }
+        events.append(record(completion))
+    reply = _stream_reply(script, events)
+    reply.headers.pop("Cache-Control", None)
+    reply.headers["Content-Type"] = "application/x-ndjson"
     reply.headers.update(headers)
     return reply
 

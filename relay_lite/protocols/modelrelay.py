@@ -548,9 +548,7 @@ def build_structured_stream_request(params: ChatParams) -> HTTPCall:
     response_format = params.response_format
     kind = response_format.get("type") if response_format is not None else None
     if kind not in STRUCTURED_FORMATS:
-        raise ConfigError(
-            "a ModelRelay structured stream needs a json_schema or json_object response_format"
-        )
+        raise ConfigError("a ModelRelay structured stream needs a json_schema or json_object response_format")
     call = build_request(params, stream=False)
     headers = dict(call.headers)
     headers["Accept"] = ACCEPT_NDJSON
