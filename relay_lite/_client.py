@@ -8,7 +8,7 @@ import sys
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from ._chat import ChatRequest
-from ._config import PRESETS, USER_AGENT_PREFIX, VERSION, ClientConfig, RetryPolicy, Timeouts
+from ._config import PRESETS, USER_AGENT_PREFIX, VERSION, ClientConfig, ProxySettings, RetryPolicy, Timeouts
 from ._errors import ConfigError
 from ._models import ChatParams, ChatResponse
 from ._stream import ChatStream, request_id_from
@@ -76,6 +76,7 @@ class Client:
             timeouts=self.config.timeouts,
             retry=self.config.retry,
             ca_bundle=self.config.ca_bundle,
+            proxies=ProxySettings.from_env(env),
             default_headers={"User-Agent": _USER_AGENT},
         )
 

@@ -177,8 +177,12 @@ class FakeServer(_Script):
     with nothing queued it answers every request with a deterministic echo.
     """
 
-    def __init__(self, handler: Optional[Handler] = None, *, protocol: Optional[str] = None) -> None:
+    def __init__(
+        self, handler: Optional[Handler] = None, *, protocol: Optional[str] = None, ssl_context: Any = None
+    ) -> None:
         super().__init__(handler, protocol=protocol)
+        #: An ``ssl.SSLContext`` (server side) to serve HTTPS instead of HTTP.
+        self.ssl_context = ssl_context
         self._stopping = threading.Event()
         self._server: Optional[ThreadingHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -200,10 +204,11 @@ class FakeServer(_Script):
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT`` of the running server."""
+        """``http://127.0.0.1:PORT`` (``https://`` with an ``ssl_context``) of the running server."""
         if self._server is None:
             raise RuntimeError("FakeServer is not running; use it as a context manager")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -211,6 +216,8 @@ class FakeServer(_Script):
         """Start serving in a background thread."""
         server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
         server.daemon_threads = True
+        if self.ssl_context is not None:
+            server.socket = self.ssl_context.wrap_socket(server.socket, server_side=True)
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_forever, args=(0.05,), name="relay-lite-fake-server", daemon=True

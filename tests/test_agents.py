@@ -499,12 +499,16 @@ def test_closing_a_run_early_releases_it() -> None:
         frame("lifecycle", "run_end")
     ]
     with FakeServer(handler=Platform(Reply.sse(events, chunk_delay=0.01))) as server:
-        with make_client(server).chat("c2").send("hi") as run:
+        client = make_client(server)
+        with client.chat("c2").send("hi") as run:
             for event in run:
                 assert event == MessageChunk("0")
                 break
         assert run.text == "0"
+        assert run._http.closed
         assert list(run) == []  # closed: nothing more
+        pool = client.transport._direct.connection_from_url(server.url)
+        assert pool.pool.qsize() == pool.pool.maxsize
 
 
 def test_stop_and_decide_bodies() -> None:
@@ -534,7 +538,7 @@ def test_event_named_by_its_type_without_a_channel_is_typed() -> None:
     event = parse_agent_event(
         ServerSentEvent(event="run_start", data='{"type": "run_start", "run_id": "r1"}')
     )
-    assert isinstance(event, RunStart)
+    assert event == RunStart("r1")
 
 
 def test_ping_sent_as_a_json_string_is_a_heartbeat() -> None:

@@ -106,10 +106,6 @@ def test_auth_headers_carry_key_and_version() -> None:
     assert anthropic.ANTHROPIC_VERSION == "2023-06-01"
 
 
-def test_no_request_id_header_is_defined() -> None:
-    assert not hasattr(anthropic, "REQUEST_ID_HEADER")
-
-
 # -- build_request ------------------------------------------------------------------------------
 
 

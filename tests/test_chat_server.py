@@ -177,7 +177,10 @@ def test_closing_a_stream_early_returns_the_connection(server, client):
     first = next(stream.text())
     stream.close()
     assert first == "x"
+    pool = client.transport._direct.connection_from_url(server.url)
+    assert pool.pool.qsize() == pool.pool.maxsize  # the slot is back in the pool
     assert client.chat().user("again").send().text == "Echo: again"
+    assert pool.pool.qsize() == pool.pool.maxsize
     with pytest.raises(StreamError) as info:
         _ = stream.response
     assert info.value.partial.text == "x"

@@ -696,8 +696,11 @@ def test_ndjson_leading_bom_stripped() -> None:
 def test_ndjson_bad_json_raises_stream_error_containing_line() -> None:
     decoder = NDJSONDecoder()
     with pytest.raises(StreamError, match=re.escape('{"a": oops}')) as info:
-        decoder.feed(b'{"ok": 1}\n{"a": oops}\n')
-    assert "\r" not in str(info.value)
+        decoder.feed(b'{"ok": 1}\r\n{"a": oops}\r\n')
+    assert str(info.value) == (
+        'invalid JSON line in NDJSON stream (Expecting value: line 1 column 7 (char 6)): {"a": oops} '
+        "(after 1 attempt)"
+    )
 
 
 def test_ndjson_bad_json_message_truncates_long_line() -> None:

@@ -448,6 +448,8 @@ def test_stream_closed_early_releases_the_connection(server: FakeServer, client:
     with client.chat().user("x").structured(Profile).stream() as updates:
         first = next(updates)
     assert first.done is False
+    pool = client.transport._direct.connection_from_url(server.url)
+    assert pool.pool.qsize() == pool.pool.maxsize  # the slot is back in the pool
     assert client.chat().user("again").structured(Person).send().value == Person("John Doe", 30)
 
 
@@ -655,3 +657,10 @@ def test_tool_mode_refuses_a_tool_name_already_taken(client: relay_lite.Client) 
     request = client.chat().user("x").tools([{"name": "Person"}])
     with pytest.raises(ConfigError, match="already has a tool named 'Person'"):
         request.structured(Person, mode="tool")
+
+
+def test_a_broken_reply_is_raised_not_reasked(server: FakeServer, client: relay_lite.Client) -> None:
+    server.add(Reply(chunks=[b'{"id": "x", "choices": ['], abort=True), ChatScript(text=GOOD))
+    with pytest.raises(relay_lite.StreamError):
+        client.chat().user("x").structured(Person, max_retries=2).send()
+    assert len(server.requests) == 1

@@ -140,7 +140,7 @@ def test_429_with_insufficient_quota_is_not_retried():
         with pytest.raises(RateLimitError) as info:
             make_transport().request("GET", server.url + "/x")
     assert len(server.requests) == 1
-    assert info.value.quota_exhausted
+    assert info.value.quota_exhausted is True
 
 
 def test_retries_stop_after_max_retries_with_attempt_count():
@@ -285,6 +285,8 @@ def test_closing_a_stream_early_frees_the_connection():
         server.add(Reply(chunks=[b"a", b"b", b"c"], chunk_delay=0.05), Reply.json({"next": True}))
         with transport.stream("GET", server.url + "/x") as stream:
             assert next(stream.iter_bytes()) == b"a"
+        pool = transport._direct.connection_from_url(server.url)
+        assert pool.pool.qsize() == pool.pool.maxsize  # the slot is back in the pool
         assert transport.request("GET", server.url + "/y").json() == {"next": True}
 
 

@@ -420,7 +420,10 @@ def cmd_decoders(args: argparse.Namespace) -> dict[str, Any]:
         ranked = sorted((c[shape] for c in calls), key=lambda f: f["ratio"])
         partial[shape] = ranked[len(ranked) // 2]
         partial[shape]["all_ratios"] = [f["ratio"] for f in ranked]
-    return {"sse": sse, "partial_json": partial}
+    import bench_anthropic_tool_args
+
+    tool_args = bench_anthropic_tool_args.run(fragments=5_000 if args.quick else 20_000)
+    return {"sse": sse, "partial_json": partial, "anthropic_tool_args": tool_args}
 
 
 # -- profiles ----------------------------------------------------------------------------

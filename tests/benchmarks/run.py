@@ -30,7 +30,8 @@ moves less when other processes load the machine. Sections:
 3. request overhead: sequential keep-alive calls vs raw ``urllib3`` + ``json.loads``
 4. streaming: a 20,000-chunk SSE stream vs a raw urllib3 read1 + split + json.loads floor
 5. memory: peak RSS after one call; RSS while consuming a ~100 MB stream
-6. decoder scaling: SSEDecoder at n and 4n bytes; bench_partial_json.run()
+6. decoder scaling: SSEDecoder at n and 4n bytes; bench_partial_json.run();
+   bench_anthropic_tool_args.run() (input_json_delta reassembly)
 
 Where a target is missed, the report names the cause, measured with cProfile (and
 ``-X importtime`` for import, ``sys.getsizeof``/tracemalloc for memory).
@@ -1092,6 +1093,19 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
                 f"{d['ratio']:.2f} ({', '.join(f'{r:.2f}' for r in d['all_ratios'])})",
                 "3–5",
                 s.target(f"partial JSON linear ({shape})", f"{d['ratio']:.2f}", "3–5", ok),
+            ]
+        )
+    tool = dec.get("anthropic_tool_args")
+    if tool:
+        ok = lo <= tool["ratio"] <= hi
+        rows.append(
+            [
+                "Anthropic tool arguments (input_json_delta)",
+                f"{tool['n']:,} fragments: {tool['t_n'] * 1000:.2f} ms",
+                f"{tool['4n']:,} fragments: {tool['t_4n'] * 1000:.2f} ms",
+                f"{tool['ratio']:.2f}",
+                "3–5",
+                s.target("Anthropic tool arguments linear", f"{tool['ratio']:.2f}", "3–5", ok),
             ]
         )
     s.table(["decoder, shape", "n", "4n", "t(4n)/t(n)", "target", "met?"], rows)
