@@ -3,9 +3,9 @@
 Why not dataclasses: importing it (it pulls in ``inspect``) and generating a handful of
 methods for each of the ~20 classes a chat call needs cost more at import time than
 everything else relay_lite does, about a third of ``import urllib3`` itself. A Lambda cold
-start pays that on every deploy. ``Record`` compiles one ``__init__`` per class (instances
-are as cheap to make as a dataclass's) and shares generic ``__repr__``, ``__eq__`` and
-``__hash__``.
+start pays that on every deploy. ``Record`` compiles one ``__init__`` per class, when the
+class is first instantiated (instances are then as cheap to make as a dataclass's), and
+shares generic ``__repr__``, ``__eq__`` and ``__hash__``.
 
 Rules: fields are the class's annotations in order (``ClassVar`` ones excluded), a class
 attribute is the default, ``factory(default_factory=f)`` makes a fresh default per instance, and
@@ -84,6 +84,23 @@ def _compile_init(cls: type, fields: tuple[str, ...], defaults: dict[str, Any]) 
     return init
 
 
+def _first_init(cls: type) -> Any:
+    """An ``__init__`` that compiles the real one on first use and hands over to it.
+
+    Compiling costs ~0.2 ms a class; doing it lazily keeps it off ``import relay_lite``
+    for the classes a program never instantiates. A race between threads only compiles
+    twice.
+    """
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init = _compile_init(cls, cls._fields, cls._record_defaults)  # type: ignore[attr-defined]
+        setattr(cls, "__init__", init)  # noqa: B010
+        init(self, *args, **kwargs)
+
+    __init__.__qualname__ = f"{cls.__qualname__}.__init__"
+    return __init__
+
+
 @dataclass_transform(frozen_default=True, field_specifiers=(factory,))
 class Record:
     """Base of relay_lite's immutable value classes (see the module docstring)."""
@@ -129,7 +146,7 @@ class Record:
         cls._fields = tuple(fields)
         cls._record_defaults = defaults  # type: ignore[attr-defined]
         cls._compared = tuple(n for n in fields if n not in cls._not_compared)
-        setattr(cls, "__init__", _compile_init(cls, cls._fields, defaults))  # noqa: B010
+        setattr(cls, "__init__", _first_init(cls))  # noqa: B010
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r} of a frozen {type(self).__name__}")

@@ -1064,7 +1064,7 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
         f"collector paused; n and 4n are timed alternately ({dec['sse'][0]['runs']} pairs) and the figure is the "
         "median of the pairwise ratios of process CPU time (a slow spell of the machine then hits both sides; "
         "the wall-time ratio is shown beside it). Partial JSON: `tests/benchmarks/bench_partial_json.run()` "
-        f"(8-character deltas, its own wall-clock medians), called {dec['partial_json']['calls']} times, the "
+        f"(8-character deltas, its own CPU-time medians), called {dec['partial_json']['calls']} times, the "
         "median call shown (all ratios in brackets). Linear work gives t(4n)/t(n) ≈ 4.",
     )
     lo, hi = TARGETS["decoder"]
