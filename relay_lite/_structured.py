@@ -66,6 +66,7 @@ both with the last partial payload as ``.partial`` (``RecordStructuredStream``).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generator, Optional
 
@@ -169,6 +170,10 @@ def _wrap(schema: dict[str, Any]) -> dict[str, Any]:
     return wrapper
 
 
+# Names of response formats and tools that OpenAI and Anthropic accept.
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
 def _plan(output_type: Any, protocol: str, mode: str, strict: Optional[bool], name: Optional[str]) -> _Plan:
     if mode not in MODES:
         raise ConfigError(f"structured mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -200,6 +205,8 @@ def _plan(output_type: Any, protocol: str, mode: str, strict: Optional[bool], na
         )
     use_strict = compatible if strict is None else strict
     schema = strict_schema if use_strict and mode == "json_schema" and strict_schema is not None else plain
+    if name is not None and not _TOOL_NAME.match(name):
+        raise ConfigError(f"structured name {name!r} must match ^[a-zA-Z0-9_-]{{1,64}}$ (an API limit)")
     return _Plan(mode, name or schema_name(output_type), schema, use_strict, wrapped)
 
 
@@ -485,7 +492,8 @@ class StructuredStream:
                 yield StructuredUpdate(self._partial(parser), self._complete_fields(parser), False)
         finally:
             self._stream.close()
-        assert response is not None  # a ChatStream always ends with Done or raises
+        if response is None:  # a ChatStream always ends with Done or raises; never silent
+            raise StreamError("structured stream ended without a response")
         raw, call = request._raw(response)
         request._check_finish(response, [raw], [], [response])
         try:

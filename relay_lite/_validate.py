@@ -534,7 +534,13 @@ def parse_json_reply(text: str) -> Any:
     if fenced:
         body = fenced.group(1)
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         message = f"reply is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         raise ValidationError([ValidationIssue("$", message)]) from None
+    except ValueError as exc:  # NaN / Infinity, which Python accepts and JSON does not
+        raise ValidationError([ValidationIssue("$", f"reply is not valid JSON: {exc}")]) from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")

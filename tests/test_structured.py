@@ -664,3 +664,8 @@ def test_a_broken_reply_is_raised_not_reasked(server: FakeServer, client: relay_
     with pytest.raises(relay_lite.StreamError):
         client.chat().user("x").structured(Person, max_retries=2).send()
     assert len(server.requests) == 1
+
+
+def test_structured_name_must_be_a_valid_api_name(client: relay_lite.Client) -> None:
+    with pytest.raises(ConfigError, match="must match"):
+        client.chat().user("x").structured(Person, name="my person!")

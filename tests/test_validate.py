@@ -456,3 +456,11 @@ def test_parse_json_reply_errors(text: str, message: str) -> None:
     with pytest.raises(ValidationError) as caught:
         parse_json_reply(text)
     assert [(i.path, i.message) for i in caught.value.errors] == [("$", message)]
+
+
+def test_nan_and_infinity_are_not_json() -> None:
+    for text in ('{"x": NaN}', '{"x": Infinity}', "-Infinity"):
+        with pytest.raises(ValidationError) as info:
+            parse_json_reply(text)
+        assert info.value.errors[0].path == "$"
+        assert "is not a JSON value" in info.value.errors[0].message
