@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import importlib
 import logging
-import sys
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from ._chat import ChatRequest
-from ._config import PRESETS, USER_AGENT_PREFIX, VERSION, ClientConfig, ProxySettings, RetryPolicy, Timeouts
+from ._config import PRESETS, USER_AGENT, ClientConfig, ProxySettings, RetryPolicy, Timeouts
 from ._errors import ConfigError
 from ._models import ChatParams, ChatResponse
 from ._stream import ChatStream, request_id_from
@@ -16,8 +15,6 @@ from ._transport import Transport
 
 if TYPE_CHECKING:
     from .platform.modelrelay import Auth, Customers, Tiers
-
-_USER_AGENT = f"{USER_AGENT_PREFIX}/{VERSION} python/{'.'.join(map(str, sys.version_info[:3]))}"
 
 
 def _configure_logging(level: str) -> None:
@@ -77,7 +74,7 @@ class Client:
             retry=self.config.retry,
             ca_bundle=self.config.ca_bundle,
             proxies=ProxySettings.from_env(env),
-            default_headers={"User-Agent": _USER_AGENT},
+            default_headers={"User-Agent": USER_AGENT},
         )
 
     # -- presets --------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import random
+import sys
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
@@ -33,6 +34,7 @@ USER_AGENT_PREFIX = "relay-lite"
 
 ENV_PREFIX = "RELAY_LITE_"
 VERSION = "0.1.0"
+USER_AGENT = f"{USER_AGENT_PREFIX}/{VERSION} python/{'.'.join(map(str, sys.version_info[:3]))}"
 
 
 def _check_seconds(name: str, value: Optional[float], *, allow_none: bool) -> Optional[float]:

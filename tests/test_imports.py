@@ -31,6 +31,7 @@ LAZY_MODULES = [
     "relay_lite._fake_chat",
     "relay_lite.platform",
     "relay_lite.platform.agents",
+    "relay_lite.platform.agent_events",
     "relay_lite.platform.modelrelay",
     "relay_lite.protocols.anthropic",
     "relay_lite.protocols.modelrelay",

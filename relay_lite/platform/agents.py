@@ -16,14 +16,8 @@ only when a key is given; no environment variable supplies the key, so a provide
 meant for another service never leaks here. Timeouts and retries follow the usual
 ``RELAY_LITE_*`` variables.
 
-A run answers ``text/event-stream``. Each event's JSON carries ``channel`` and ``type``;
-``parse_agent_event`` (pure, no I/O) turns one ``ServerSentEvent`` into a typed event.
-The SDK's languages disagree on field names, so both spellings are read: ``args`` or
-``input``, ``result`` or ``output``, ``id`` or ``tool_call_id``, ``name`` or
-``agent_name``, ``error_code`` or ``code``, ``reason`` or ``message``; a HITL interrupt
-may be flat (``action_name``, ``action_args``, ``description``) or carry a list of
-``action_requests`` (``name``, ``args``, ``description``). Unknown channels or types
-become ``UnknownEvent`` so newer servers do not break older clients.
+A run answers ``text/event-stream``; ``agent_events.parse_agent_event`` (sans-I/O) turns
+each event into a typed value, and this module handles the HTTP side.
 
 A run ends at ``run_end``, ``error`` or ``cancelled``. An ``error`` event is yielded as
 ``RunError`` (and kept in ``run.error``), not raised. A stream that stops after a
@@ -34,16 +28,13 @@ A run ends at ``run_end``, ``error`` or ``cancelled``. An ``error`` event is yie
 
 from __future__ import annotations
 
-import json
 import os
-import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, Iterable, Iterator, Mapping, Optional, TypeVar, Union
 from urllib.parse import quote, urlencode, urlsplit
 
 from .._config import (
-    USER_AGENT_PREFIX,
-    VERSION,
+    USER_AGENT,
     RetryPolicy,
     Timeouts,
     check_base_url,
@@ -51,9 +42,27 @@ from .._config import (
     timeouts_from_env,
 )
 from .._errors import APIError, ConfigError, RelayError, StreamError, api_error
-from .._sse import ServerSentEvent, SSEDecoder
+from .._sse import SSEDecoder
 from .._stream import request_id_from
 from .._transport import StreamResponse, Transport
+from .agent_events import (
+    AgentEvent,
+    Cancelled,
+    Heartbeat,
+    HITLInterrupt,
+    MessageChunk,
+    RunEnd,
+    RunError,
+    RunStart,
+    SubagentEnd,
+    SubagentStart,
+    ToolEnd,
+    ToolStart,
+    UnknownEvent,
+    as_str,
+    parse_agent_event,
+    raw_field,
+)
 
 __all__ = [
     "AgentClient",
@@ -88,15 +97,9 @@ DEFAULT_PAGE_SIZE = 20
 #: The decisions a human may take on an interrupted action.
 HITL_DECISIONS = ("approve", "reject", "modify")
 
-_USER_AGENT = f"{USER_AGENT_PREFIX}/{VERSION} python/{platform.python_version()}"
-_SNIPPET_CHARS = 200
 
 Cursor = Union[int, str]
 T = TypeVar("T")
-
-
-def _raw_field() -> Any:
-    return field(default_factory=dict, repr=False, compare=False)
 
 
 # -- resources ----------------------------------------------------------------------------
@@ -112,16 +115,16 @@ class Conversation:
     agent_id: Optional[str] = None
     created_at: Optional[Union[str, int, float]] = None
     updated_at: Optional[Union[str, int, float]] = None
-    raw: Mapping[str, Any] = _raw_field()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_json(cls, data: Any) -> Conversation:
         obj = _object(data, "conversation")
         return cls(
-            id=_str(obj.get("id", obj.get("thread_id"))) or "",
-            title=_str(obj.get("title")),
+            id=as_str(obj.get("id", obj.get("thread_id"))) or "",
+            title=as_str(obj.get("title")),
             seq=_cursor(obj.get("seq")),
-            agent_id=_str(obj.get("agent_id")),
+            agent_id=as_str(obj.get("agent_id")),
             created_at=obj.get("created_at"),
             updated_at=obj.get("updated_at"),
             raw=obj,
@@ -137,16 +140,16 @@ class ConversationMessage:
     content: Optional[str] = None
     seq: Optional[Cursor] = None
     tool_calls: tuple[Mapping[str, Any], ...] = ()
-    raw: Mapping[str, Any] = _raw_field()
+    raw: Mapping[str, Any] = raw_field()
 
     @classmethod
     def from_json(cls, data: Any) -> ConversationMessage:
         obj = _object(data, "message")
         calls = obj.get("tool_calls") or ()
         return cls(
-            id=_str(obj.get("id")) or "",
-            role=_str(obj.get("role")) or "",
-            content=_str(obj.get("content")),
+            id=as_str(obj.get("id")) or "",
+            role=as_str(obj.get("role")) or "",
+            content=as_str(obj.get("content")),
             seq=_cursor(obj.get("seq")),
             tool_calls=tuple(c for c in calls if isinstance(c, Mapping)) if isinstance(calls, list) else (),
             raw=obj,
@@ -186,277 +189,6 @@ class HITLDecision:
         if self.modified_args is not None:
             body["modified_args"] = dict(self.modified_args)
         return body
-
-
-# -- run events ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunStart:
-    """lifecycle/run_start: the agent turn began."""
-
-    run_id: Optional[str] = None
-    thread_id: Optional[str] = None
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class RunEnd:
-    """lifecycle/run_end: the agent turn completed normally."""
-
-    run_id: Optional[str] = None
-    thread_id: Optional[str] = None
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class MessageChunk:
-    """messages/message_chunk: a piece of the assistant's reply text."""
-
-    content: str
-    id: Optional[str] = None
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class ToolStart:
-    """tools/tool_start: a tool call began (``args`` from ``args`` or ``input``)."""
-
-    name: str
-    tool_id: Optional[str] = None
-    args: Any = None
-    parent_ids: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class ToolEnd:
-    """tools/tool_end: a tool call finished (``result`` from ``result`` or ``output``)."""
-
-    name: str
-    tool_id: Optional[str] = None
-    result: Any = None
-    is_error: bool = False
-    parent_ids: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class SubagentStart:
-    """tools/subagent_start: a sub-agent was spawned (``name`` from ``name`` or ``agent_name``)."""
-
-    name: str
-    tool_id: Optional[str] = None
-    args: Any = None
-    parent_ids: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class SubagentEnd:
-    """tools/subagent_end: a sub-agent finished."""
-
-    name: str
-    tool_id: Optional[str] = None
-    result: Any = None
-    is_error: bool = False
-    parent_ids: tuple[str, ...] = ()
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class HITLInterrupt:
-    """hitl/hitl_interrupt: the run waits for a human decision on an action.
-
-    ``action_requests`` lists every pending action (name, args, description); the flat
-    fields describe the first one.
-    """
-
-    action_name: str
-    action_args: Any = None
-    description: Optional[str] = None
-    interrupt_id: Optional[str] = None
-    action_requests: tuple[Mapping[str, Any], ...] = ()
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class RunError:
-    """error/error: the run failed on the server (yielded, not raised)."""
-
-    message: str
-    code: Optional[str] = None
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class Cancelled:
-    """error/cancelled: the run was stopped."""
-
-    reason: Optional[str] = None
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class Heartbeat:
-    """A keep-alive (heartbeat channel or ``data: :ping``); hidden unless asked for."""
-
-    raw: Mapping[str, Any] = _raw_field()
-
-
-@dataclass(frozen=True)
-class UnknownEvent:
-    """An event this version does not know; ``data`` is its JSON object."""
-
-    channel: str
-    type: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-    raw: Mapping[str, Any] = _raw_field()
-
-
-AgentEvent = Union[
-    RunStart,
-    RunEnd,
-    MessageChunk,
-    ToolStart,
-    ToolEnd,
-    SubagentStart,
-    SubagentEnd,
-    HITLInterrupt,
-    RunError,
-    Cancelled,
-    Heartbeat,
-    UnknownEvent,
-]
-
-# type -> channel, to recover a missing channel from a known type.
-_CHANNEL_OF = {
-    "run_start": "lifecycle",
-    "run_end": "lifecycle",
-    "message_chunk": "messages",
-    "tool_start": "tools",
-    "tool_end": "tools",
-    "subagent_start": "tools",
-    "subagent_end": "tools",
-    "hitl_interrupt": "hitl",
-    "error": "error",
-    "cancelled": "error",
-}
-
-
-_CHANNELS = frozenset(_CHANNEL_OF.values()) | {"heartbeat"}
-
-
-def parse_agent_event(sse: ServerSentEvent) -> Optional[AgentEvent]:
-    """Turn one server-sent event of an agent run into a typed event (no I/O).
-
-    Returns None for an event with no data. Data that is not a JSON object raises
-    ``StreamError``. The channel falls back to the SSE event name, then to the one a
-    known ``type`` implies.
-    """
-    data = sse.data
-    if not data.strip():
-        return None
-    if data.strip() in (":ping", '":ping"') or sse.event == "heartbeat":
-        return Heartbeat()
-    try:
-        payload = json.loads(data)
-    except ValueError:
-        raise StreamError(f"agent event is not valid JSON: {data[:_SNIPPET_CHARS]!r}") from None
-    if not isinstance(payload, dict):
-        raise StreamError(f"agent event is not a JSON object: {data[:_SNIPPET_CHARS]!r}")
-
-    kind = _str(payload.get("type")) or ""
-    channel = _str(payload.get("channel")) or ""
-    if not channel and sse.event != "message":
-        channel = sse.event
-    if not kind and channel in _CHANNEL_OF:  # "event: run_start" with a bare payload
-        kind = channel
-        channel = _CHANNEL_OF[kind]
-    if channel not in _CHANNELS and kind in _CHANNEL_OF:
-        # "event: run_start" with {"type": "run_start"}: the event name was the type
-        channel = _CHANNEL_OF[kind]
-    return _build(channel, kind, payload)
-
-
-def _build(channel: str, kind: str, p: dict[str, Any]) -> AgentEvent:
-    if channel == "heartbeat":
-        return Heartbeat(raw=p)
-    key = (channel, kind)
-    if key == ("lifecycle", "run_start"):
-        return RunStart(_str(p.get("run_id")), _str(p.get("thread_id")), raw=p)
-    if key == ("lifecycle", "run_end"):
-        return RunEnd(_str(p.get("run_id")), _str(p.get("thread_id")), raw=p)
-    if key == ("messages", "message_chunk"):
-        return MessageChunk(_str(p.get("content")) or "", _str(p.get("id")), raw=p)
-    if key == ("tools", "tool_start"):
-        return ToolStart(_name(p), _tool_id(p), _either(p, "args", "input"), _parents(p), raw=p)
-    if key == ("tools", "tool_end"):
-        return ToolEnd(
-            _name(p), _tool_id(p), _either(p, "result", "output"), _is_error(p), _parents(p), raw=p
-        )
-    if key == ("tools", "subagent_start"):
-        return SubagentStart(_name(p), _tool_id(p), _either(p, "args", "input"), _parents(p), raw=p)
-    if key == ("tools", "subagent_end"):
-        return SubagentEnd(
-            _name(p), _tool_id(p), _either(p, "result", "output"), _is_error(p), _parents(p), raw=p
-        )
-    if key == ("hitl", "hitl_interrupt"):
-        return _interrupt(p)
-    if key == ("error", "error"):
-        error = p.get("error")
-        message = _str(p.get("message")) or (error if isinstance(error, str) else None)
-        if message is None and isinstance(error, Mapping):
-            message = _str(error.get("message"))
-        code = _str(_either(p, "error_code", "code"))
-        return RunError(message or "agent run failed", code, raw=p)
-    if key == ("error", "cancelled"):
-        return Cancelled(_str(_either(p, "reason", "message")), raw=p)
-    return UnknownEvent(channel, kind, p, raw=p)
-
-
-def _interrupt(p: dict[str, Any]) -> HITLInterrupt:
-    requests = p.get("action_requests")
-    listed = tuple(r for r in requests if isinstance(r, Mapping)) if isinstance(requests, list) else ()
-    if "action_name" in p or not listed:
-        name = _str(p.get("action_name")) or ""
-        args = _either(p, "action_args", "args")
-        description = _str(p.get("description"))
-        if not listed:
-            listed = ({"name": name, "args": args, "description": description},)
-    else:
-        first = listed[0]
-        name = _str(first.get("name", first.get("action_name"))) or ""
-        args = _either(first, "args", "action_args")
-        description = _str(first.get("description"))
-    return HITLInterrupt(name, args, description, _str(_either(p, "id", "interrupt_id")), listed, raw=p)
-
-
-def _either(p: Mapping[str, Any], first: str, second: str) -> Any:
-    value = p.get(first)
-    return p.get(second) if value is None else value
-
-
-def _name(p: Mapping[str, Any]) -> str:
-    return _str(_either(p, "name", "agent_name")) or _str(p.get("tool_name")) or ""
-
-
-def _tool_id(p: Mapping[str, Any]) -> Optional[str]:
-    return _str(_either(p, "id", "tool_call_id")) or _str(p.get("tool_id"))
-
-
-def _parents(p: Mapping[str, Any]) -> tuple[str, ...]:
-    value = p.get("parent_ids")
-    return tuple(str(v) for v in value) if isinstance(value, list) else ()
-
-
-def _is_error(p: Mapping[str, Any]) -> bool:
-    value = _either(p, "error", "is_error")
-    return value is True or (isinstance(value, str) and bool(value))
-
-
-def _str(value: Any) -> Optional[str]:
-    return None if value is None else value if isinstance(value, str) else str(value)
 
 
 def _cursor(value: Any) -> Optional[Cursor]:
@@ -621,7 +353,7 @@ class AgentClient:
         if ca is not None and not os.path.isfile(ca):
             source = "ca_bundle" if ca_bundle is not None else "RELAY_LITE_CA_BUNDLE"
             raise ConfigError(f"{source}={ca!r} is not a readable file")
-        default_headers = {"User-Agent": _USER_AGENT, "Accept": "application/json"}
+        default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         default_headers.update(headers or {})
         if api_key:
             default_headers["Authorization"] = f"Bearer {api_key}"
