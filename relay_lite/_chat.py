@@ -155,7 +155,10 @@ class ChatRequest:
         return self._with(request_id=value)
 
     def extra_body(self, fields: Mapping[str, Any]) -> ChatRequest:
-        """Provider-specific body fields, merged last."""
+        """Provider-specific body fields, merged last; a None value removes a field.
+
+        >>> request.extra_body({"stream_options": None})  # doctest: +SKIP
+        """
         return self._with(extra_body={**self.params.extra_body, **fields})
 
     # -- execution ------------------------------------------------------------------------

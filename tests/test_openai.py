@@ -355,3 +355,13 @@ def test_text_buffer_keeps_text_exact_across_compactions():
     assert len(buffer._blocks) == 3
     assert len(buffer._pieces) == 7
     assert not TextBuffer()
+
+
+def test_extra_body_none_removes_a_default_field():
+    params = ChatParams(
+        model="m", messages=(Message("user", "hi"),), extra_body={"stream_options": None, "x": 1}
+    )
+    body = openai.build_request(params, stream=True).body
+    assert "stream_options" not in body
+    assert body["x"] == 1
+    assert body["stream"] is True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from .._models import ChatResponse, ThinkingBlock, ToolCall, Usage
 from .._record import Record, factory
@@ -33,6 +33,19 @@ def normalise_finish_reason(raw: Optional[str]) -> Optional[str]:
     if raw is None:
         return None
     return FINISH_REASON_MAP.get(raw, raw)
+
+
+def merge_extra_body(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Merge the caller's ``extra_body`` last; a None value removes that field.
+
+    The removal is the escape hatch for servers that refuse a field relay_lite sends by
+    default, e.g. ``extra_body({"stream_options": None})``.
+    """
+    for key, value in extra.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
 
 
 class HTTPCall(Record):

@@ -44,7 +44,7 @@ from .._models import (
     UsageEvent,
 )
 from .._sse import ServerSentEvent
-from ._common import Accumulator, HTTPCall, normalise_finish_reason
+from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
 
 # No REQUEST_ID_HEADER: Anthropic has no header through which the caller names a request.
 
@@ -207,7 +207,7 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "anthropi
         ]
     if stream:
         body["stream"] = True
-    body.update(params.extra_body)
+    merge_extra_body(body, params.extra_body)
     headers = {"Accept": "text/event-stream" if stream else "application/json"}
     return HTTPCall("POST", MESSAGES_PATH, body, headers)
 

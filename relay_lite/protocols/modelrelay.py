@@ -79,7 +79,7 @@ from .._models import (
 )
 from .._record import Record
 from .._sse import ServerSentEvent
-from ._common import Accumulator, HTTPCall, normalise_finish_reason
+from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
 
 PROXY_PATH = "/llm/proxy"
 # Header carrying the caller's own request id; the response echoes it.
@@ -191,7 +191,7 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "modelrel
             function["parameters"] = dict(tool.parameters)
             tools.append({"type": "function", "function": function})
         body["tools"] = tools
-    body.update(params.extra_body)
+    merge_extra_body(body, params.extra_body)
     return HTTPCall("POST", PROXY_PATH, body, headers)
 
 

@@ -26,7 +26,7 @@ from .._models import (
     UsageEvent,
 )
 from .._sse import ServerSentEvent
-from ._common import Accumulator, HTTPCall, normalise_finish_reason
+from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
 
 CHAT_PATH = "/chat/completions"
 # Header carrying the caller's own request id, echoed back by OpenAI.
@@ -122,7 +122,7 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "compatib
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
-    body.update(params.extra_body)
+    merge_extra_body(body, params.extra_body)
     headers = {"Accept": "text/event-stream" if stream else "application/json"}
     return HTTPCall("POST", CHAT_PATH, body, headers)
 
