@@ -32,6 +32,7 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import enum
+import functools
 import json
 import math
 import re
@@ -490,9 +491,14 @@ def _markers(tp: Any) -> list[Any]:
             return found
 
 
-def _class_fields(cls: type) -> list[_FieldInfo]:
-    """Fields of a dataclass or TypedDict (shared with ``_validate``)."""
-    return _dataclass_fields(cls) if dataclasses.is_dataclass(cls) else _typeddict_fields(cls)
+@functools.lru_cache(maxsize=256)
+def _class_fields(cls: type) -> tuple[_FieldInfo, ...]:
+    """Fields of a dataclass or TypedDict (shared with ``_validate``).
+
+    Cached: resolving type hints is the costly part, and validating a list of a thousand
+    objects would otherwise do it a thousand times.
+    """
+    return tuple(_dataclass_fields(cls) if dataclasses.is_dataclass(cls) else _typeddict_fields(cls))
 
 
 # ------------------------------------------------------------------------- public
