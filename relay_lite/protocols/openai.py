@@ -29,6 +29,8 @@ from .._sse import ServerSentEvent
 from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
 
 CHAT_PATH = "/chat/completions"
+# json.loads minus its argument checks: one call per stream chunk.
+_decode = json.JSONDecoder().decode
 # Header carrying the caller's own request id, echoed back by OpenAI.
 REQUEST_ID_HEADER = "X-Client-Request-Id"
 STREAM_TERMINATOR = "[DONE]"
@@ -220,7 +222,7 @@ class StreamParser:
         if self.finished:
             raise StreamError(f"data after [DONE]: {data[:200]!r}")
         try:
-            chunk = json.loads(data)
+            chunk = _decode(data)
         except ValueError:
             raise StreamError(f"stream chunk is not valid JSON: {data[:200]!r}") from None
         if not isinstance(chunk, dict):
@@ -241,6 +243,9 @@ class StreamParser:
                 if content:
                     acc.text_parts.append(content)
                     events.append(TextDelta(content))
+                    if len(delta) == 1:  # the common chunk: text and nothing else
+                        delta = None
+            if delta:
                 refusal = delta.get("refusal")
                 if refusal:
                     acc.refusal_parts.append(refusal)
