@@ -103,3 +103,21 @@ def test_demo_speaks_each_providers_protocol_on_the_fake_server():
         assert f"fake server ({protocol} protocol)" in lines[0]
         assert lines[4] == "Hello! Bonjour ! ¡Hola! 👋"
         assert lines[9] == 'tool call: get_weather({"city": "Paris"}) id=call_demo_1'
+
+
+def test_demo_piped_into_a_reader_that_leaves_stops_quietly():
+    env = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES and not k.startswith("RELAY_LITE_")}
+    env["PYTHONPATH"] = str(ROOT)
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "relay_lite", "demo"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert demo.stdout is not None
+    demo.stdout.readline()
+    demo.stdout.close()  # the reader goes away, like `| head -1`
+    _, stderr = demo.communicate(timeout=60)
+    assert b"Traceback" not in stderr
+    assert demo.returncode in (0, 141)

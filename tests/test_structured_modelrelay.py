@@ -211,7 +211,8 @@ def test_parser_drops_blank_complete_fields() -> None:
             503,
             "SERVICE_UNAVAILABLE",
         ),
-        ({"type": "error", "message": "something"}, APIError, None, None),
+        # neither status nor known code: a server failure, as the SDKs assume
+        ({"type": "error", "message": "something"}, relay_lite.ServerError, 500, None),
     ],
 )
 def test_parser_error_records_raise_the_mapped_error(

@@ -64,7 +64,7 @@ import json
 from typing import Any, Mapping, Optional
 
 from .._config import USER_AGENT_PREFIX, VERSION
-from .._errors import ConfigError, StreamError, api_error
+from .._errors import APIError, ConfigError, StreamError, api_error
 from .._models import (
     ChatParams,
     ChatResponse,
@@ -595,7 +595,11 @@ class StructuredRecordParser:
         if self.finished:
             raise StreamError(f"structured stream record {kind or '(no type)'!r} after the completion")
         if kind == "error" or (not kind and "error" in record):
-            raise api_error(None, record)
+            error = api_error(None, record)
+            if type(error) is APIError and error.status is None:
+                # Neither a status nor a known code: the SDKs treat it as a server failure.
+                error = api_error(500, record)
+            raise error
         if not kind:
             raise StreamError(f"structured stream record has no type: {_snippet(record)}")
         if kind in _SKIPPED_RECORDS:
