@@ -15,6 +15,7 @@ from ._transport import Transport
 
 if TYPE_CHECKING:
     from .platform.modelrelay import Auth, Customers, Tiers
+    from .protocols._common import HTTPCall
 
 
 def _configure_logging(level: str) -> None:
@@ -176,16 +177,21 @@ class Client:
     def _timeouts(self, params: ChatParams) -> Optional[Timeouts]:
         return params.timeout if isinstance(params.timeout, Timeouts) else None
 
-    def _send_chat(self, params: ChatParams) -> ChatResponse:
-        params = self._prepare(params)
-        call = self.protocol.build_request(params, stream=False, provider=self.config.provider)
-        response = self.transport.request(
+    def _open(self, params: ChatParams, call: HTTPCall, *, stream: bool) -> Any:
+        """Send ``call`` for ``params``: a whole ``Response``, or an open ``StreamResponse``."""
+        send = self.transport.stream if stream else self.transport.request
+        return send(
             call.method,
             self.config.base_url + call.path,
             headers=self._call_headers(params, call.headers),
             json_body=call.body,
             timeouts=self._timeouts(params),
         )
+
+    def _send_chat(self, params: ChatParams) -> ChatResponse:
+        params = self._prepare(params)
+        call = self.protocol.build_request(params, stream=False, provider=self.config.provider)
+        response = self._open(params, call, stream=False)
         result: ChatResponse = self.protocol.parse_response(
             response.json(), request_id=request_id_from(response.headers), attempts=response.attempts
         )
@@ -194,13 +200,7 @@ class Client:
     def _stream_chat(self, params: ChatParams) -> ChatStream:
         params = self._prepare(params)
         call = self.protocol.build_request(params, stream=True, provider=self.config.provider)
-        http = self.transport.stream(
-            call.method,
-            self.config.base_url + call.path,
-            headers=self._call_headers(params, call.headers),
-            json_body=call.body,
-            timeouts=self._timeouts(params),
-        )
+        http = self._open(params, call, stream=True)
         make_decoder = getattr(self.protocol, "make_decoder", None)
         return ChatStream(http, self.protocol.StreamParser(), make_decoder() if make_decoder else None)
 

@@ -110,6 +110,19 @@ def _stream_reply(script: ChatScript, events: list[bytes], *, abort: bool = Fals
     return Reply.sse(list(events), chunk_delay=script.chunk_delay, abort=abort, headers=script.headers)
 
 
+def _until_delta(events: list[tuple[bytes, bool]], deltas: int) -> list[bytes]:
+    """The events (each flagged: is it a delta?) before delta number ``deltas``."""
+    kept: list[bytes] = []
+    seen = 0
+    for data, is_delta in events:
+        if is_delta:
+            if seen == deltas:
+                break
+            seen += 1
+        kept.append(data)
+    return kept
+
+
 # -- OpenAI chat completions ----------------------------------------------------------------
 
 _OPENAI_REASONS = {"stop": "stop", "length": "length", "tool_calls": "tool_calls", "refusal": "stop"}
@@ -321,13 +334,7 @@ def render_anthropic(script: ChatScript, request: RecordedRequest) -> Reply:
 
     events = list(head)
     if script.error is not None:
-        seen = 0
-        for data, is_delta in blocks:
-            if is_delta:
-                if seen == script.error_after:
-                    break
-                seen += 1
-            events.append(data)
+        events += _until_delta(blocks, script.error_after)
         events.append(event({"type": "error", "error": script.error}))
         return _stream_reply(script, events)
     events += [data for data, _ in blocks]
@@ -438,13 +445,7 @@ def render_modelrelay(script: ChatScript, request: RecordedRequest) -> Reply:
         stop = {"type": "tool_use_stop", "tool_call_delta": {"index": index}, "tool_call": call}
         body.append((event(stop), False))
     if script.error is not None:
-        seen = 0
-        for data, is_delta in body:
-            if is_delta:
-                if seen == script.error_after:
-                    break
-                seen += 1
-            events.append(data)
+        events += _until_delta(body, script.error_after)
         events.append(event({"type": "error", "error": script.error}))
         reply = _stream_reply(script, events)
         reply.headers.update(headers)

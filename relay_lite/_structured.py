@@ -407,13 +407,7 @@ class StructuredRequest:
         client = self._shaped._client
         params = client._prepare(self._shaped.params)
         call = build_structured_stream_request(params)
-        http = client.transport.stream(
-            call.method,
-            client.config.base_url + call.path,
-            headers=client._call_headers(params, call.headers),
-            json_body=call.body,
-            timeouts=client._timeouts(params),
-        )
+        http = client._open(params, call, stream=True)
         return RecordStructuredStream(self, http)
 
 
