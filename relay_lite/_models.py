@@ -262,11 +262,14 @@ class ChatResponse(Record):
 
     ``finish_reason`` is normalised to stop / length / tool_calls / content_filter /
     refusal (other values pass through); ``raw_finish_reason`` is the provider's own.
-    ``raw`` is the provider's JSON, left out of ``repr`` and of equality.
+    ``raw`` is the provider's JSON; ``status`` and ``headers`` (lower-cased names) are the
+    HTTP response's. ``choices`` holds every choice of a reply asked for with ``n > 1``
+    (each a ``ChatResponse``, in index order); the fields of the reply itself are choice 0's.
+    ``raw``, ``status``, ``headers`` and ``all_choices`` are left out of ``repr`` and equality.
     """
 
-    _hidden_in_repr = frozenset({"raw"})
-    _not_compared = frozenset({"raw"})
+    _hidden_in_repr = frozenset({"raw", "status", "headers", "all_choices"})
+    _not_compared = frozenset({"raw", "status", "headers", "all_choices"})
 
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
@@ -281,6 +284,15 @@ class ChatResponse(Record):
     thinking_blocks: tuple[ThinkingBlock, ...] = ()
     raw: Any = None
     attempts: int = 1
+    status: Optional[int] = None
+    headers: Mapping[str, str] = factory(default_factory=dict)
+    #: Every choice when the reply had more than one; empty otherwise (see ``choices``).
+    all_choices: tuple[ChatResponse, ...] = ()
+
+    @property
+    def choices(self) -> tuple[ChatResponse, ...]:
+        """Every choice of the reply, in index order; just this reply when it had one."""
+        return self.all_choices or (self,)
 
     @property
     def message(self) -> Message:
