@@ -270,7 +270,7 @@ def _anthropic_blocks(script: ChatScript) -> list[dict[str, Any]]:
     if script.text:
         blocks.append({"type": "text", "text": script.text})
     for call in script.tool_calls:
-        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments)})
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": call.wire_arguments})
     return blocks
 
 

@@ -12,6 +12,7 @@ import json
 from typing import Any, Mapping, Optional, Sequence, Union
 
 from ._errors import ConfigError
+from ._ratelimits import RateLimits
 from ._record import Record, factory
 
 __all__ = [
@@ -63,26 +64,84 @@ ContentPart = Union[TextPart, ImagePart]
 
 
 class ToolCall(Record):
-    """A tool call the model made: ``arguments`` parsed, ``arguments_json`` as sent."""
+    """A tool call the model made: ``arguments`` parsed, ``arguments_json`` as sent.
+
+    When the model's arguments are not a JSON object (cut off by the token limit, a
+    model's mistake, ``"[1, 2]"``, ``"null"``), ``arguments_error`` says why and reading
+    ``arguments`` raises ``ToolArgumentsError``: a tool is never run with arguments the
+    model did not give. ``arguments_json`` always keeps the text as sent.
+    """
 
     id: str
     name: str
     arguments: Mapping[str, Any]
     arguments_json: str = ""
+    arguments_error: Optional[str] = None
 
     @property
     def arguments_text(self) -> str:
         """The arguments as JSON text: as sent when known, else serialised from ``arguments``."""
-        return self.arguments_json or json.dumps(dict(self.arguments))
+        return self.arguments_json or json.dumps(dict(self.__dict__["arguments"]))
+
+    @property
+    def wire_arguments(self) -> dict[str, Any]:
+        """The arguments as an object for a provider that wants one back ({} when invalid)."""
+        return {} if self.arguments_error is not None else dict(self.__dict__["arguments"])
 
     @classmethod
     def from_json(cls, id: str, name: str, arguments_json: str) -> ToolCall:  # noqa: A002
-        """Build from raw JSON arguments; unparseable arguments keep their raw text only."""
+        """Build from raw JSON arguments; empty text means no arguments (``{}``)."""
+        if not arguments_json.strip():
+            return cls(id, name, {}, arguments_json)
         try:
-            parsed = json.loads(arguments_json) if arguments_json.strip() else {}
-        except ValueError:
-            parsed = {}
-        return cls(id, name, parsed if isinstance(parsed, dict) else {"value": parsed}, arguments_json)
+            parsed = json.loads(arguments_json)
+        except RecursionError:
+            return cls(id, name, {}, arguments_json, "arguments are nested too deeply")
+        except ValueError as exc:
+            return cls(id, name, {}, arguments_json, f"arguments are not valid JSON ({exc})")
+        return cls.from_value(id, name, parsed, arguments_json)
+
+    @classmethod
+    def from_value(cls, id: str, name: str, value: Any, arguments_json: str = "") -> ToolCall:  # noqa: A002
+        """Build from arguments already parsed (e.g. Anthropic's ``input``)."""
+        if not arguments_json:
+            try:
+                arguments_json = json.dumps(value)
+            except (TypeError, ValueError, RecursionError):
+                arguments_json = ""
+        if isinstance(value, dict):
+            return cls(id, name, value, arguments_json)
+        return cls(id, name, {}, arguments_json, f"arguments are JSON {_json_type(value)}, not an object")
+
+
+def _read_arguments(call: ToolCall) -> Mapping[str, Any]:
+    error = call.arguments_error
+    if error is not None:
+        from ._errors import ToolArgumentsError
+
+        shown = call.arguments_json if len(call.arguments_json) <= 200 else call.arguments_json[:200] + "..."
+        raise ToolArgumentsError(f"tool call {call.name!r} (id {call.id!r}): {error}: {shown!r}")
+    arguments: Mapping[str, Any] = call.__dict__["arguments"]
+    return arguments
+
+
+# A data descriptor set after the class body, so Record still sees a plain field (its value
+# lives in the instance dict) while reading it checks ``arguments_error`` first.
+ToolCall.arguments = property(_read_arguments, doc="The parsed arguments (raises when invalid).")  # type: ignore[assignment]
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return type(value).__name__
 
 
 class ThinkingBlock(Record):
@@ -268,8 +327,8 @@ class ChatResponse(Record):
     ``raw``, ``status``, ``headers`` and ``all_choices`` are left out of ``repr`` and equality.
     """
 
-    _hidden_in_repr = frozenset({"raw", "status", "headers", "all_choices"})
-    _not_compared = frozenset({"raw", "status", "headers", "all_choices"})
+    _hidden_in_repr = frozenset({"raw", "status", "headers", "all_choices", "rate_limits"})
+    _not_compared = frozenset({"raw", "status", "headers", "all_choices", "rate_limits"})
 
     text: str = ""
     tool_calls: tuple[ToolCall, ...] = ()
@@ -288,6 +347,8 @@ class ChatResponse(Record):
     headers: Mapping[str, str] = factory(default_factory=dict)
     #: Every choice when the reply had more than one; empty otherwise (see ``choices``).
     all_choices: tuple[ChatResponse, ...] = ()
+    #: The response's rate-limit headers, parsed (``RateLimits``); None when it sent none.
+    rate_limits: Optional[RateLimits] = None
 
     @property
     def choices(self) -> tuple[ChatResponse, ...]:

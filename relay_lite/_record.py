@@ -155,22 +155,26 @@ class Record:
         raise FrozenInstanceError(f"cannot delete field {name!r} of a frozen {type(self).__name__}")
 
     def __repr__(self) -> str:
+        # Read the instance dict, not attributes: a field may be guarded by a property.
+        values = self.__dict__
         shown = ", ".join(
-            f"{name}={getattr(self, name)!r}" for name in self._fields if name not in self._hidden_in_repr
+            f"{name}={values[name]!r}" for name in self._fields if name not in self._hidden_in_repr
         )
         return f"{type(self).__name__}({shown})"
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return all(getattr(self, n) == getattr(other, n) for n in self._compared)
+        mine, theirs = self.__dict__, other.__dict__
+        return all(mine[n] == theirs[n] for n in self._compared)
 
     def __hash__(self) -> int:
-        return hash(tuple(getattr(self, n) for n in self._compared))
+        values = self.__dict__
+        return hash(tuple(values[n] for n in self._compared))
 
     def replace(self: _R, **changes: Any) -> _R:
         """A copy with some fields changed (like ``dataclasses.replace``)."""
-        values = {name: getattr(self, name) for name in self._fields}
+        values = {name: self.__dict__[name] for name in self._fields}
         unknown = set(changes) - set(values)
         if unknown:
             raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")

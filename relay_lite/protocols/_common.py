@@ -113,6 +113,8 @@ class Accumulator:
         self.raw_finish_reason: Optional[str] = None
         self.model: Optional[str] = None
         self.id: Optional[str] = None
+        #: The other choices of a reply streamed with ``n > 1``, by choice index.
+        self.siblings: dict[int, Accumulator] = {}
 
     def tool_call(self, index: int, call_id: Optional[str], name: Optional[str], arguments: str) -> None:
         """Merge one tool-call fragment into the call at ``index``."""
@@ -133,7 +135,16 @@ class Accumulator:
     def response(
         self, *, request_id: Optional[str] = None, attempts: int = 1, raw: Any = None
     ) -> ChatResponse:
-        """The reply as accumulated so far."""
+        """The reply as accumulated so far; with sibling choices, all of them in ``choices``."""
+        own = self._own_response(request_id, attempts, raw)
+        if not self.siblings:
+            return own
+        others = {i: a._own_response(request_id, attempts, raw) for i, a in self.siblings.items()}
+        others.setdefault(0, own)
+        ordered = tuple(others[i] for i in sorted(others))
+        return own.replace(all_choices=ordered)
+
+    def _own_response(self, request_id: Optional[str], attempts: int, raw: Any) -> ChatResponse:
         calls = tuple(
             ToolCall.from_json(c.id, c.name, "".join(c.parts)) for _, c in sorted(self._tool_calls.items())
         )

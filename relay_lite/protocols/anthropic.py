@@ -24,7 +24,6 @@ linear in its size.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Mapping, Optional
 
 from .._errors import ConfigError, StreamError, api_error
@@ -45,6 +44,7 @@ from .._models import (
 )
 from .._sse import ServerSentEvent
 from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
+from ._fields import count, decode_json, json_kind, mapping, optional_mapping, optional_str, wrong_type
 
 # No REQUEST_ID_HEADER: Anthropic has no header through which the caller names a request.
 
@@ -122,7 +122,7 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
     else:
         blocks += _part_blocks(message.content)
     for call in message.tool_calls:
-        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": dict(call.arguments)})
+        blocks.append({"type": "tool_use", "id": call.id, "name": call.name, "input": call.wire_arguments})
     return blocks
 
 
@@ -215,66 +215,89 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "anthropi
 # -- responses --------------------------------------------------------------------------------
 
 
-def parse_usage(usage: Optional[Mapping[str, Any]]) -> Usage:
+def parse_usage(usage: Any, where: str = "usage") -> Usage:
     """Anthropic usage in neutral form; the total is input + output.
 
     Anthropic's ``input_tokens`` excludes cache reads and writes, which are reported
     separately as ``cached_input_tokens`` and ``cache_creation_input_tokens``.
     """
+    usage = optional_mapping(usage, where)
     if not usage:
         return Usage()
-    input_tokens = usage.get("input_tokens")
-    output_tokens = usage.get("output_tokens")
+    input_tokens = count(usage.get("input_tokens"))
+    output_tokens = count(usage.get("output_tokens"))
     total = input_tokens + output_tokens if input_tokens is not None and output_tokens is not None else None
     return Usage(
         input_tokens=input_tokens,
         output_tokens=output_tokens,
         total_tokens=total,
-        cached_input_tokens=usage.get("cache_read_input_tokens"),
-        cache_creation_input_tokens=usage.get("cache_creation_input_tokens"),
+        cached_input_tokens=count(usage.get("cache_read_input_tokens")),
+        cache_creation_input_tokens=count(usage.get("cache_creation_input_tokens")),
     )
 
 
-def _tool_call(block: Mapping[str, Any]) -> ToolCall:
-    arguments = block.get("input")
-    if arguments is None:
-        arguments = {}
-    parsed = arguments if isinstance(arguments, dict) else {"value": arguments}
-    return ToolCall(str(block.get("id", "")), str(block.get("name", "")), parsed, json.dumps(arguments))
+def _tool_call(block: Mapping[str, Any], where: str) -> ToolCall:
+    """A ``tool_use`` block; an ``input`` that is not an object becomes ``arguments_error``."""
+    return ToolCall.from_value(
+        optional_str(block.get("id"), f"{where}.id") or "",
+        optional_str(block.get("name"), f"{where}.name") or "",
+        block.get("input"),
+    )
+
+
+def _block_type(block: Any, where: str) -> str:
+    block = mapping(block, where)
+    kind = block.get("type")
+    if type(kind) is not str:
+        raise wrong_type(f"{where}.type", kind, "a string")
+    return kind
 
 
 def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
-    """A Messages ``message`` object as a ``ChatResponse``."""
+    """A Messages ``message`` object as a ``ChatResponse``; a field of the wrong type raises."""
     if not isinstance(payload, Mapping):
-        raise StreamError(f"expected a Messages object, got {type(payload).__name__}", attempts=attempts)
+        raise StreamError(f"expected a Messages object, got {json_kind(payload)}", attempts=attempts)
     if payload.get("type") == "error":
         raise api_error(None, payload, {"request-id": request_id or ""}, attempts=attempts)
+    try:
+        return _parse_message(payload, request_id, attempts)
+    except StreamError as exc:
+        exc.attempts = attempts
+        raise
+
+
+def _parse_message(payload: Mapping[str, Any], request_id: Optional[str], attempts: int) -> ChatResponse:
     text: list[str] = []
     thinking: list[str] = []
     thinking_blocks: list[ThinkingBlock] = []
     calls: list[ToolCall] = []
-    for block in payload.get("content") or ():
-        if not isinstance(block, Mapping):
-            continue
-        kind = block.get("type")
+    content = payload.get("content")
+    if type(content) is not list:
+        raise wrong_type("content", content, "an array of content blocks")
+    for i, block in enumerate(content):
+        where = f"content[{i}]"
+        kind = _block_type(block, where)
         if kind == "text":
-            text.append(str(block.get("text") or ""))
+            text.append(optional_str(block.get("text"), f"{where}.text") or "")
         elif kind in _TOOL_BLOCKS:
-            calls.append(_tool_call(block))
+            calls.append(_tool_call(block, where))
         elif kind == "thinking":
-            thinking.append(str(block.get("thinking") or ""))
-            thinking_blocks.append(ThinkingBlock(thinking[-1], str(block.get("signature") or "")))
+            thinking.append(optional_str(block.get("thinking"), f"{where}.thinking") or "")
+            signature = optional_str(block.get("signature"), f"{where}.signature") or ""
+            thinking_blocks.append(ThinkingBlock(thinking[-1], signature))
         elif kind == "redacted_thinking":
-            thinking_blocks.append(ThinkingBlock(redacted_data=str(block.get("data") or "")))
-    raw_reason = payload.get("stop_reason")
+            data = optional_str(block.get("data"), f"{where}.data") or ""
+            thinking_blocks.append(ThinkingBlock(redacted_data=data))
+        # other block kinds (server tools, citations, ...) stay in .raw only
+    raw_reason = optional_str(payload.get("stop_reason"), "stop_reason")
     joined = "".join(text)
     return ChatResponse(
         text=joined,
         tool_calls=tuple(calls),
         finish_reason=normalise_finish_reason(raw_reason),
         raw_finish_reason=raw_reason,
-        model=payload.get("model"),
-        id=payload.get("id"),
+        model=optional_str(payload.get("model"), "model"),
+        id=optional_str(payload.get("id"), "id"),
         usage=parse_usage(payload.get("usage")),
         request_id=request_id,
         refusal=(joined or REFUSAL_PLACEHOLDER) if raw_reason == "refusal" else None,
@@ -323,10 +346,7 @@ class StreamParser:
         """Parse one SSE event; raise the mapped ``APIError`` for an ``error`` event."""
         if self.finished:
             raise StreamError(f"{event.event!r} event after message_stop")
-        try:
-            payload = json.loads(event.data)
-        except ValueError:
-            raise StreamError(f"stream event is not valid JSON: {event.data[:200]!r}") from None
+        payload = decode_json(event.data, "stream event")
         if not isinstance(payload, dict):
             raise StreamError(f"stream event is not a JSON object: {event.data[:200]!r}")
         kind = payload.get("type") or event.event
@@ -344,26 +364,26 @@ class StreamParser:
     def _message_start(self, payload: dict[str, Any]) -> list[StreamEvent]:
         if self._started:
             raise StreamError("a second message_start event")
-        message = _mapping(payload.get("message"), "message_start.message")
+        message = mapping(payload.get("message"), "message_start.message")
         self._started = True
         acc = self.acc
-        acc.id = message.get("id")
-        acc.model = message.get("model")
-        acc.usage = parse_usage(_optional_mapping(message.get("usage"), "message_start.message.usage"))
+        acc.id = optional_str(message.get("id"), "message_start.message.id")
+        acc.model = optional_str(message.get("model"), "message_start.message.model")
+        acc.usage = parse_usage(message.get("usage"), "message_start.message.usage")
         return []
 
     def _message_delta(self, payload: dict[str, Any]) -> list[StreamEvent]:
-        delta = _optional_mapping(payload.get("delta"), "message_delta.delta")
+        delta = optional_mapping(payload.get("delta"), "message_delta.delta") or {}
         acc = self.acc
-        reason = delta.get("stop_reason")
+        reason = optional_str(delta.get("stop_reason"), "message_delta.delta.stop_reason")
         if reason:
-            acc.raw_finish_reason = str(reason)
+            acc.raw_finish_reason = reason
             if reason == "refusal":
                 acc.refusal_parts.append(acc.text_parts.text() or REFUSAL_PLACEHOLDER)
-        usage = _optional_mapping(payload.get("usage"), "message_delta.usage")
+        usage = optional_mapping(payload.get("usage"), "message_delta.usage") or {}
         if not usage:
             return []
-        acc.usage = acc.usage.merge(parse_usage(usage))
+        acc.usage = acc.usage.merge(parse_usage(usage, "message_delta.usage"))
         return [UsageEvent(acc.usage)]
 
     def _message_stop(self, payload: dict[str, Any]) -> list[StreamEvent]:
@@ -376,16 +396,18 @@ class StreamParser:
         index = _index(payload, "content_block_start")
         if index in self._blocks:
             raise StreamError(f"content_block_start for index {index}, which was already started")
-        content = _mapping(payload.get("content_block"), "content_block_start.content_block")
-        block = self._blocks[index] = _Block(str(content.get("type")))
+        content = mapping(payload.get("content_block"), "content_block_start.content_block")
+        kind = _block_type(content, "content_block_start.content_block")
+        block = self._blocks[index] = _Block(kind)
         if block.kind in _TOOL_BLOCKS:
             block.tool_index = self._tool_count
             self._tool_count += 1
-            block.id = str(content.get("id") or "")
-            block.name = str(content.get("name") or "")
+            block.id = optional_str(content.get("id"), "content_block_start.content_block.id") or ""
+            block.name = optional_str(content.get("name"), "content_block_start.content_block.name") or ""
             initial = content.get("input")
-            if initial:  # normally {} with the input following as input_json_delta
-                block.initial_input = json.dumps(initial)
+            if initial != {}:  # normally {} with the input following as input_json_delta
+                # Not an object (or absent): its JSON text makes the call's arguments_error.
+                block.initial_input = ToolCall.from_value("", "", initial).arguments_json or "null"
             self.acc.tool_call(block.tool_index, block.id, block.name, "")
         elif block.kind == "text":
             text = content.get("text")
@@ -399,14 +421,17 @@ class StreamParser:
                 self.acc.thinking_parts.append(thinking)
                 return [ThinkingDelta(thinking)]
         elif block.kind == "redacted_thinking":
-            self.acc.thinking_blocks.append(ThinkingBlock(redacted_data=str(content.get("data") or "")))
+            data = optional_str(content.get("data"), "content_block_start.content_block.data") or ""
+            self.acc.thinking_blocks.append(ThinkingBlock(redacted_data=data))
         return []
 
     def _content_block_delta(self, payload: dict[str, Any]) -> list[StreamEvent]:
         index = _index(payload, "content_block_delta")
         block = self._open_block(index, "content_block_delta")
-        delta = _mapping(payload.get("delta"), "content_block_delta.delta")
+        delta = mapping(payload.get("delta"), "content_block_delta.delta")
         delta_type = delta.get("type")
+        if type(delta_type) is not str:
+            raise wrong_type("content_block_delta.delta.type", delta_type, "a string")
         allowed = _BLOCK_DELTAS.get(block.kind)
         if allowed is None:  # a block type newer than this code: ignore its deltas
             return []
@@ -466,16 +491,6 @@ _HANDLERS = {
     "content_block_delta": StreamParser._content_block_delta,
     "content_block_stop": StreamParser._content_block_stop,
 }
-
-
-def _mapping(value: Any, where: str) -> Mapping[str, Any]:
-    if not isinstance(value, Mapping):
-        raise StreamError(f"{where} is missing or not an object")
-    return value
-
-
-def _optional_mapping(value: Any, where: str) -> Mapping[str, Any]:
-    return {} if value is None else _mapping(value, where)
 
 
 def _index(payload: Mapping[str, Any], where: str) -> int:

@@ -80,6 +80,15 @@ from .._models import (
 from .._record import Record
 from .._sse import ServerSentEvent
 from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
+from ._fields import (
+    decode_json,
+    json_kind,
+    mapping,
+    optional_list,
+    optional_mapping,
+    optional_str,
+    wrong_type,
+)
 
 PROXY_PATH = "/llm/proxy"
 # Header carrying the caller's own request id; the response echoes it.
@@ -220,60 +229,79 @@ def parse_usage(usage: Any) -> Usage:
 def _arguments_text(arguments: Any) -> str:
     if arguments is None:
         return ""
-    return arguments if isinstance(arguments, str) else json.dumps(arguments)
+    if isinstance(arguments, str):
+        return arguments
+    # An object sent as such (not as JSON text); a non-object keeps its JSON for the error.
+    return ToolCall.from_value("", "", arguments).arguments_json or "null"
 
 
-def parse_tool_call(value: Any) -> Optional[ToolCall]:
-    """A ``{id, type, function: {name, arguments}}`` object as a ``ToolCall`` (None if not one)."""
-    if not isinstance(value, Mapping):
+def parse_tool_call(value: Any, where: str = "tool_call") -> Optional[ToolCall]:
+    """A ``{id, type, function: {name, arguments}}`` object as a ``ToolCall`` (None if null)."""
+    if value is None:
         return None
-    function = value.get("function")
-    if not isinstance(function, Mapping):
-        function = {}
+    value = mapping(value, where)
+    function = optional_mapping(value.get("function"), f"{where}.function") or {}
     return ToolCall.from_json(
-        str(value.get("id") or ""),
-        str(function.get("name") or ""),
+        _identifier(value.get("id"), f"{where}.id"),
+        optional_str(function.get("name"), f"{where}.function.name") or "",
         _arguments_text(function.get("arguments")),
     )
 
 
-def _tool_calls(value: Any) -> list[ToolCall]:
-    if not isinstance(value, list):
-        return []
-    return [call for call in (parse_tool_call(v) for v in value) if call is not None]
+def _identifier(value: Any, where: str) -> str:
+    """An id: a string, or a number some servers send (kept as its decimal text)."""
+    if value is None or type(value) is str:
+        return value or ""
+    if type(value) is int:
+        return str(value)
+    raise wrong_type(where, value, "a string")
+
+
+def _tool_calls(value: Any, where: str = "tool_calls") -> list[ToolCall]:
+    calls = optional_list(value, where) or ()
+    return [call for call in (parse_tool_call(v, f"{where}[{i}]") for i, v in enumerate(calls)) if call]
 
 
 def _stop_reason(payload: Mapping[str, Any]) -> Optional[str]:
-    reason = payload.get("stop_reason", payload.get("stopReason"))
-    return str(reason) if reason else None
+    key = "stop_reason" if "stop_reason" in payload else "stopReason"
+    return optional_str(payload.get(key), key) or None
+
+
+def _content_text(content: Any) -> str:
+    """The reply text: ``content`` is a list of strings (or, from some servers, one string)."""
+    if content is None or type(content) is str:
+        return content or ""
+    if type(content) is not list:
+        raise wrong_type("content", content, "an array of strings")
+    for i, part in enumerate(content):
+        if type(part) is not str:
+            raise wrong_type(f"content[{i}]", part, "a string")
+    return "".join(content)
 
 
 def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
-    """A ``/llm/proxy`` JSON reply as a ``ChatResponse``."""
+    """A ``/llm/proxy`` JSON reply as a ``ChatResponse``; a field of the wrong type raises."""
     if not isinstance(payload, Mapping):
-        raise StreamError(
-            f"expected a /llm/proxy reply object, got {type(payload).__name__}", attempts=attempts
-        )
+        raise StreamError(f"expected a /llm/proxy reply object, got {json_kind(payload)}", attempts=attempts)
     if "error" in payload and "content" not in payload:
         raise api_error(None, payload, {REQUEST_ID_HEADER: request_id or ""}, attempts=attempts)
-    content = payload.get("content")
-    if isinstance(content, list):
-        text = "".join(part for part in content if isinstance(part, str))
-    else:
-        text = content if isinstance(content, str) else ""
-    raw_reason = _stop_reason(payload)
-    return ChatResponse(
-        text=text,
-        tool_calls=tuple(_tool_calls(payload.get("tool_calls"))),
-        finish_reason=normalise_finish_reason(raw_reason),
-        raw_finish_reason=raw_reason,
-        model=payload.get("model"),
-        id=payload.get("id"),
-        usage=parse_usage(payload.get("usage")),
-        request_id=request_id,
-        raw=payload,
-        attempts=attempts,
-    )
+    try:
+        raw_reason = _stop_reason(payload)
+        return ChatResponse(
+            text=_content_text(payload.get("content")),
+            tool_calls=tuple(_tool_calls(payload.get("tool_calls"))),
+            finish_reason=normalise_finish_reason(raw_reason),
+            raw_finish_reason=raw_reason,
+            model=optional_str(payload.get("model"), "model"),
+            id=_identifier(payload.get("id"), "id") or None,
+            usage=parse_usage(payload.get("usage")),
+            request_id=request_id,
+            raw=payload,
+            attempts=attempts,
+        )
+    except StreamError as exc:
+        exc.attempts = attempts
+        raise
 
 
 # -- streams ----------------------------------------------------------------------------------
@@ -328,12 +356,9 @@ class StreamParser:
         data = event.data
         if not data.strip():
             return {}
-        try:
-            payload = json.loads(data)
-        except ValueError:
-            if event.event in _DROPPED:
-                return None
-            raise StreamError(f"stream event is not valid JSON: {data[:200]!r}") from None
+        if event.event in _DROPPED and data[:1] not in ("{", "["):
+            return None  # a ping or keepalive with a non-JSON body
+        payload = decode_json(data, "stream event")
         if not isinstance(payload, dict):
             raise StreamError(f"stream event is not a JSON object: {data[:200]!r}")
         inner = payload.get("data")

@@ -20,6 +20,7 @@ from .._models import (
     Message,
     StreamEvent,
     TextDelta,
+    ThinkingDelta,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -27,10 +28,19 @@ from .._models import (
 )
 from .._sse import ServerSentEvent
 from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
+from ._fields import (
+    count,
+    decode_json,
+    json_kind,
+    mapping,
+    optional_index,
+    optional_list,
+    optional_mapping,
+    optional_str,
+    wrong_type,
+)
 
 CHAT_PATH = "/chat/completions"
-# json.loads minus its argument checks: one call per stream chunk.
-_decode = json.JSONDecoder().decode
 # Header carrying the caller's own request id, echoed back by OpenAI.
 REQUEST_ID_HEADER = "X-Client-Request-Id"
 STREAM_TERMINATOR = "[DONE]"
@@ -129,63 +139,230 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "compatib
     return HTTPCall("POST", CHAT_PATH, body, headers)
 
 
-def parse_usage(usage: Optional[Mapping[str, Any]]) -> Usage:
+def parse_usage(usage: Any, where: str = "usage") -> Usage:
     """OpenAI usage (prompt/completion/total and their details) in neutral form."""
+    usage = optional_mapping(usage, where)
     if not usage:
         return Usage()
-    prompt_details = usage.get("prompt_tokens_details") or {}
-    completion_details = usage.get("completion_tokens_details") or {}
-    return Usage(
-        input_tokens=usage.get("prompt_tokens"),
-        output_tokens=usage.get("completion_tokens"),
-        total_tokens=usage.get("total_tokens"),
-        cached_input_tokens=prompt_details.get("cached_tokens"),
-        reasoning_tokens=completion_details.get("reasoning_tokens"),
+    prompt_details = optional_mapping(usage.get("prompt_tokens_details"), f"{where}.prompt_tokens_details")
+    completion_details = optional_mapping(
+        usage.get("completion_tokens_details"), f"{where}.completion_tokens_details"
     )
+    return Usage(
+        input_tokens=count(usage.get("prompt_tokens")),
+        output_tokens=count(usage.get("completion_tokens")),
+        total_tokens=count(usage.get("total_tokens")),
+        cached_input_tokens=count(prompt_details.get("cached_tokens")) if prompt_details else None,
+        reasoning_tokens=count(completion_details.get("reasoning_tokens")) if completion_details else None,
+    )
+
+
+def _thinking_text(value: Any, where: str) -> str:
+    """A thinking part's text: a string, or (Mistral) a list of text chunks."""
+    if type(value) is str:
+        return value
+    pieces = optional_list(value, where) or ()
+    out: list[str] = []
+    for i, piece in enumerate(pieces):
+        if type(piece) is str:
+            out.append(piece)
+            continue
+        piece = mapping(piece, f"{where}[{i}]")
+        if piece.get("type", "text") == "text":
+            out.append(optional_str(piece.get("text"), f"{where}[{i}].text") or "")
+    return "".join(out)
+
+
+def content_parts(value: Any, where: str) -> tuple[str, str]:
+    """(text, thinking) of a ``content`` that is a string, null or a list of parts.
+
+    Mistral (and others through OpenRouter) send ``content`` as a list of parts:
+    ``{"type": "text", "text": ...}`` and ``{"type": "thinking", "thinking": [...]}``.
+    Text parts (a part without ``type`` is text, as in Mistral's schema) go to the text,
+    thinking parts to the thinking; other kinds stay in ``.raw`` only.
+    """
+    if value is None:
+        return "", ""
+    if type(value) is str:
+        return value, ""
+    if type(value) is not list:
+        raise wrong_type(where, value, "a string or an array of parts")
+    text: list[str] = []
+    thinking: list[str] = []
+    for i, part in enumerate(value):
+        if type(part) is str:
+            text.append(part)
+            continue
+        part = mapping(part, f"{where}[{i}]")
+        kind = part.get("type", "text")
+        if kind == "text":
+            text.append(optional_str(part.get("text"), f"{where}[{i}].text") or "")
+        elif kind == "thinking":
+            thinking.append(_thinking_text(part.get("thinking"), f"{where}[{i}].thinking"))
+        elif type(kind) is not str:
+            raise wrong_type(f"{where}[{i}].type", kind, "a string")
+    return "".join(text), "".join(thinking)
+
+
+def _reasoning(message: Mapping[str, Any], where: str) -> str:
+    """Reasoning text sent beside the content: ``reasoning_content`` (DeepSeek, vLLM) or
+    ``reasoning`` (OpenRouter, Groq)."""
+    for key in ("reasoning_content", "reasoning"):
+        value = message.get(key)
+        if value is not None:
+            return optional_str(value, f"{where}.{key}") or ""
+    return ""
+
+
+def _arguments(function: Mapping[str, Any], where: str) -> str:
+    """A call's arguments as JSON text; an object (some servers send one) is serialised."""
+    arguments = function.get("arguments")
+    if arguments is None or type(arguments) is str:
+        return arguments or ""
+    if isinstance(arguments, Mapping):
+        return json.dumps(arguments, ensure_ascii=False)
+    raise wrong_type(f"{where}.arguments", arguments, "a string")
+
+
+def _tool_calls(value: Any, where: str) -> tuple[ToolCall, ...]:
+    calls: list[ToolCall] = []
+    for i, call in enumerate(optional_list(value, where) or ()):
+        call = mapping(call, f"{where}[{i}]")
+        function = optional_mapping(call.get("function"), f"{where}[{i}].function")
+        if function is None:
+            continue  # not a function call (a newer call kind): kept in .raw only
+        calls.append(
+            ToolCall.from_json(
+                optional_str(call.get("id"), f"{where}[{i}].id") or "",
+                optional_str(function.get("name"), f"{where}[{i}].function.name") or "",
+                _arguments(function, f"{where}[{i}].function"),
+            )
+        )
+    return tuple(calls)
+
+
+def _choice(choice: Any, where: str, common: dict[str, Any]) -> tuple[int, ChatResponse]:
+    choice = mapping(choice, where)
+    index = optional_index(choice.get("index"), f"{where}.index")
+    message = mapping(choice.get("message"), f"{where}.message")
+    text, thinking = content_parts(message.get("content"), f"{where}.message.content")
+    raw_reason = optional_str(choice.get("finish_reason"), f"{where}.finish_reason")
+    response = ChatResponse(
+        text=text,
+        tool_calls=_tool_calls(message.get("tool_calls"), f"{where}.message.tool_calls"),
+        finish_reason=normalise_finish_reason(raw_reason),
+        raw_finish_reason=raw_reason,
+        refusal=optional_str(message.get("refusal"), f"{where}.message.refusal"),
+        thinking=thinking + _reasoning(message, f"{where}.message"),
+        **common,
+    )
+    return (-1 if index is None else index), response
 
 
 def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
-    """A ``chat.completion`` object as a ``ChatResponse``."""
+    """A ``chat.completion`` object as a ``ChatResponse``; with ``n > 1``, every choice.
+
+    A field of the wrong type raises ``StreamError`` naming it.
+    """
     if not isinstance(payload, Mapping):
-        raise StreamError(
-            f"expected a chat.completion object, got {type(payload).__name__}", attempts=attempts
-        )
+        raise StreamError(f"expected a chat.completion object, got {json_kind(payload)}", attempts=attempts)
     if "error" in payload and "choices" not in payload:
         raise api_error(None, payload, {"x-request-id": request_id or ""}, attempts=attempts)
-    choices = payload.get("choices") or []
-    choice = choices[0] if choices else {}
-    message = choice.get("message") or {}
-    calls = tuple(
-        ToolCall.from_json(
-            c.get("id", ""), c["function"].get("name", ""), c["function"].get("arguments") or ""
-        )
-        for c in message.get("tool_calls") or ()
-        if c.get("function")
-    )
-    raw_reason = choice.get("finish_reason")
-    return ChatResponse(
-        text=message.get("content") or "",
-        tool_calls=calls,
-        finish_reason=normalise_finish_reason(raw_reason),
-        raw_finish_reason=raw_reason,
-        model=payload.get("model"),
-        id=payload.get("id"),
-        usage=parse_usage(payload.get("usage")),
-        request_id=request_id,
-        refusal=message.get("refusal"),
-        raw=payload,
-        attempts=attempts,
-    )
+    try:
+        choices = optional_list(payload.get("choices"), "choices")
+        if not choices:
+            raise StreamError(f"the reply has no choices (choices is {json_kind(payload.get('choices'))})")
+        common = {
+            "model": optional_str(payload.get("model"), "model"),
+            "id": optional_str(payload.get("id"), "id"),
+            "usage": parse_usage(payload.get("usage")),
+            "request_id": request_id,
+            "raw": payload,
+            "attempts": attempts,
+        }
+        parsed = [_choice(c, f"choices[{i}]", common) for i, c in enumerate(choices)]
+    except StreamError as exc:
+        exc.attempts = attempts
+        raise
+    if len(parsed) == 1:
+        return parsed[0][1]
+    # Choices are listed by their index; a missing index keeps the order sent.
+    ordered = tuple(r for _, r in sorted(parsed, key=lambda item: item[0]))
+    return ordered[0].replace(all_choices=ordered)
 
 
 class StreamParser:
-    """Turns SSE events of a chat-completions stream into neutral events; accumulates."""
+    """Turns SSE events of a chat-completions stream into neutral events; accumulates.
+
+    With several choices (``n > 1``) each choice's deltas go to its own accumulator, keyed
+    by the choice ``index``; events are emitted for choice 0 only (what ``.text()`` and a
+    single-choice caller expect), and the final response carries every choice in
+    ``choices``.
+    """
 
     terminated_by_done = True
 
     def __init__(self) -> None:
         self.acc = Accumulator()
         self.finished = False
+        self._choices: dict[int, _Choice] = {0: _Choice(self.acc)}
+
+    def _for(self, index: int) -> _Choice:
+        state = self._choices.get(index)
+        if state is None:
+            state = self._choices[index] = _Choice(Accumulator())
+            # The sibling shares what the chunks say of the whole reply.
+            state.acc.id, state.acc.model = self.acc.id, self.acc.model
+            self.acc.siblings[index] = state.acc
+        return state
+
+    def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
+        """Parse one SSE event; raise the mapped ``APIError`` for an in-stream error."""
+        data = event.data
+        if data == STREAM_TERMINATOR:
+            self.finished = True
+            return []
+        if self.finished:
+            raise StreamError(f"data after [DONE]: {data[:200]!r}")
+        chunk = decode_json(data, "stream chunk")
+        if type(chunk) is not dict:
+            raise StreamError(f"stream chunk is not a JSON object: {data[:200]!r}")
+        if chunk.get("error"):
+            raise api_error(None, chunk)
+        acc = self.acc
+        if acc.id is None:
+            acc.id = optional_str(chunk.get("id"), "chunk.id")
+            acc.model = optional_str(chunk.get("model"), "chunk.model")
+        events: list[StreamEvent] = []
+        choices = chunk.get("choices")
+        if choices:
+            if type(choices) is not list:
+                raise wrong_type("chunk.choices", choices, "an array")
+            for position, choice in enumerate(choices):
+                if type(choice) is not dict:
+                    raise wrong_type(f"chunk.choices[{position}]", choice, "an object")
+                index = choice.get("index", 0)
+                if index == 0 and type(index) is int:
+                    self._choices[0].feed(choice, events, position)
+                else:
+                    index = optional_index(index, f"chunk.choices[{position}].index") or 0
+                    self._for(index).feed(choice, events if index == 0 else None, position)
+        usage = chunk.get("usage")
+        if usage:
+            acc.usage = parse_usage(usage, "chunk.usage")
+            for sibling in acc.siblings.values():
+                sibling.usage = acc.usage
+            events.append(UsageEvent(acc.usage))
+        return events
+
+
+class _Choice:
+    """One choice of a stream: its accumulator and its tool-call slots."""
+
+    __slots__ = ("acc", "_slots", "_slot_count", "_last_slot")
+
+    def __init__(self, acc: Accumulator) -> None:
+        self.acc = acc
         # wire index -> (our slot, the call id seen there); see _slot
         self._slots: dict[object, tuple[int, Optional[str]]] = {}
         self._slot_count = 0
@@ -213,57 +390,55 @@ class StreamParser:
         self._last_slot = slot
         return slot
 
-    def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
-        """Parse one SSE event; raise the mapped ``APIError`` for an in-stream error."""
-        data = event.data
-        if data == STREAM_TERMINATOR:
-            self.finished = True
-            return []
-        if self.finished:
-            raise StreamError(f"data after [DONE]: {data[:200]!r}")
-        try:
-            chunk = _decode(data)
-        except ValueError:
-            raise StreamError(f"stream chunk is not valid JSON: {data[:200]!r}") from None
-        if not isinstance(chunk, dict):
-            raise StreamError(f"stream chunk is not a JSON object: {data[:200]!r}")
-        if chunk.get("error"):
-            raise api_error(None, chunk)
+    def feed(self, choice: dict[str, Any], events: Optional[list[StreamEvent]], position: int) -> None:
+        """Merge one choice's delta; append its events to ``events`` unless None."""
         acc = self.acc
-        if acc.id is None:
-            acc.id = chunk.get("id")
-            acc.model = chunk.get("model")
-        events: list[StreamEvent] = []
-        choices = chunk.get("choices")
-        if choices:
-            choice = choices[0]
-            delta = choice.get("delta")
-            if delta:
-                content = delta.get("content")
+        delta = choice.get("delta")
+        if delta:
+            if type(delta) is not dict:
+                raise wrong_type(f"chunk.choices[{position}].delta", delta, "an object")
+            content = delta.get("content")
+            if content:
+                if type(content) is not str:
+                    content, thinking = content_parts(content, f"chunk.choices[{position}].delta.content")
+                    if thinking:
+                        acc.thinking_parts.append(thinking)
+                        if events is not None:
+                            events.append(ThinkingDelta(thinking))
                 if content:
                     acc.text_parts.append(content)
-                    events.append(TextDelta(content))
-                    if len(delta) == 1:  # the common chunk: text and nothing else
-                        delta = None
-            if delta:
-                refusal = delta.get("refusal")
-                if refusal:
-                    acc.refusal_parts.append(refusal)
-                for call in delta.get("tool_calls") or ():
-                    function = call.get("function") or {}
-                    fragment = ToolCallDelta(
-                        index=self._slot(call.get("index"), call.get("id")),
-                        id=call.get("id"),
-                        name=function.get("name"),
-                        arguments_delta=function.get("arguments") or "",
-                    )
-                    acc.tool_call(fragment.index, fragment.id, fragment.name, fragment.arguments_delta)
-                    events.append(fragment)
-            reason = choice.get("finish_reason")
-            if reason:
-                acc.raw_finish_reason = reason
-        usage = chunk.get("usage")
-        if usage:
-            acc.usage = parse_usage(usage)
-            events.append(UsageEvent(acc.usage))
-        return events
+                    if events is not None:
+                        events.append(TextDelta(content))
+                if len(delta) == 1:  # the common chunk: text and nothing else
+                    delta = None
+        if delta:
+            self._rare_fields(delta, events, f"chunk.choices[{position}]")
+        reason = choice.get("finish_reason")
+        if reason:
+            acc.raw_finish_reason = optional_str(reason, f"chunk.choices[{position}].finish_reason")
+
+    def _rare_fields(self, delta: dict[str, Any], events: Optional[list[StreamEvent]], where: str) -> None:
+        acc = self.acc
+        refusal = optional_str(delta.get("refusal"), f"{where}.delta.refusal")
+        if refusal:
+            acc.refusal_parts.append(refusal)
+        reasoning = _reasoning(delta, f"{where}.delta")
+        if reasoning:
+            acc.thinking_parts.append(reasoning)
+            if events is not None:
+                events.append(ThinkingDelta(reasoning))
+        calls = optional_list(delta.get("tool_calls"), f"{where}.delta.tool_calls")
+        for i, call in enumerate(calls or ()):
+            at = f"{where}.delta.tool_calls[{i}]"
+            call = mapping(call, at)
+            function = optional_mapping(call.get("function"), f"{at}.function") or {}
+            call_id = optional_str(call.get("id"), f"{at}.id")
+            fragment = ToolCallDelta(
+                index=self._slot(optional_index(call.get("index"), f"{at}.index"), call_id),
+                id=call_id,
+                name=optional_str(function.get("name"), f"{at}.function.name"),
+                arguments_delta=_arguments(function, f"{at}.function"),
+            )
+            acc.tool_call(fragment.index, fragment.id, fragment.name, fragment.arguments_delta)
+            if events is not None:
+                events.append(fragment)
