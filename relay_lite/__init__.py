@@ -36,6 +36,7 @@ from ._errors import (
     StreamError,
     StructuredOutputError,
     TimeoutError,
+    ToolArgumentsError,
     TransportError,
     UnprocessableEntityError,
 )
@@ -54,6 +55,7 @@ from ._models import (
     Usage,
     UsageEvent,
 )
+from ._ratelimits import RateLimits  # already loaded by _errors: free to export here
 from ._stream import ChatStream
 
 # name -> module that defines it, imported on first access (PEP 562).
@@ -104,6 +106,7 @@ __all__ = [
     "ToolCall",
     "ThinkingBlock",
     "Usage",
+    "RateLimits",
     "TextDelta",
     "ThinkingDelta",
     "ToolCallDelta",
@@ -131,6 +134,7 @@ __all__ = [
     "DeadlineExceeded",
     "StreamError",
     "StructuredOutputError",
+    "ToolArgumentsError",
     *_LAZY,
 ]
 

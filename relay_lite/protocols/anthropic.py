@@ -289,7 +289,7 @@ def _parse_message(payload: Mapping[str, Any], request_id: Optional[str], attemp
             data = optional_str(block.get("data"), f"{where}.data") or ""
             thinking_blocks.append(ThinkingBlock(redacted_data=data))
         # other block kinds (server tools, citations, ...) stay in .raw only
-    raw_reason = optional_str(payload.get("stop_reason"), "stop_reason")
+    raw_reason = optional_str(payload.get("stop_reason"), "stop_reason") or None
     joined = "".join(text)
     return ChatResponse(
         text=joined,

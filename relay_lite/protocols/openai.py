@@ -246,7 +246,7 @@ def _choice(choice: Any, where: str, common: dict[str, Any]) -> tuple[int, ChatR
     index = optional_index(choice.get("index"), f"{where}.index")
     message = mapping(choice.get("message"), f"{where}.message")
     text, thinking = content_parts(message.get("content"), f"{where}.message.content")
-    raw_reason = optional_str(choice.get("finish_reason"), f"{where}.finish_reason")
+    raw_reason = optional_str(choice.get("finish_reason"), f"{where}.finish_reason") or None
     response = ChatResponse(
         text=text,
         tool_calls=_tool_calls(message.get("tool_calls"), f"{where}.message.tool_calls"),
@@ -335,7 +335,7 @@ class StreamParser:
             acc.model = optional_str(chunk.get("model"), "chunk.model")
         events: list[StreamEvent] = []
         choices = chunk.get("choices")
-        if choices:
+        if choices is not None:
             if type(choices) is not list:
                 raise wrong_type("chunk.choices", choices, "an array")
             for position, choice in enumerate(choices):
@@ -348,6 +348,8 @@ class StreamParser:
                     index = optional_index(index, f"chunk.choices[{position}].index") or 0
                     self._for(index).feed(choice, events if index == 0 else None, position)
         usage = chunk.get("usage")
+        if usage is not None and type(usage) is not dict:
+            raise wrong_type("chunk.usage", usage, "an object")
         if usage:
             acc.usage = parse_usage(usage, "chunk.usage")
             for sibling in acc.siblings.values():
@@ -394,9 +396,9 @@ class _Choice:
         """Merge one choice's delta; append its events to ``events`` unless None."""
         acc = self.acc
         delta = choice.get("delta")
+        if delta is not None and type(delta) is not dict:
+            raise wrong_type(f"chunk.choices[{position}].delta", delta, "an object")
         if delta:
-            if type(delta) is not dict:
-                raise wrong_type(f"chunk.choices[{position}].delta", delta, "an object")
             content = delta.get("content")
             if content:
                 if type(content) is not str:
