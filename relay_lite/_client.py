@@ -202,7 +202,8 @@ class Client:
         call = self.protocol.build_request(params, stream=True, provider=self.config.provider)
         http = self._open(params, call, stream=True)
         make_decoder = getattr(self.protocol, "make_decoder", None)
-        return ChatStream(http, self.protocol.StreamParser(), make_decoder() if make_decoder else None)
+        decoder = make_decoder() if make_decoder else None
+        return ChatStream(http, self.protocol.StreamParser(), decoder, self.protocol.parse_response)
 
     # -- ModelRelay account APIs (loaded on first use) -------------------------------------
 

@@ -22,6 +22,9 @@ caller's buffers.
    after the colon is dropped), a bare field name (empty value) or blank. Blank
    lines dispatch the event built up from the fields before them.
 4. At end of stream an event without its closing blank line is discarded.
+   Real servers often close right after their last event's data line (``data:
+   [DONE]`` then EOF), so ``close()`` also keeps that event, unfinished last line
+   included, in ``unterminated``: the caller's protocol decides whether it counts.
 
 Cost is linear in the bytes fed: each chunk is decoded once and only the new
 text is searched for line endings; an unfinished line is kept as a list of
@@ -58,6 +61,9 @@ DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
 _SSE_LINE_END = re.compile("\r\n|\r|\n")
 
 _BOM = "\ufeff"
+_BOM_BYTES = _BOM.encode("utf-8")
+# How an SSE body's first line can begin: a field we know, or a comment.
+_SSE_STARTS = (b"data:", b"event:", b"id:", b"retry:", b":")
 
 # How much of an unparsable NDJSON line goes into the error message.
 _SNIPPET_CHARS = 200
@@ -87,6 +93,8 @@ class _Utf8Text:
     and the capped buffer for the line still waiting for its line end."""
 
     _KIND = "stream"  # names the format in error messages
+    #: Media types (lower case, no parameters) of a body in this framing.
+    MEDIA_TYPES: tuple[str, ...] = ()
 
     def __init__(self, max_line_bytes: int) -> None:
         if max_line_bytes < 1:
@@ -101,6 +109,14 @@ class _Utf8Text:
         # of one long line stay linear instead of re-copying a growing string.
         self._pending: list[str] = []
         self._pending_len = 0
+
+    @classmethod
+    def sniff(cls, head: bytes) -> Optional[bool]:
+        """Whether a body starting with ``head`` looks like this framing (None: undecided).
+
+        The base answer is False: the framing is taken from the Content-Type only.
+        """
+        return False
 
     def _decode(self, data: bytes, final: bool = False) -> str:
         text: str = self._decoder.decode(data, final)
@@ -156,11 +172,12 @@ class SSEDecoder(_Utf8Text):
     exception the decoder must not be used again.
 
     Attributes: ``retry`` is the latest reconnection time (ms) the server sent, or
-    None; ``last_event_id`` is the current last event id; ``ended_mid_event`` is
-    meaningful after ``close()``.
+    None; ``last_event_id`` is the current last event id; ``ended_mid_event`` and
+    ``unterminated`` are meaningful after ``close()``.
     """
 
     _KIND = "SSE"
+    MEDIA_TYPES = ("text/event-stream",)
 
     def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         super().__init__(max_line_bytes)
@@ -171,6 +188,10 @@ class SSEDecoder(_Utf8Text):
         #: After ``close()``: True when the stream stopped inside an event, i.e. there
         #: was an unterminated line, or field lines with no blank line after them.
         self.ended_mid_event = False
+        #: After ``close()``: the event the stream stopped inside, had it been dispatched
+        #: (its data lines, a last line without a line ending included), or None when
+        #: that event had no data line. WHATWG discards it; see ``close()``.
+        self.unterminated: Optional[ServerSentEvent] = None
         self._after_cr = False  # the last text seen ended with CR
         self._event = ""  # event type buffer
         self._data: list[str] = []  # data buffer, one item per data line
@@ -189,15 +210,47 @@ class SSEDecoder(_Utf8Text):
 
         Per WHATWG an event that has not been ended by a blank line is discarded, so
         this always returns an empty list (it returns a list for symmetry with
-        ``feed()``). It sets ``ended_mid_event``.
+        ``feed()``). It sets ``ended_mid_event``, and keeps that discarded event in
+        ``unterminated`` for callers whose servers close the connection right after
+        their final ``data:`` line (``data: [DONE]`` then EOF, a last line with no
+        line ending at all): the caller decides whether the event completes its stream.
         """
         # Flush a truncated multi-byte sequence (it becomes U+FFFD in the partial line).
         text = self._decode(b"", final=True)
         events = self._lines(text) if text else []
         self.ended_mid_event = self._pending_len > 0 or self._in_event
+        last_line = "".join(self._pending)
         self._pending = []
         self._pending_len = 0
+        if last_line:  # read it as the complete line it would have been (never a CR here)
+            events += self._lines(last_line + "\n")
+        if self._data:
+            self.unterminated = ServerSentEvent(
+                self._event or "message", "\n".join(self._data), self.last_event_id, self._retry_pending
+            )
+            self._data.clear()
         return events
+
+    @classmethod
+    def sniff(cls, head: bytes) -> Optional[bool]:
+        """Whether a body starting with ``head`` looks like SSE; None while undecided.
+
+        True when its first non-blank line starts a field (``data:``, ``event:``,
+        ``id:``, ``retry:``) or a comment (``:``). Used for a stream whose Content-Type
+        says something else (gateways mislabel SSE as text/plain or application/json).
+        """
+        if _BOM_BYTES.startswith(head):  # nothing yet, or a BOM not whole yet
+            return None
+        text = head[3:] if head.startswith(_BOM_BYTES) else head
+        text = text.lstrip(b"\r\n")
+        if not text:
+            return None
+        for start in _SSE_STARTS:
+            if text.startswith(start):
+                return True
+        if any(start.startswith(text) for start in _SSE_STARTS):
+            return None
+        return False
 
     def _lines(self, text: str) -> list[ServerSentEvent]:
         if self._after_cr:
@@ -268,6 +321,14 @@ class NDJSONDecoder(_Utf8Text):
     """
 
     _KIND = "NDJSON"
+    MEDIA_TYPES = (
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/x-jsonlines",
+    )
+    #: Always None: ``close()`` itself parses a last line that had no newline.
+    unterminated: Optional[ServerSentEvent] = None
 
     def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         super().__init__(max_line_bytes)

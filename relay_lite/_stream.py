@@ -6,16 +6,59 @@ stream ends or breaks, when the caller closes it or leaves its ``with`` block, a
 silently short: a stream that stops without its protocol's terminator raises
 ``StreamError`` carrying the partial ``ChatResponse``; every error raised while streaming
 carries that partial response as ``.partial``.
+
+What the body holds is decided once, before the first event (``open_stream_body``):
+
+- Content-Type of the expected framing (``text/event-stream``), or none at all: decoded
+  in that framing.
+- Any other type on a body whose first line starts like SSE (``data:``, ``event:``,
+  ``id:``, ``retry:``, ``:``): decoded as SSE too; gateways mislabel streams.
+- ``application/json`` or ``+json``: a whole reply (gateways answer ``stream: true``
+  that way on cache hits, for mocked models and for errors). It is read whole, up to
+  ``MAX_WHOLE_REPLY_BYTES``, and parsed by the protocol's ``parse_response``: an error
+  body raises its ``APIError``; a reply becomes the events a stream of it would have
+  produced, and ``.response`` equals what ``send()`` returns for that body.
+- Anything else (an HTML error page, plain text): ``StreamError`` naming the type and
+  quoting the body's start.
+
+At end of stream, an event left without its closing blank line (servers and recorders
+close right after the final ``data:`` line) is handed to the protocol parser, which
+decides: the terminator ends the stream cleanly; cut JSON raises ``StreamError`` (the
+stream ended in the middle of an event); any other event is kept, and the stream still
+raises for its missing terminator, so nothing that arrived is lost.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Optional
+import json
+from itertools import chain
+from typing import Any, Callable, Iterator, Optional
 
 from ._errors import REQUEST_ID_HEADERS, APIError, RelayError, StreamError
-from ._models import ChatResponse, Done, StreamEvent, TextDelta
-from ._sse import SSEDecoder
+from ._models import (
+    ChatResponse,
+    Done,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallDelta,
+    Usage,
+    UsageEvent,
+)
+from ._sse import ServerSentEvent, SSEDecoder
 from ._transport import StreamResponse
+
+#: Most bytes a JSON reply to a streaming request may have (it is read whole).
+MAX_WHOLE_REPLY_BYTES = 16 * 1024 * 1024
+# How many bytes may be read to decide whether a mislabelled body is SSE.
+_SNIFF_BYTES = 4096
+# How much of an unexpected body or event an error message quotes.
+_SNIPPET_CHARS = 200
+# Enough bytes for that many characters of any UTF-8 text.
+_SNIPPET_BYTES = 4 * _SNIPPET_CHARS
+
+# Bad shapes a parser's checks may let through; turned into StreamError at the pump.
+MALFORMED = (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError)
 
 
 def request_id_from(headers: Any) -> Optional[str]:
@@ -27,6 +70,105 @@ def request_id_from(headers: Any) -> Optional[str]:
     return None
 
 
+def quote_start(text: str) -> str:
+    """``text``'s start, quoted for an error message."""
+    return repr(text[:_SNIPPET_CHARS] + "..." if len(text) > _SNIPPET_CHARS else text)
+
+
+def _media_type(headers: Any) -> str:
+    return str(headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+
+
+def is_json_media_type(media_type: str) -> bool:
+    """``application/json`` or any ``+json`` type (``application/problem+json``, ...)."""
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def open_stream_body(
+    http: StreamResponse, framing: Any, *, json_ok: bool = True, what: str = "stream"
+) -> tuple[bool, Iterator[bytes]]:
+    """Decide what a 2xx streaming response holds; return (is_whole_json, its byte chunks).
+
+    ``framing`` is the decoder class expected (its ``MEDIA_TYPES`` and ``sniff``). The
+    chunks include any bytes read to decide. A body that is neither in the framing nor
+    (with ``json_ok``) JSON raises ``StreamError`` (``what`` names the stream) and the
+    response is closed.
+    """
+    chunks = http.iter_bytes()
+    media_type = _media_type(http.headers)
+    if not media_type or media_type in framing.MEDIA_TYPES:
+        return False, chunks
+    head = b""
+    verdict: Optional[bool] = None
+    for chunk in chunks:
+        head += chunk
+        verdict = framing.sniff(head)
+        if verdict is not None or len(head) >= _SNIFF_BYTES:
+            break
+    if verdict:
+        return False, chain((head,), chunks)
+    if json_ok and is_json_media_type(media_type):
+        return True, chain((head,), chunks)
+    for chunk in chunks:  # enough of the body to show what it is
+        if len(head) >= _SNIPPET_BYTES:
+            break
+        head += chunk
+    http.close()
+    shown = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    raise StreamError(
+        f"{what} answered with Content-Type {media_type}, not {framing.MEDIA_TYPES[0]}: {quote_start(shown)}",
+        attempts=http.attempts,
+    )
+
+
+def read_whole_json(http: StreamResponse, chunks: Iterator[bytes], *, what: str = "stream") -> Any:
+    """Read a JSON body of at most ``MAX_WHOLE_REPLY_BYTES`` from ``chunks`` and parse it."""
+    parts: list[bytes] = []
+    size = 0
+    for chunk in chunks:
+        parts.append(chunk)
+        size += len(chunk)
+        if size > MAX_WHOLE_REPLY_BYTES:
+            http.close()
+            raise StreamError(
+                f"{what} answered with a JSON body larger than {MAX_WHOLE_REPLY_BYTES} bytes; not read",
+                attempts=http.attempts,
+            )
+    text = b"".join(parts).decode("utf-8", errors="replace").lstrip("\ufeff")
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise StreamError(
+            f"{what} answered with Content-Type {_media_type(http.headers)} but a body that is not JSON: "
+            f"{quote_start(text)}",
+            attempts=http.attempts,
+        ) from None
+    except RecursionError:
+        raise StreamError(
+            f"{what} answered with JSON nested too deeply to read", attempts=http.attempts
+        ) from None
+
+
+def ended_mid_event_error(event: ServerSentEvent, what: str = "stream") -> StreamError:
+    """The error for a final event, without its blank line, that its parser refused."""
+    return StreamError(f"{what} ended in the middle of an event: {quote_start(event.data)}")
+
+
+def events_of_whole(response: ChatResponse) -> list[StreamEvent]:
+    """The events a stream of ``response`` would have produced, ``Done`` last."""
+    events: list[StreamEvent] = []
+    if response.thinking:
+        events.append(ThinkingDelta(response.thinking))
+    if response.text:
+        events.append(TextDelta(response.text))
+    for index, call in enumerate(response.tool_calls):
+        events.append(ToolCallDelta(index, call.id, call.name, call.arguments_text))
+    if response.usage != Usage():
+        events.append(UsageEvent(response.usage))
+    events.append(Done(response))
+    return events
+
+
 class ChatStream:
     """Iterate for ``TextDelta`` / ``ToolCallDelta`` / ``UsageEvent`` / ... and a final ``Done``.
 
@@ -36,10 +178,18 @@ class ChatStream:
     >>> stream.response.usage  # doctest: +SKIP
     """
 
-    def __init__(self, http: StreamResponse, parser: Any, decoder: Any = None) -> None:
+    def __init__(
+        self,
+        http: StreamResponse,
+        parser: Any,
+        decoder: Any = None,
+        parse_whole: Optional[Callable[..., ChatResponse]] = None,
+    ) -> None:
         self._http = http
         self._parser = parser
         self._decoder = decoder if decoder is not None else SSEDecoder()
+        # The protocol's parse_response, for a JSON reply to the streaming request.
+        self._parse_whole = parse_whole
         self.request_id = request_id_from(http.headers)
         self._response: Optional[ChatResponse] = None
         self._iterator: Optional[Iterator[StreamEvent]] = None
@@ -73,7 +223,12 @@ class ChatStream:
         parser = self._parser
         decoder = self._decoder
         try:
-            for chunk in self._http.iter_bytes():
+            parse_whole = self._parse_whole
+            whole, chunks = open_stream_body(self._http, type(decoder), json_ok=parse_whole is not None)
+            if whole and parse_whole is not None:
+                yield from self._whole_reply(parse_whole, chunks)
+                return
+            for chunk in chunks:
                 for item in decoder.feed(chunk):
                     yield from parser.feed(item)
                     if parser.finished:
@@ -83,13 +238,18 @@ class ChatStream:
             else:
                 for item in decoder.close():
                     yield from parser.feed(item)
+                final = decoder.unterminated
+                if not parser.finished and final is not None:
+                    yield from self._last_event(final)
             if not parser.finished:
-                detail = " (in the middle of an event)" if getattr(decoder, "ended_mid_event", False) else ""
+                # Nothing is said of a final event that was read whole into the partial.
+                cut = getattr(decoder, "ended_mid_event", False) and decoder.unterminated is None
+                detail = " (in the middle of an event)" if cut else ""
                 raise StreamError(f"stream ended before its terminator{detail}")
         except RelayError as exc:
             self._fail(exc)
             raise
-        except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
+        except MALFORMED as exc:
             # A chunk of an unexpected shape slipped past the parser's checks.
             error = StreamError(f"malformed stream event: {exc!r}")
             self._fail(error)
@@ -101,6 +261,28 @@ class ChatStream:
         self._http.drain()
         self._response = self._partial()
         yield Done(self._response)
+
+    def _last_event(self, event: ServerSentEvent) -> list[StreamEvent]:
+        """Feed the event the stream ended inside (no blank line after it) to the parser.
+
+        The official SDKs' decoders drop such an event silently; here the protocol decides.
+        """
+        try:
+            events: list[StreamEvent] = self._parser.feed(event)
+        except StreamError as exc:  # cut JSON, or an event that cannot come here
+            raise ended_mid_event_error(event) from exc
+        return events
+
+    def _whole_reply(
+        self, parse_whole: Callable[..., ChatResponse], chunks: Iterator[bytes]
+    ) -> Iterator[StreamEvent]:
+        http = self._http
+        payload = read_whole_json(http, chunks)
+        response = parse_whole(payload, request_id=self.request_id, attempts=http.attempts)
+        response = response.replace(status=http.status, headers=http.headers)  # as send() does
+        http.close()  # a no-op when reading to the end already released the connection
+        self._response = response
+        yield from events_of_whole(response)
 
     def _fail(self, exc: RelayError) -> None:
         self._error = exc

@@ -220,6 +220,8 @@ def parse_agent_event(sse: ServerSentEvent) -> Optional[AgentEvent]:
         payload = json.loads(data)
     except ValueError:
         raise StreamError(f"agent event is not valid JSON: {data[:SNIPPET_CHARS]!r}") from None
+    except RecursionError:  # json.loads recurses once per nesting level
+        raise StreamError(f"agent event is nested too deeply to read: {data[:SNIPPET_CHARS]!r}") from None
     if not isinstance(payload, dict):
         raise StreamError(f"agent event is not a JSON object: {data[:SNIPPET_CHARS]!r}")
 

@@ -28,9 +28,10 @@ A run ends at ``run_end``, ``error`` or ``cancelled``. An ``error`` event is yie
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
-from typing import Any, Generic, Iterable, Iterator, Mapping, Optional, TypeVar, Union
+from typing import Any, Generic, Iterable, Iterator, Mapping, NoReturn, Optional, TypeVar, Union
 from urllib.parse import quote, urlencode, urlsplit
 
 from .._config import (
@@ -42,8 +43,15 @@ from .._config import (
     timeouts_from_env,
 )
 from .._errors import APIError, ConfigError, RelayError, StreamError, api_error
-from .._sse import SSEDecoder
-from .._stream import request_id_from
+from .._sse import ServerSentEvent, SSEDecoder
+from .._stream import (
+    MALFORMED,
+    ended_mid_event_error,
+    open_stream_body,
+    quote_start,
+    read_whole_json,
+    request_id_from,
+)
 from .._transport import StreamResponse, Transport
 from .agent_events import (
     AgentEvent,
@@ -272,7 +280,11 @@ class AgentRun:
         decoder = SSEDecoder()
         last: Optional[AgentEvent] = None
         try:
-            for chunk in self._http.iter_bytes():
+            whole, chunks = open_stream_body(self._http, SSEDecoder, what="agent run")
+            if whole:
+                _raise_for_whole(read_whole_json(self._http, chunks, what="agent run"), self._http.headers)
+            ended_mid_event = False
+            for chunk in chunks:
                 for sse in decoder.feed(chunk):
                     event = parse_agent_event(sse)
                     if event is None:
@@ -290,23 +302,49 @@ class AgentRun:
                     break
             else:
                 decoder.close()
+                ended_mid_event = decoder.ended_mid_event
+                final = decoder.unterminated
+                if final is not None:  # the server closed right after its last data line
+                    event = self._final_event(final)
+                    ended_mid_event = event is None  # the data held no event
+                    if event is not None and not isinstance(event, Heartbeat):
+                        last = event
+                        yield event
             if not self.finished:
-                if isinstance(last, HITLInterrupt) and not decoder.ended_mid_event:
+                if isinstance(last, HITLInterrupt) and not ended_mid_event:
                     self.paused = True
                 else:
-                    detail = " (in the middle of an event)" if decoder.ended_mid_event else ""
+                    detail = " (in the middle of an event)" if ended_mid_event else ""
                     raise StreamError(f"agent run ended before run_end, error or cancelled{detail}")
         except RelayError as exc:
-            exc.partial = self.snapshot()
-            exc.attempts = self._http.attempts
-            if isinstance(exc, APIError) and exc.request_id is None:
-                exc.request_id = self.request_id
-            self._http.close()
+            self._fail(exc)
             raise
+        except MALFORMED as exc:
+            # An event of an unexpected shape slipped past the parser's checks.
+            error = StreamError(f"malformed agent event: {exc!r}")
+            self._fail(error)
+            raise error from exc
         except GeneratorExit:
             self._http.close()
             raise
         self._http.drain()
+
+    def _final_event(self, sse: ServerSentEvent) -> Optional[AgentEvent]:
+        """Parse and absorb the event the stream ended inside (no blank line after it)."""
+        try:
+            event = parse_agent_event(sse)
+        except StreamError as exc:  # cut JSON
+            raise ended_mid_event_error(sse, "agent run") from exc
+        if event is not None:
+            self._absorb(event)
+        return event
+
+    def _fail(self, exc: RelayError) -> None:
+        exc.partial = self.snapshot()
+        exc.attempts = self._http.attempts
+        if isinstance(exc, APIError) and exc.request_id is None:
+            exc.request_id = self.request_id
+        self._http.close()
 
     def close(self) -> None:
         """Stop reading and release the connection now."""
@@ -406,6 +444,20 @@ def _unwrap(data: Any, headers: Mapping[str, str]) -> Any:
 
 
 _ENVELOPE_KEYS = frozenset({"code", "data", "message", "msg", "success", "request_id"})
+
+
+def _raise_for_whole(data: Any, headers: Mapping[str, str]) -> NoReturn:
+    """A run answered with a whole JSON body instead of events: always an error.
+
+    An error body (``{"error": ...}``, a ``{"code": 40001, ...}`` envelope) raises its
+    ``APIError``; anything else raises ``StreamError`` quoting it.
+    """
+    if isinstance(data, dict):
+        failed_envelope = data.get("code") not in (None, 0, "0", 200) and ("message" in data or "msg" in data)
+        if "error" in data or failed_envelope:
+            raise api_error(None, data, headers)
+    shown = json.dumps(data, ensure_ascii=False)
+    raise StreamError(f"agent run answered with a JSON body, not an event stream: {quote_start(shown)}")
 
 
 def _conversation_path(conversation_id: str) -> str:
