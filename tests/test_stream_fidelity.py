@@ -29,7 +29,7 @@ from relay_lite import (
     UsageEvent,
 )
 from relay_lite._sse import NDJSONDecoder, ServerSentEvent, SSEDecoder
-from relay_lite.platform.agents import AgentClient, MessageChunk, RunEnd, RunSnapshot, RunStart
+from relay_lite.platform.agents import AgentClient, HITLInterrupt, MessageChunk, RunEnd, RunSnapshot, RunStart
 from relay_lite.testing import FakeServer, Reply
 
 CHUNKINGS = ["whole", "bytewise"]
@@ -725,6 +725,29 @@ def test_agent_run_last_chunk_without_blank_line_or_run_end_is_kept(agent_server
         list(agents.chat("c1").send("cats?"))
     assert info.value.message == "agent run ended before run_end, error or cancelled"
     assert info.value.partial.text == "Three cats. More"
+
+
+@pytest.mark.parametrize("chunking", CHUNKINGS)
+def test_agent_run_whose_final_record_is_an_interrupt_without_blank_line_is_paused(
+    agent_server, agents, chunking: str
+) -> None:
+    interrupt = (
+        b"event: hitl\n"
+        b'data: {"channel":"hitl","type":"hitl_interrupt","action_name":"send_email",'
+        b'"action_args":{"to":"ops@example.com"},"description":"Send the report?"}'
+    )
+    agent_server.add(reply(RUN_HEAD + interrupt, chunking))
+    with agents.chat("c1").send("report") as run:
+        events = list(run)
+    assert events[-1] == HITLInterrupt(
+        "send_email",
+        {"to": "ops@example.com"},
+        "Send the report?",
+        None,
+        ({"name": "send_email", "args": {"to": "ops@example.com"}, "description": "Send the report?"},),
+    )
+    assert (run.paused, run.finished, run.text) == (True, False, "Three cats.")
+    assert slots_all_free(agents, agent_server)
 
 
 def test_agent_run_answered_with_text_html_raises_stream_error(agent_server, agents) -> None:
