@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from ._chat import ChatRequest
 from ._config import PRESETS, USER_AGENT, ClientConfig, ProxySettings, RetryPolicy, Timeouts
-from ._errors import ConfigError
+from ._errors import APIError, ConfigError, safe_url, scrub, secret_values, url_secrets
 from ._models import ChatParams, ChatResponse
+from ._ratelimits import parse_rate_limits
 from ._stream import ChatStream, request_id_from
 from ._transport import Transport
 
@@ -46,6 +48,8 @@ class Client:
         retry: Optional[RetryPolicy] = None,
         headers: Optional[Mapping[str, str]] = None,
         ca_bundle: Optional[str] = None,
+        organization: Optional[str] = None,
+        project: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
         transport: Optional[Any] = None,
     ) -> None:
@@ -58,6 +62,8 @@ class Client:
             retry=retry,
             headers=headers,
             ca_bundle=ca_bundle,
+            organization=organization,
+            project=project,
             env=env,
         )
         preset = PRESETS[self.config.provider]
@@ -107,7 +113,10 @@ class Client:
 
     def __repr__(self) -> str:
         config = self.config
-        return f"Client(provider={config.provider!r}, base_url={config.base_url!r}, model={config.model!r})"
+        return (
+            f"Client(provider={config.provider!r}, base_url={safe_url(config.base_url)!r}, "
+            f"model={config.model!r})"
+        )
 
     # -- building requests ----------------------------------------------------------------
 
@@ -167,6 +176,7 @@ class Client:
 
     def _call_headers(self, params: ChatParams, extra: Mapping[str, str]) -> dict[str, str]:
         headers = dict(self.protocol.auth_headers(self.config.api_key))
+        headers.update(self.config.account_headers())
         headers.update(extra)
         headers.update(self.config.headers)
         if params.request_id and getattr(self.protocol, "REQUEST_ID_HEADER", None):
@@ -192,10 +202,23 @@ class Client:
         params = self._prepare(params)
         call = self.protocol.build_request(params, stream=False, provider=self.config.provider)
         response = self._open(params, call, stream=False)
-        result: ChatResponse = self.protocol.parse_response(
-            response.json(), request_id=request_id_from(response.headers), attempts=response.attempts
+        received_at = time.time()
+        try:
+            result: ChatResponse = self.protocol.parse_response(
+                response.json(), request_id=request_id_from(response.headers), attempts=response.attempts
+            )
+        except APIError as exc:
+            # An error object in a 200 body may echo the key, like an error status would.
+            headers = self._call_headers(params, call.headers)
+            scrub(exc, secret_values(headers, url_secrets(self.config.base_url)))
+            exc.headers = dict(response.headers)
+            exc.rate_limits = parse_rate_limits(response.headers, received_at)
+            raise
+        return result.replace(
+            status=response.status,
+            headers=response.headers,
+            rate_limits=parse_rate_limits(response.headers, received_at),
         )
-        return result
 
     def _stream_chat(self, params: ChatParams) -> ChatStream:
         params = self._prepare(params)

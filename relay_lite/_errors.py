@@ -9,13 +9,24 @@ One root, ``RelayError``, split by cause so callers catch by family:
 - ``StructuredOutputError``: structured output failed on every attempt.
 
 Every error carries ``attempts`` (how many HTTP attempts were made) and says it in its
-message. Nothing here ever formats a credential.
+message. Nothing here ever formats a credential, and ``redact`` / ``scrub`` remove the
+ones a server echoes back (see "Secrets" below).
+
+``api_error`` turns any error body into an ``APIError`` with a string message: bodies of
+unknown shape, odd types, invalid UTF-8 or absurd nesting fall back to text, never to a
+bare Python exception.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional, Union
+import re
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
+
+from ._ratelimits import parse_rate_limits
+
+if TYPE_CHECKING:
+    from ._ratelimits import RateLimits
 
 __all__ = [
     "RelayError",
@@ -38,8 +49,15 @@ __all__ = [
     "DeadlineExceeded",
     "StreamError",
     "StructuredOutputError",
+    "ToolArgumentsError",
     "api_error",
     "REQUEST_ID_HEADERS",
+    "REDACTED",
+    "secret_values",
+    "url_secrets",
+    "redact",
+    "safe_url",
+    "scrub",
 ]
 
 # Response headers that carry the provider's request id, most specific first.
@@ -66,6 +84,10 @@ class RelayError(Exception):
     def __str__(self) -> str:
         return f"{self.message} ({_attempts_suffix(self.attempts)})"
 
+    def __repr__(self) -> str:
+        # From the current message: it may have been redacted or extended after __init__.
+        return f"{type(self).__name__}({self.message!r})"
+
 
 class ConfigError(RelayError, ValueError):
     """A bad argument or environment value; the message names it."""
@@ -78,7 +100,12 @@ class ConfigError(RelayError, ValueError):
 
 
 class APIError(RelayError):
-    """The API answered with an error (an HTTP status, or an error event inside a stream)."""
+    """The API answered with an error (an HTTP status, or an error event inside a stream).
+
+    ``status`` is the HTTP status (None for an error event inside a stream), ``headers``
+    the response's headers with lower-cased names, ``rate_limits`` what they said about
+    the caller's rate limits (``RateLimits`` or None), ``body`` the parsed error body.
+    """
 
     def __init__(
         self,
@@ -90,6 +117,8 @@ class APIError(RelayError):
         body: Any = None,
         attempts: int = 1,
         partial: Any = None,
+        headers: Optional[Mapping[str, str]] = None,
+        rate_limits: Optional[RateLimits] = None,
     ) -> None:
         super().__init__(message, attempts=attempts)
         self.status = status
@@ -97,6 +126,8 @@ class APIError(RelayError):
         self.request_id = request_id
         self.body = body
         self.partial = partial
+        self.headers: dict[str, str] = dict(headers or {})
+        self.rate_limits = rate_limits
 
     def __str__(self) -> str:
         details = [f"status {self.status}" if self.status is not None else "in stream"]
@@ -208,6 +239,20 @@ class StructuredOutputError(RelayError):
         self.responses = list(responses or [])
 
 
+class ToolArgumentsError(RelayError, ValueError):
+    """A tool call's arguments are not a JSON object, so there is nothing safe to run it with.
+
+    Raised when ``ToolCall.arguments`` is read for such a call (cut off by the token limit,
+    or a model's mistake); ``arguments_json`` keeps the text the model sent.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, attempts=0)
+
+    def __str__(self) -> str:
+        return self.message
+
+
 _STATUS_CLASSES: dict[int, type[APIError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -267,53 +312,96 @@ def _class_for(status: Optional[int], code: Optional[str], kind: Optional[str]) 
     return APIError
 
 
-def _parse_body(body: Union[bytes, str, Mapping[str, Any], None]) -> Any:
+# Longest error text kept from a body that is not JSON, or from a value of an odd type.
+MAX_MESSAGE_CHARS = 500
+
+
+def _parse_body(body: Union[bytes, str, Mapping[str, Any], None]) -> tuple[Any, Optional[str]]:
+    """(parsed JSON or the text itself, the text) of an error body."""
     if isinstance(body, (bytes, bytearray)):
         body = bytes(body).decode("utf-8", "replace")
     if isinstance(body, str):
+        if not body.strip():
+            return None, None
         try:
-            return json.loads(body) if body.strip() else None
-        except ValueError:
-            return body
-    return body
+            return json.loads(body), body
+        except (ValueError, RecursionError):
+            # RecursionError: JSON nested deeper than the parser allows is kept as text.
+            return body, body
+    return body, None
 
 
-def _header(headers: Optional[Mapping[str, str]], names: tuple[str, ...]) -> Optional[str]:
-    if not headers:
-        return None
-    lowered = {k.lower(): v for k, v in headers.items()}
+def _header(headers: Mapping[str, str], names: tuple[str, ...]) -> Optional[str]:
     for name in names:
-        if lowered.get(name):
-            return lowered[name]
+        value = headers.get(name)
+        if value and isinstance(value, str):
+            return value
     return None
 
 
-def _describe(parsed: Any) -> tuple[Optional[str], Optional[str], Optional[str], Optional[int]]:
+def _scalar(value: Any) -> Optional[str]:
+    """A string, number or None as text; containers and booleans name nothing (None)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def _text_of(value: Any) -> Optional[str]:
+    """Any JSON value as a message: strings as they are, other values as short JSON."""
+    if value is None or isinstance(value, str):
+        return value
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        text = f"<{type(value).__name__}>"
+    return text[:MAX_MESSAGE_CHARS]
+
+
+def _status_of(value: Any) -> Optional[int]:
+    """An HTTP status from a body field; ``True`` (an int in Python), 0 or 99999 are not one."""
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) == 3:
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
+        return value
+    return None
+
+
+def _describe(
+    parsed: Any, text: Optional[str]
+) -> tuple[Optional[str], Optional[str], Optional[str], Optional[int]]:
     """Pull (message, code, type, status) out of any known error body shape."""
+    if isinstance(parsed, list):
+        # Google's OpenAI-compatible endpoint wraps its error object in a list.
+        parsed = next((item for item in parsed if isinstance(item, Mapping)), parsed)
     if not isinstance(parsed, Mapping):
-        text = parsed.strip()[:500] if isinstance(parsed, str) and parsed.strip() else None
-        return text, None, None, None
-    inner = parsed.get("error", parsed)
-    if isinstance(inner, str):  # {"error": "text"}
-        return inner, _as_str(parsed.get("code")), None, None
+        # Text as sent (a JSON string as its content); JSON null says nothing.
+        raw = parsed if isinstance(parsed, str) or parsed is None else (text or _text_of(parsed))
+        message = raw.strip()[:MAX_MESSAGE_CHARS] if raw and raw.strip() else None
+        return message, None, None, None
+    inner: Any = parsed.get("error", parsed)
+    if isinstance(inner, list):
+        inner = next((item for item in inner if isinstance(item, Mapping)), inner)
     if not isinstance(inner, Mapping):
-        inner = parsed
-    message = inner.get("message") or parsed.get("message")
-    kind = _as_str(inner.get("type"))
+        # {"error": "text"}, or an error that is a number or a list of strings.
+        message = _text_of(parsed.get("message")) or _text_of(inner)
+        return message, _scalar(parsed.get("code")), None, _status_of(parsed.get("status"))
+    message = inner.get("message")
+    if message is None or message == "":
+        message = parsed.get("message")
+    kind = _scalar(inner.get("type"))
     if kind == "error":  # Anthropic's outer {"type": "error"} names no family
         kind = None
     # OpenAI puts the specific reason in "code" and the family in "type";
     # Anthropic only has "type". The code shown is the more specific one.
-    code = _as_str(inner.get("code")) or kind
-    status = inner.get("status") if isinstance(inner.get("status"), int) else None
     raw_code = inner.get("code")
-    if status is None and isinstance(raw_code, int) and 400 <= raw_code <= 599:
-        status = raw_code  # OpenRouter and vLLM put the HTTP status in "code" inside streams
-    return (str(message) if message is not None else None), code, kind, status
-
-
-def _as_str(value: Any) -> Optional[str]:
-    return None if value is None else str(value)
+    code = _scalar(raw_code) or kind
+    status = _status_of(inner.get("status"))
+    if status is None and isinstance(raw_code, int) and not isinstance(raw_code, bool):
+        # OpenRouter and vLLM put the HTTP status in "code" inside streams.
+        status = _status_of(raw_code)
+    return _text_of(message), code, kind, status
 
 
 def api_error(
@@ -323,25 +411,28 @@ def api_error(
     *,
     attempts: int = 1,
     partial: Any = None,
+    secrets: Iterable[str] = (),
 ) -> APIError:
     """Build the right ``APIError`` subclass from a status and an error body.
 
     ``status`` is None (or 200) for an error event inside a stream; the class then
     follows the error's type or code. Understands the OpenAI, Anthropic, ModelRelay
-    (nested and flat) and agent-platform body shapes.
+    (nested and flat) and agent-platform body shapes; any other body becomes text.
+    ``secrets`` (see ``secret_values``) are removed from everything the error carries.
     """
-    parsed = _parse_body(body)
-    message, code, kind, body_status = _describe(parsed)
+    parsed, text = _parse_body(body)
+    message, code, kind, body_status = _describe(parsed, text)
     if status == 200:
         status = None
     effective_status = status if status is not None else body_status
-    request_id = _header(headers, REQUEST_ID_HEADERS)
-    if request_id is None and isinstance(parsed, Mapping) and parsed.get("request_id"):
-        request_id = str(parsed["request_id"])
+    lowered = {str(k).lower(): v for k, v in (headers or {}).items() if isinstance(v, str)}
+    request_id = _header(lowered, REQUEST_ID_HEADERS)
+    if request_id is None and isinstance(parsed, Mapping):
+        request_id = _scalar(parsed.get("request_id")) or None
     cls = _class_for(effective_status, code, kind)
-    if not message:
+    if not message or not message.strip():
         message = f"HTTP {status}" if status is not None else "error event in stream"
-    return cls(
+    error = cls(
         message,
         status=effective_status,
         code=code,
@@ -349,4 +440,118 @@ def api_error(
         body=parsed,
         attempts=attempts,
         partial=partial,
+        headers=lowered,
+        rate_limits=parse_rate_limits(lowered),
     )
+    if secrets:
+        scrub(error, secrets)
+    return error
+
+
+# -- secrets ----------------------------------------------------------------------------------
+#
+# The transport knows which outgoing header values are credentials for each call; a server
+# that echoes one back (in an error message, an error body or a header) must not put it into
+# an error or a log line. ``secret_values`` names them and ``scrub`` removes them. URL
+# credentials (``https://user:password@host``) are cut out of any text by ``redact`` too.
+
+REDACTED = "[REDACTED]"
+# Request headers whose values are credentials, besides any whose name says so.
+SECRET_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "x-api-key", "api-key", "cookie", "x-modelrelay-api-key"}
+)
+_SECRET_NAME_PARTS = ("key", "token", "secret", "auth", "password", "credential", "signature")
+# Shorter values are not real credentials, and redacting them would mangle ordinary words.
+MIN_SECRET_LENGTH = 6
+# "scheme://userinfo@": the user info of any URL in a text.
+_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s'\"]+@")
+
+
+def _is_secret_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in SECRET_HEADERS or any(part in lowered for part in _SECRET_NAME_PARTS)
+
+
+def secret_values(headers: Mapping[str, str], extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """The credentials among outgoing ``headers`` (and ``extra`` ones), longest first.
+
+    A value with an auth scheme (``Bearer sk-...``, ``Basic ...``) also yields its token
+    alone, which is what servers usually echo.
+    """
+    found: set[str] = set()
+    for name, value in headers.items():
+        if not isinstance(value, str) or not _is_secret_header(name):
+            continue
+        value = value.strip()
+        found.add(value)
+        scheme, _, token = value.partition(" ")
+        if token and scheme.isalpha():
+            found.add(token.strip())
+    found.update(extra)
+    candidates = {v for v in found if isinstance(v, str) and len(v) >= MIN_SECRET_LENGTH}
+    # As JSON escapes them, too: a key with "/" or a quote appears so inside a JSON body.
+    candidates |= {json.dumps(v)[1:-1] for v in candidates}
+    return tuple(sorted(candidates, key=len, reverse=True))
+
+
+def url_secrets(url: str) -> tuple[str, ...]:
+    """The user info of ``url`` and its password, raw and percent-decoded ('' parts skipped)."""
+    rest = url.split("://", 1)[-1]
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    if "@" not in authority:
+        return ()
+    from urllib.parse import unquote
+
+    userinfo = authority.rsplit("@", 1)[0]
+    password = userinfo.partition(":")[2]
+    values = {userinfo, unquote(userinfo), password, unquote(password)}
+    return tuple(v for v in values if v)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each secret and any URL's user info replaced by ``[REDACTED]``."""
+    for secret in secrets:
+        if secret and secret in text:
+            text = text.replace(secret, REDACTED)
+    if "@" in text:
+        text = _URL_CREDENTIALS.sub(r"\1" + REDACTED + "@", text)
+    return text
+
+
+def safe_url(url: str) -> str:
+    """``url`` fit for a log line or a message: its user info (if any) redacted."""
+    return redact(url) if "@" in url else url
+
+
+def _redact_value(value: Any, secrets: tuple[str, ...]) -> Any:
+    """A JSON value with the secrets removed from every string in it."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        return redact(_text_of(value) or "", secrets)
+    cleaned = redact(text, secrets)
+    if cleaned == text:
+        return value
+    try:
+        return json.loads(cleaned)
+    except (ValueError, RecursionError):
+        return cleaned
+
+
+def scrub(error: RelayError, secrets: Iterable[str]) -> RelayError:
+    """Remove ``secrets`` from ``error``'s message (and an API error's code, body, headers)."""
+    secrets = tuple(secrets)
+    error.message = redact(error.message, secrets)
+    error.args = (error.message,)
+    if isinstance(error, APIError):
+        if error.code is not None:
+            error.code = redact(error.code, secrets)
+        if error.request_id is not None:
+            error.request_id = redact(error.request_id, secrets)
+        error.body = _redact_value(error.body, secrets)
+        error.headers = {name: redact(value, secrets) for name, value in error.headers.items()}
+    return error

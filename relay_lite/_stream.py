@@ -214,10 +214,16 @@ class ChatStream:
                 self.close()
 
     def _partial(self) -> ChatResponse:
-        partial: ChatResponse = self._parser.acc.response(
-            request_id=self.request_id, attempts=self._http.attempts
-        )
-        return partial
+        from ._ratelimits import parse_rate_limits
+
+        http = self._http
+        partial: ChatResponse = self._parser.acc.response(request_id=self.request_id, attempts=http.attempts)
+        # Parsed once, on the first call (at the end of the stream or when it breaks): an
+        # OpenAI reset duration is then measured from a later moment than the headers' arrival,
+        # which errs on the side of waiting longer.
+        if "_rate_limits" not in self.__dict__:
+            self._rate_limits = parse_rate_limits(http.headers)
+        return partial.replace(status=http.status, headers=http.headers, rate_limits=self._rate_limits)
 
     def _events(self) -> Iterator[StreamEvent]:
         parser = self._parser

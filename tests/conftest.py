@@ -18,6 +18,12 @@ _CLEARED = {
     "ANTHROPIC_API_KEY",
     "OPENROUTER_API_KEY",
     "MODELRELAY_API_KEY",
+    # the official SDKs' variables relay_lite also reads
+    "OPENAI_BASE_URL",
+    "ANTHROPIC_BASE_URL",
+    "OPENAI_ORG_ID",
+    "OPENAI_PROJECT_ID",
+    "REQUESTS_CA_BUNDLE",
 }
 
 
