@@ -7,19 +7,24 @@ Theory of operation:
 - Bodies are read straight from the underlying ``http.client`` response with ``read1``,
   which returns whatever bytes have arrived instead of waiting to fill a block. That is
   what makes a stream deliver each event as soon as it lands, on urllib3 1.26 and 2.x.
-- Before every read the socket timeout is set to the smaller of the read timeout and the
-  time left before the total deadline, and the deadline is checked after every read: a
-  server dripping one byte a second cannot hold a call past its deadline.
+- Every ``recv`` of a response -- its status line and headers included, which urllib3
+  reads inside ``urlopen`` -- waits at most the read timeout and never past the total
+  deadline, and every ``send`` of a request waits at most the read timeout for progress
+  and never past the deadline: a server dripping one byte a second, or never reading an
+  upload, cannot hold a call past its deadline (``_TimedSocketIO``, ``_TimedConnection``).
+- Interim ``1xx`` responses are skipped (RFC 9110 section 15.2); a connection goes back to
+  the pool only when its response was read to its end (``_release``).
+- Compressed bodies are inflated at most ``INFLATE_CHUNK_BYTES`` at a time, so the
+  decoders' caps apply to inflated bytes before a small gzip bomb can grow.
 - A retry happens only before the caller has seen a byte of a successful response.
 - Header values are checked for CR/LF before anything is sent. Header values never go
-  into logs or error messages, so neither does the API key; and when a server echoes a
-  credential back, the secret header values of the call (and any user info of the URL or
-  proxy) are scrubbed from the error and its log lines (``_errors.scrub``).
+  into logs or error messages, so neither does the API key.
 """
 
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import logging
 import socket
@@ -29,6 +34,7 @@ import zlib
 from typing import Any, Iterator, Mapping, Optional, Union
 
 import urllib3
+from urllib3 import connection as u3_connection
 from urllib3 import exceptions as u3
 
 from ._config import DEFAULT_POOL_SIZE, ProxySettings, RetryPolicy, Timeouts
@@ -43,11 +49,8 @@ from ._errors import (
     StreamError,
     TransportError,
     api_error,
-    safe_url,
-    scrub,
-    secret_values,
-    url_secrets,
 )
+from ._errors import TimeoutError as RelayTimeoutError  # not the builtin of the same name
 
 logger = logging.getLogger("relay_lite")
 
@@ -57,6 +60,13 @@ MAX_ERROR_BODY_BYTES = 1024 * 1024
 READ_CHUNK_BYTES = 64 * 1024
 # How long to wait for the end of a body after a stream's own terminator arrived.
 DRAIN_GRACE_SECONDS = 1.0
+# Most bytes one inflate step may produce: a gzip bomb grows by this much at a time,
+# so the stream decoders' line caps stop it long before it is fully inflated.
+INFLATE_CHUNK_BYTES = 64 * 1024
+# Largest whole (non-streamed) body read into memory, counted after inflating.
+MAX_RESPONSE_BODY_BYTES = 256 * 1024 * 1024
+# Request bodies are sent in pieces this big, each with its own stall timeout.
+WRITE_CHUNK_BYTES = 64 * 1024
 
 _SOCKET_TIMEOUTS = (socket.timeout, TimeoutError)
 
@@ -109,7 +119,12 @@ def parse_retry_after(headers: Mapping[str, str], now: Optional[float] = None) -
 
 
 class _Decompressor:
-    """gzip or deflate, incrementally; a corrupt or truncated body raises ``StreamError``."""
+    """gzip or deflate, incrementally; a corrupt or truncated body raises ``StreamError``.
+
+    Output is bounded per step (zlib's ``max_length``, the rest kept in
+    ``unconsumed_tail``): 256 KiB of gzip can hold 64 MiB of one byte, and inflating a
+    read in one go would grow the process by all of it before any cap could look.
+    """
 
     def __init__(self, encoding: str) -> None:
         self._encoding = encoding
@@ -117,20 +132,31 @@ class _Decompressor:
         wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
         self._zlib = zlib.decompressobj(wbits)
 
-    def feed(self, data: bytes) -> bytes:
+    def _inflate(self, data: bytes) -> bytes:
         try:
             try:
-                out = self._zlib.decompress(data)
+                out = self._zlib.decompress(data, INFLATE_CHUNK_BYTES)
             except zlib.error:
                 if self._encoding != "deflate" or self._started:
                     raise
                 # "deflate" is sent both zlib-wrapped (as the RFC says) and raw: try raw.
                 self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                out = self._zlib.decompress(data)
+                out = self._zlib.decompress(data, INFLATE_CHUNK_BYTES)
         except zlib.error as exc:
             raise StreamError(f"response body is not valid {self._encoding}: {exc}") from None
         self._started = True
         return out
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        """Inflate ``data``, yielding at most ``INFLATE_CHUNK_BYTES`` at a time."""
+        while True:
+            out = self._inflate(data)
+            if out:
+                yield out
+            data = self._zlib.unconsumed_tail
+            # A full step may leave output pending inside zlib even with no input left.
+            if not data and len(out) < INFLATE_CHUNK_BYTES:
+                return
 
     def finish(self) -> bytes:
         if not self._zlib.eof:
@@ -153,32 +179,32 @@ class _Body:
         self._read_timeout = read_timeout
         self._deadline = deadline
         self._decoder = _decompressor_for(raw.headers)
+        # The socket reader under http.client's response; every recv it makes obeys these.
+        self._timing: Optional[_TimedSocketIO] = getattr(raw._fp, "timing", None)
+        if self._timing is not None:
+            self._timing.read_timeout = read_timeout
+            self._timing.deadline = deadline
 
     def limit_read_timeout(self, seconds: float) -> None:
         """Wait at most ``seconds`` for each further read."""
         self._read_timeout = seconds if self._read_timeout is None else min(self._read_timeout, seconds)
+        if self._timing is not None:
+            self._timing.read_timeout = self._read_timeout
 
-    def _set_socket_timeout(self) -> None:
-        timeout = self._read_timeout
-        if self._deadline is not None:
-            remaining = self._deadline - time.monotonic()
-            if remaining <= 0:
-                raise DeadlineExceeded("total deadline passed while reading the response")
-            timeout = remaining if timeout is None else min(timeout, remaining)
-        sock = getattr(getattr(self._raw, "_connection", None), "sock", None)
-        if sock is not None:
-            sock.settimeout(timeout)
+    def _check_deadline(self) -> None:
+        if _passed(self._deadline):
+            raise DeadlineExceeded("total deadline passed while reading the response")
 
     def chunks(self) -> Iterator[bytes]:
         """Yield body bytes (decompressed) as soon as they arrive; b'' never yielded."""
         # http.client's response object, present on urllib3 1.26 and 2.x alike.
         fp = self._raw._fp
         while True:
-            self._set_socket_timeout()
+            self._check_deadline()
             try:
                 data = fp.read1(READ_CHUNK_BYTES) if fp is not None else b""
             except _SOCKET_TIMEOUTS:
-                if self._deadline is not None and time.monotonic() >= self._deadline:
+                if _passed(self._deadline):
                     raise DeadlineExceeded("total deadline passed while reading the response") from None
                 raise ReadTimeout(f"no data for {self._read_timeout} s while reading the response") from None
             except (OSError, ValueError, u3.HTTPError, http.client.HTTPException) as exc:
@@ -198,13 +224,177 @@ class _Body:
                     if tail:
                         yield tail
                 return
-            if self._decoder is not None:
-                data = self._decoder.feed(data)
-                if not data:
-                    continue
-            yield data
-            if self._deadline is not None and time.monotonic() >= self._deadline:
-                raise DeadlineExceeded("total deadline passed while reading the response")
+            if self._decoder is None:
+                yield data
+            else:
+                for piece in self._decoder.feed(data):
+                    yield piece
+                    self._check_deadline()
+            self._check_deadline()
+
+
+def _passed(deadline: Optional[float]) -> bool:
+    # A socket timeout set to the time left can fire a hair early; 1 ms of slack.
+    return deadline is not None and time.monotonic() >= deadline - 0.001
+
+
+# -- sockets that obey the deadline --------------------------------------------------------
+#
+# urllib3 reads the status line and headers inside urlopen(), with one socket timeout per
+# recv(): a server sending a byte every 0.2 s never trips a 5 s read timeout and holds
+# the call for as long as it likes. The total deadline must therefore be enforced at
+# each recv() and send() of the socket itself. Three ways were weighed:
+#   - a watchdog that shuts the socket down at the deadline needs a timer thread per call
+#     (the house promise is no threads of our own outside bulk map);
+#   - urllib3's Timeout(total=...) only shortens the per-recv timeout once, up front;
+#   - recomputing the socket timeout before every recv()/send(), from the deadline, is
+#     plain code on the calling thread and works the same on urllib3 1.26 and 2.x, since
+#     both build responses through http.client's ``response_class`` and send through
+#     ``HTTPConnection.send``. That is what is done here.
+# The connection classes below are installed only in this module's own pool managers.
+
+
+class _CallLimits(threading.local):
+    """The running attempt's limits, for the connection urllib3 picks inside urlopen().
+
+    urllib3 offers no way to hand a connection anything per request, and urlopen() runs
+    wholly on the calling thread, so the attempt's limits ride in a thread-local that
+    ``Transport._send`` sets around it. A response copies them when it is created.
+    """
+
+    deadline: Optional[float] = None
+    read_timeout: Optional[float] = None
+
+
+_call_limits = _CallLimits()
+
+
+def _timeout_until(read_timeout: Optional[float], deadline: Optional[float]) -> Optional[float]:
+    """The socket timeout for the next recv/send: the read timeout, cut at the deadline."""
+    if deadline is None:
+        return read_timeout
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise socket.timeout("the total deadline has passed")
+    return remaining if read_timeout is None else min(read_timeout, remaining)
+
+
+class _TimedSocketIO(io.RawIOBase):
+    """A socket's reads, each waiting at most ``read_timeout`` and never past ``deadline``."""
+
+    def __init__(self, sock: Any, read_timeout: Optional[float], deadline: Optional[float]) -> None:
+        super().__init__()
+        self._sock = sock
+        # The socket's own file object: it keeps the socket open while the response holds
+        # it, as http.client expects when a "Connection: close" response outlives its
+        # connection.
+        self._file = sock.makefile("rb", buffering=0)
+        self.read_timeout = read_timeout
+        self.deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> Optional[int]:
+        self._sock.settimeout(_timeout_until(self.read_timeout, self.deadline))
+        result: Optional[int] = self._file.readinto(buffer)
+        return result
+
+    def close(self) -> None:
+        if not self.closed:
+            self._file.close()
+        super().close()
+
+
+class _TimedSocket:
+    """What http.client's response is given as its socket: only ``makefile`` is used."""
+
+    def __init__(self, sock: Any, timing: _TimedSocketIO) -> None:
+        self._sock = sock
+        self._timing = timing
+
+    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(self._timing)
+
+
+class _TimedResponse(http.client.HTTPResponse):
+    """http.client's response over a ``_TimedSocketIO``, skipping interim 1xx responses."""
+
+    def __init__(self, sock: Any, *args: Any, **kwargs: Any) -> None:
+        self.timing = _TimedSocketIO(sock, _call_limits.read_timeout, _call_limits.deadline)
+        super().__init__(_TimedSocket(sock, self.timing), *args, **kwargs)  # type: ignore[arg-type]
+
+    def _read_status(self) -> tuple[str, int, str]:
+        # RFC 9110 section 15.2: a client must accept (and here skip) any number of 1xx
+        # responses before the final one. http.client skips only 100 Continue; a 103
+        # Early Hints would otherwise be taken as the answer and the real one left in the
+        # socket for the next request to read. 101 Switching Protocols is returned (we
+        # never ask to upgrade, so it fails the call and its connection is closed).
+        while True:
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not (100 <= status < 200) or status == 101:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # the interim response's headers, dropped
+
+
+class _WriteStalled(socket.timeout):
+    """The peer stopped reading the request: a send made no progress in time."""
+
+    def __init__(self, seconds: Optional[float]) -> None:
+        super().__init__("timed out sending the request")
+        self.seconds = seconds
+
+
+class _TimedConnectionMixin:
+    """Sends the request in pieces, each waiting at most the read timeout for progress."""
+
+    sock: Any
+
+    def send(self, data: Any) -> None:
+        if self.sock is None or not isinstance(data, (bytes, bytearray, memoryview)):
+            super().send(data)  # type: ignore[misc]  # connects first, or a file-like body
+            return
+        limits = _call_limits
+        view = memoryview(data)
+        for start in range(0, max(len(view), 1), WRITE_CHUNK_BYTES):
+            try:
+                self.sock.settimeout(_timeout_until(limits.read_timeout, limits.deadline))
+                self.sock.sendall(view[start : start + WRITE_CHUNK_BYTES])
+            except _SOCKET_TIMEOUTS:
+                raise _WriteStalled(limits.read_timeout) from None
+
+
+class _TimedHTTPConnection(_TimedConnectionMixin, u3_connection.HTTPConnection):
+    response_class = _TimedResponse  # type: ignore[assignment]
+
+
+class _TimedHTTPSConnection(_TimedConnectionMixin, u3_connection.HTTPSConnection):
+    response_class = _TimedResponse  # type: ignore[assignment]
+
+
+class _HTTPPool(urllib3.HTTPConnectionPool):
+    ConnectionCls = _TimedHTTPConnection
+
+
+class _HTTPSPool(urllib3.HTTPSConnectionPool):
+    ConnectionCls = _TimedHTTPSConnection
+
+
+def _timed_manager(manager: urllib3.PoolManager) -> urllib3.PoolManager:
+    manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+    return manager
+
+
+def _release(raw: Any) -> None:
+    """Give the connection back to the pool only if its response was read to its end.
+
+    Anything left unread (a body, a protocol after 101) would be taken by the next request
+    on that connection as its own answer, so such a connection is closed first.
+    """
+    fp = raw._fp
+    if raw.status < 200 or (fp is not None and not fp.isclosed()):
+        raw.close()
+    raw.release_conn()
 
 
 class Response:
@@ -220,7 +410,7 @@ class Response:
         """The body parsed as JSON; a body that is not JSON raises ``StreamError``."""
         try:
             return json.loads(self.body)
-        except (ValueError, RecursionError):  # RecursionError: nested deeper than json can parse
+        except ValueError:
             snippet = self.body[:200].decode("utf-8", "replace")
             raise StreamError(
                 f"response body is not valid JSON: {snippet!r}", attempts=self.attempts
@@ -279,11 +469,7 @@ class StreamResponse:
         if self.closed:
             return
         self.closed = True
-        if not self._finished:
-            # Unread bytes would corrupt the next request on a kept-alive connection,
-            # so the socket is closed; the pool slot is still returned.
-            self._raw.close()
-        self._raw.release_conn()
+        _release(self._raw)
 
     def __enter__(self) -> StreamResponse:
         return self
@@ -318,7 +504,7 @@ class Transport:
         }
         self._proxies = proxies if proxies is not None else ProxySettings.from_env()
         self._default_headers = dict(default_headers or {})
-        self._direct = urllib3.PoolManager(**self._pool_kwargs)
+        self._direct = _timed_manager(urllib3.PoolManager(**self._pool_kwargs))
         self._proxied: dict[str, urllib3.PoolManager] = {}
         self._lock = threading.Lock()
         self.sleep = time.sleep  # replaceable in tests
@@ -336,16 +522,27 @@ class Transport:
                     from urllib.parse import unquote
 
                     proxy_headers = urllib3.make_headers(proxy_basic_auth=unquote(user_info[0]))
-                pool = urllib3.ProxyManager(proxy_url, proxy_headers=proxy_headers, **self._pool_kwargs)
+                pool = _timed_manager(
+                    urllib3.ProxyManager(proxy_url, proxy_headers=proxy_headers, **self._pool_kwargs)
+                )
                 self._proxied[proxy_url] = pool
             return pool
 
     def close(self) -> None:
-        """Close every pooled connection."""
-        self._direct.clear()
+        """Close every pooled connection now; the transport stays usable (it reconnects)."""
         with self._lock:
-            for pool in self._proxied.values():
-                pool.clear()
+            managers = [self._direct, *self._proxied.values()]
+        for manager in managers:
+            # Each pool is closed by hand: urllib3 2.x's PoolManager.clear() only forgets
+            # its pools, whose sockets then stay open for as long as anything (such as an
+            # error's traceback) still refers to them.
+            for key in list(manager.pools.keys()):
+                try:
+                    pool = manager.pools[key]
+                except KeyError:  # dropped by another thread meanwhile
+                    continue
+                pool.close()
+            manager.clear()
 
     # -- public calls -------------------------------------------------------------------
 
@@ -363,16 +560,15 @@ class Transport:
         timeouts = timeouts or self.timeouts
         deadline = _deadline(timeouts)
         raw, attempts = self._send(method, url, headers, json_body, body, timeouts, deadline, stream=False)
-        reader = _Body(raw, timeouts.read, deadline)
         try:
-            data = b"".join(reader.chunks())
+            data = _read_whole_body(raw, timeouts, deadline)
         except BaseException as exc:
             if isinstance(exc, RelayError):
                 exc.attempts = attempts
             raw.close()
             raw.release_conn()
             raise
-        raw.release_conn()
+        _release(raw)
         return Response(raw.status, _lower_headers(raw), data, attempts)
 
     def stream(
@@ -424,6 +620,7 @@ class Transport:
                     f"total deadline passed before attempt {attempt}", attempts=attempt - 1
                 )
             started = time.monotonic()
+            _call_limits.deadline, _call_limits.read_timeout = deadline, timeouts.read
             try:
                 raw = pool.urlopen(
                     method,
@@ -437,32 +634,25 @@ class Transport:
                     timeout=_attempt_timeout(timeouts, deadline),
                 )
             except u3.HTTPError as exc:
+                _call_limits.deadline = _call_limits.read_timeout = None
                 error, retryable = _transport_error(exc, url, deadline)
                 error.attempts = attempt
-                scrub(error, self._secrets(all_headers, url))
-                logger.debug("%s %s failed on attempt %d: %s", method, safe_url(url), attempt, error.message)
+                logger.debug("%s %s failed on attempt %d: %s", method, url, attempt, error.message)
                 if not retryable or attempt > self.retry.max_retries:
                     raise error from exc
                 self._wait(self.retry.backoff_delay(attempt), deadline, error, attempt)
                 continue
 
+            _call_limits.deadline = _call_limits.read_timeout = None
             elapsed = time.monotonic() - started
             if 200 <= raw.status < 300:
-                logger.debug(
-                    "%s %s -> %d in %.3f s (attempt %d)", method, safe_url(url), raw.status, elapsed, attempt
-                )
+                logger.debug("%s %s -> %d in %.3f s (attempt %d)", method, url, raw.status, elapsed, attempt)
                 return raw, attempt
 
             response_headers = _lower_headers(raw)
             error_body = self._read_error_body(raw, timeouts, deadline)
-            api_exc = api_error(
-                raw.status,
-                error_body,
-                response_headers,
-                attempts=attempt,
-                secrets=self._secrets(all_headers, url),
-            )
-            logger.debug("%s %s -> %d on attempt %d", method, safe_url(url), raw.status, attempt)
+            api_exc = api_error(raw.status, error_body, response_headers, attempts=attempt)
+            logger.debug("%s %s -> %d on attempt %d", method, url, raw.status, attempt)
             if (
                 not self._should_retry(raw.status, response_headers, api_exc)
                 or attempt > self.retry.max_retries
@@ -477,15 +667,6 @@ class Transport:
                 raise api_exc
             wait = demanded if demanded is not None else self.retry.backoff_delay(attempt)
             self._wait(wait, deadline, api_exc, attempt)
-
-    def _secrets(self, headers: Mapping[str, str], url: str) -> tuple[str, ...]:
-        """What must not appear in an error of this call: credential headers, URL user info.
-
-        Worked out only on the error paths, so a successful call pays nothing for it.
-        """
-        proxy = self._proxies.proxy_for(url)
-        extra = url_secrets(url) + (url_secrets(proxy) if proxy else ())
-        return secret_values(headers, extra)
 
     def _should_retry(self, status: int, headers: Mapping[str, str], error: APIError) -> bool:
         override = headers.get("x-should-retry", "").strip().lower()
@@ -509,7 +690,7 @@ class Transport:
                     break
         except RelayError:
             raw.close()  # the status is what matters; keep what arrived
-        raw.release_conn()
+        _release(raw)
         return b"".join(parts)[:MAX_ERROR_BODY_BYTES]
 
     def _wait(self, seconds: float, deadline: Optional[float], error: RelayError, attempt: int) -> None:
@@ -521,6 +702,27 @@ class Transport:
             ) from error
         logger.info("retrying in %.2f s after attempt %d: %s", seconds, attempt, error.message)
         self.sleep(seconds)
+
+
+def _read_whole_body(raw: Any, timeouts: Timeouts, deadline: Optional[float]) -> bytes:
+    """A whole body, refusing one (announced or inflated) above ``MAX_RESPONSE_BODY_BYTES``."""
+    announced = raw.headers.get("content-length")
+    if announced and announced.strip().isdigit() and int(announced) > MAX_RESPONSE_BODY_BYTES:
+        raise StreamError(
+            f"response announces a body of {int(announced)} bytes, more than the "
+            f"{MAX_RESPONSE_BODY_BYTES}-byte limit for a whole response"
+        )
+    parts: list[bytes] = []
+    size = 0
+    for chunk in _Body(raw, timeouts.read, deadline).chunks():
+        size += len(chunk)
+        if size > MAX_RESPONSE_BODY_BYTES:
+            raise StreamError(
+                f"response body is longer than the {MAX_RESPONSE_BODY_BYTES}-byte limit for a "
+                "whole response (after decompression)"
+            )
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 def _deadline(timeouts: Timeouts) -> Optional[float]:
@@ -558,11 +760,33 @@ def _transport_error(
         return ConnectTimeout(f"connecting to {host} timed out"), True
     if isinstance(exc, u3.ReadTimeoutError):
         return ReadTimeout(f"{host} sent no response in time"), True
+    stalled = _write_stall(exc)
+    if stalled is not None:
+        if past_deadline:
+            return DeadlineExceeded(f"total deadline passed while sending the request to {host}"), False
+        # Nothing was answered, so like any timeout before a response it may be retried.
+        waited = f" for {stalled.seconds:g} s" if stalled.seconds is not None else ""
+        return RelayTimeoutError(
+            f"write timeout: {host} stopped reading the request body (no progress sending it{waited})"
+        ), True
     if isinstance(exc, u3.ProtocolError):
         # The connection dropped before any response: the server did not answer this
         # request, so trying again on a fresh connection is safe.
         return ConnectError(f"connection to {host} dropped before a response: {_reason(exc)}"), True
     return TransportError(f"request to {host} failed: {exc}"), False
+
+
+def _write_stall(exc: BaseException) -> Optional[_WriteStalled]:
+    """The send timeout urllib3 wrapped (as ProtocolError("Connection aborted.", ...))."""
+    seen: Optional[BaseException] = exc
+    for _ in range(5):  # urllib3 nests the cause in args or the exception chain
+        if seen is None:
+            return None
+        if isinstance(seen, _WriteStalled):
+            return seen
+        inner = [arg for arg in getattr(seen, "args", ()) if isinstance(arg, BaseException)]
+        seen = inner[0] if inner else (seen.__cause__ or seen.__context__)
+    return None
 
 
 def _reason(exc: Exception) -> str:
