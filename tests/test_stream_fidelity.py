@@ -29,7 +29,15 @@ from relay_lite import (
     UsageEvent,
 )
 from relay_lite._sse import NDJSONDecoder, ServerSentEvent, SSEDecoder
-from relay_lite.platform.agents import AgentClient, HITLInterrupt, MessageChunk, RunEnd, RunSnapshot, RunStart
+from relay_lite.platform.agents import (
+    AgentClient,
+    Heartbeat,
+    HITLInterrupt,
+    MessageChunk,
+    RunEnd,
+    RunSnapshot,
+    RunStart,
+)
 from relay_lite.testing import FakeServer, Reply
 
 CHUNKINGS = ["whole", "bytewise"]
@@ -798,3 +806,14 @@ def test_odd_agent_events_raise_stream_error_naming_the_problem(
     assert type(info.value) is StreamError
     assert info.value.message == message
     assert info.value.partial.text == "Three cats."
+
+
+def test_agent_run_final_heartbeat_without_blank_line_is_shown_when_asked(agent_server, agents) -> None:
+    agent_server.add(reply(RUN_HEAD + b'data: ":ping"', "whole"))
+    received: list[Any] = []
+    with pytest.raises(StreamError) as info:
+        for event in agents.chat("c1").send("cats?", include_heartbeats=True):
+            received.append(event)
+    assert received[-2:] == [MessageChunk("cats.", "m1"), Heartbeat()]
+    assert received.count(Heartbeat()) == 2  # the one mid-run, and the final one
+    assert info.value.message == "agent run ended before run_end, error or cancelled"

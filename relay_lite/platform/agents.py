@@ -307,7 +307,10 @@ class AgentRun:
                 if final is not None:  # the server closed right after its last data line
                     event = self._final_event(final)
                     ended_mid_event = event is None  # the data held no event
-                    if event is not None and not isinstance(event, Heartbeat):
+                    if isinstance(event, Heartbeat):
+                        if self._include_heartbeats:
+                            yield event
+                    elif event is not None:
                         last = event
                         yield event
             if not self.finished:
