@@ -26,7 +26,17 @@ and never changed):
 
 Providers require an object at the root of a schema, so a type whose schema is not an
 object (``list[Person]``, ``int``, ...) is sent wrapped as ``{"value": <schema>}`` and
-unwrapped after parsing; error paths then start at ``$.value``.
+unwrapped after parsing; error paths then start at ``$.value``. A bare value where the
+wrapper was asked for (``[...]`` for ``list[Person]``, common in ``json`` mode) is accepted
+when it validates as it is; otherwise the error is the missing ``value`` field.
+
+Finding the JSON: models often wrap it in a code fence or a sentence. The reply (or the
+tool call's arguments) is searched with ``_json_extract.json_candidates``: the whole reply
+(the fast path), then each fenced block, then each complete top-level object or array in
+the prose. The first candidate that validates is the value, so of two fences the first
+valid one wins. Only when none validates is the model re-asked, with the errors of the
+first candidate that is a JSON object (the root every sent schema has), else of the first
+candidate, else why the reply is not JSON at all.
 
 Re-asking: a reply that does not parse or validate is sent back with the errors, up to
 ``max_retries`` more times. Text modes append the reply as an assistant message and a
@@ -47,12 +57,16 @@ asking again would not help.
 
 Streaming (``.stream()``) sends one request, feeds the text (or the forced tool call's
 argument fragments) to a ``PartialJSONParser`` and yields a ``StructuredUpdate`` for every
-delta that fed text; the last update has ``done=True`` and the validated ``value``. It
-does not re-ask (the partial output has already been shown); a reply that fails
-validation raises ``StructuredOutputError``. ``update.partial`` is the parser's *live*
+delta that fed text (prose before the JSON is skipped, so "Sure! {..." streams from its
+brace); the last update has ``done=True`` and the validated ``value``, found in the whole
+reply as above. It does not re-ask (the partial output has already been shown); a reply
+that fails validation raises ``StructuredOutputError``. ``update.partial`` is the parser's *live*
 value: it keeps growing as later deltas arrive (copying it for every update would make a
 stream quadratic in its length); use ``copy.deepcopy(update.partial)`` to keep a snapshot.
-``complete_fields`` is an immutable tuple.
+``complete_fields`` is an immutable tuple. The reply is read once: ``stream.response``
+reads whatever iteration has not (validating it the same way, so ``result`` is set after
+either) and a later iteration yields the last update it read, or raises the validation
+error it found.
 
 On ModelRelay in ``json_schema`` mode the server streams structured output itself: the
 same ``/llm/proxy`` body is sent with ``Accept: application/x-ndjson`` and its ``update``
@@ -72,13 +86,14 @@ from typing import TYPE_CHECKING, Any, Generator, Optional
 
 from ._chat import ChatRequest
 from ._errors import APIError, ConfigError, RelayError, StreamError, StructuredOutputError
+from ._json_extract import json_candidates, json_error
 from ._models import ChatResponse, Done, Message, TextDelta, ToolCall, ToolCallDelta, ToolSpec, Usage
 from ._partial_json import PartialJSONError, PartialJSONParser
 from ._schema import check_schema, is_strict_compatible, json_schema, schema_name
 from ._sse import NDJSONDecoder
 from ._stream import ChatStream, request_id_from
 from ._transport import StreamResponse
-from ._validate import ValidationError, ValidationIssue, parse_json_reply, validate
+from ._validate import ValidationError, ValidationIssue, validate
 
 if TYPE_CHECKING:
     from .protocols.modelrelay import StructuredRecord
@@ -106,6 +121,8 @@ JSON_INSTRUCTION = (
 FEEDBACK_HEAD = "Your reply did not match the required schema:"
 FEEDBACK_TEXT_TAIL = "Reply again with only the corrected JSON."
 FEEDBACK_TOOL_TAIL = "Call the {name} tool again with corrected input."
+# Where JSON may begin in a streamed reply: prose before it is not fed to the parser.
+_JSON_LEAD = re.compile(r"[{\[`]")
 # Content types a structured NDJSON stream may arrive with (matched as substrings).
 _NDJSON_TYPES = ("ndjson", "jsonl", "json-lines", "x-json-stream")
 
@@ -293,14 +310,34 @@ class StructuredRequest:
             raise ValidationError(
                 [ValidationIssue("$", f"the model called {names} instead of replying with JSON")]
             )
-        return self._validate_data(parse_json_reply(raw))
+        # The first candidate that validates wins; if none does, the errors reported (and
+        # re-asked about) are those of the first JSON object, the root the schema asks for.
+        reported: Optional[ValidationError] = None
+        reported_is_object = False
+        for data in json_candidates(raw):
+            try:
+                return self._validate_data(data)
+            except ValidationError as exc:
+                if reported is None or (isinstance(data, dict) and not reported_is_object):
+                    reported, reported_is_object = exc, isinstance(data, dict)
+        if reported is not None:
+            raise reported
+        message = json_error(raw) or "reply is not valid JSON"
+        raise ValidationError([ValidationIssue("$", message)])
 
     def _validate_data(self, data: Any) -> tuple[Any, Any]:
         """(the JSON unwrapped, the validated value) for already parsed JSON."""
         plan = self._plan
         if plan.wrapped:
             if not isinstance(data, dict) or WRAP_KEY not in data:
-                raise ValidationError([ValidationIssue("$", f'missing required field "{WRAP_KEY}"')])
+                # A bare value (a list where {"value": [...]} was asked for) is common in
+                # json mode; take it when it is valid as it is, else report the wrapper.
+                try:
+                    return data, validate(data, self.output_type)
+                except ValidationError:
+                    raise ValidationError(
+                        [ValidationIssue("$", f'missing required field "{WRAP_KEY}"')]
+                    ) from None
             data = data[WRAP_KEY]
         try:
             return data, validate(data, self.output_type)
@@ -414,32 +451,85 @@ class StructuredRequest:
 class StructuredStream:
     """An iterator of ``StructuredUpdate``s over one streamed reply; a context manager.
 
-    After the last update, ``result`` holds the ``StructuredResult`` (usage included).
+    The reply is read once and validated once, whichever comes first: iterating, or
+    ``response``, which reads the rest of the stream and validates it just as iteration
+    would. ``result`` holds the ``StructuredResult`` (usage included) once the reply has
+    been read and validated, and is None before (or when validation failed). Iterating
+    after ``response`` yields the last update (``done=True``, with ``value``) if it had
+    not been yielded yet, or raises the error validation found.
     """
+
+    result: Optional[StructuredResult]
 
     def __init__(self, request: StructuredRequest, stream: ChatStream) -> None:
         self._request = request
         self._stream = stream
-        self.result: Optional[StructuredResult] = None
         # complete_fields, kept incrementally: parser paths read so far, ours as a tuple
         self._seen = 0
         self._fields: list[str] = []
         self._fields_tuple: tuple[str, ...] = ()
+        self._start()
+
+    def _start(self) -> None:
+        self.result = None
+        self._response: Optional[ChatResponse] = None  # set by _run once the reply is complete
+        self._ended_by: Optional[RelayError] = None  # the error that ended the updates
+        self._owed_error: Optional[RelayError] = None  # raised while response read; iteration owes it
+        self._held_last: Optional[StructuredUpdate] = None  # the last update, read by response
         self._updates = self._run()
 
     def __iter__(self) -> StructuredStream:
         return self
 
     def __next__(self) -> StructuredUpdate:
-        return next(self._updates)
+        if self._held_last is not None:
+            update, self._held_last = self._held_last, None
+            return update
+        if self._owed_error is not None:
+            error, self._owed_error = self._owed_error, None
+            raise error
+        try:
+            return next(self._updates)
+        except RelayError as exc:
+            self._ended_by = exc
+            raise
 
-    def _complete_fields(self, parser: PartialJSONParser) -> tuple[str, ...]:
+    def _read_to_end(self) -> None:
+        """Run the updates to their end (validation included), keeping the last one and
+        any error for a later iteration."""
+        try:
+            for update in self._updates:
+                if update.done:
+                    self._held_last = update
+        except RelayError as exc:
+            self._ended_by = self._owed_error = exc
+
+    def _partial_so_far(self) -> Any:
+        return self._stream.partial
+
+    @property
+    def response(self) -> ChatResponse:
+        """The streamed ``ChatResponse``; reads (and validates) the rest if still open.
+
+        Raises the transport, API or stream error that ended the stream; a reply that
+        arrived whole is returned even when it failed validation (iteration raises that).
+        """
+        self._read_to_end()
+        if self._response is not None:
+            return self._response
+        if self._ended_by is not None:
+            raise self._ended_by
+        raise StreamError(
+            "structured stream was closed before its completion", partial=self._partial_so_far()
+        )
+
+    def _complete_fields(self, parser: PartialJSONParser, root: Any) -> tuple[str, ...]:
         completed = parser.complete_fields
         if len(completed) != self._seen:
-            wrapped = self._request._plan.wrapped
+            unwrap = _is_wrapper(self._request._plan, root)
             prefix = WRAP_KEY + "."
             for path in completed[self._seen :]:
-                if not wrapped:
+                if not unwrap:
                     self._fields.append(path)
                 elif path.startswith(prefix):
                     self._fields.append(path[len(prefix) :])
@@ -447,24 +537,21 @@ class StructuredStream:
             self._fields_tuple = tuple(self._fields)
         return self._fields_tuple
 
-    def _partial(self, parser: PartialJSONParser) -> Any:
-        value = parser.value
-        if self._request._plan.wrapped:
-            return value.get(WRAP_KEY) if isinstance(value, dict) else None
-        return value
+    def _partial(self, root: Any) -> Any:
+        return root.get(WRAP_KEY) if _is_wrapper(self._request._plan, root) else root
 
     def _run(self) -> Generator[StructuredUpdate, None, None]:
         request = self._request
         plan = request._plan
         tool_mode = plan.mode == "tool"
         parser = PartialJSONParser()
-        healthy = True  # False once the text stopped being JSON (prose around it, say)
+        started = False  # True once the JSON began: prose before it is not fed to the parser
+        healthy = True  # False once the text stopped being JSON (prose after it, say)
         tool_index: Optional[int] = None
-        response: Optional[ChatResponse] = None
         try:
             for event in self._stream:
                 if isinstance(event, Done):
-                    response = event.response
+                    self._response = event.response
                     continue
                 if tool_mode and isinstance(event, ToolCallDelta):
                     if tool_index is None and event.name == plan.name:
@@ -478,16 +565,24 @@ class StructuredStream:
                     continue
                 if not piece or not healthy:
                     continue
+                if not started:
+                    lead = _JSON_LEAD.search(piece)
+                    if lead is None:
+                        continue
+                    piece = piece[lead.start() :]
+                    started = True
                 try:
                     parser.feed(piece)
                 except PartialJSONError:
-                    healthy = False  # the whole text is still tried with parse_json_reply
+                    healthy = False  # the whole text is still searched for JSON at the end
                     continue
-                yield StructuredUpdate(self._partial(parser), self._complete_fields(parser), False)
+                root = parser.value
+                yield StructuredUpdate(self._partial(root), self._complete_fields(parser, root), False)
         finally:
             self._stream.close()
+        response = self._response
         if response is None:  # a ChatStream always ends with Done or raises; never silent
-            raise StreamError("structured stream ended without a response")
+            raise StreamError("structured stream ended without a response", partial=self._stream.partial)
         raw, call = request._raw(response)
         request._check_finish(response, [raw], [], [response])
         try:
@@ -506,12 +601,7 @@ class StructuredStream:
             except PartialJSONError:
                 pass
         self.result = StructuredResult(value, 1, response, response.usage, (raw,))
-        yield StructuredUpdate(data, self._complete_fields(parser), True, value)
-
-    @property
-    def response(self) -> ChatResponse:
-        """The streamed ``ChatResponse`` (reads the rest of the stream if still open)."""
-        return self._stream.response
+        yield StructuredUpdate(data, self._complete_fields(parser, parser.value), True, value)
 
     def close(self) -> None:
         """Stop reading and release the connection."""
@@ -523,6 +613,15 @@ class StructuredStream:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _is_wrapper(plan: _Plan, root: Any) -> bool:
+    """Whether a streamed root is the ``{"value": ...}`` wrapper to look inside.
+
+    A wrapped type's reply may also come bare (a list where the wrapper was asked for);
+    an object root is taken as the wrapper, anything else as the bare value.
+    """
+    return plan.wrapped and isinstance(root, dict)
 
 
 class RecordStructuredStream(StructuredStream):
@@ -543,12 +642,9 @@ class RecordStructuredStream(StructuredStream):
         self._http = http
         self._parser = StructuredRecordParser()
         self.request_id = request_id_from(http.headers)
-        self.result: Optional[StructuredResult] = None
-        self._response: Optional[ChatResponse] = None
-        self._error: Optional[RelayError] = None
         self._last_partial: Any = None
         self._last_fields: tuple[str, ...] = ()
-        self._updates = self._run()
+        self._start()
 
     def _records(self) -> Generator[Any, None, None]:
         content_type = self._http.headers.get("content-type", "")
@@ -560,14 +656,15 @@ class RecordStructuredStream(StructuredStream):
         yield from decoder.close()
 
     def _unwrap(self, payload: Any, fields: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
-        if not self._request._plan.wrapped:
+        if not _is_wrapper(self._request._plan, payload):
             return payload, fields
         prefix = WRAP_KEY + "."
-        inner = payload.get(WRAP_KEY) if isinstance(payload, dict) else None
-        return inner, tuple(f[len(prefix) :] for f in fields if f.startswith(prefix))
+        return payload.get(WRAP_KEY), tuple(f[len(prefix) :] for f in fields if f.startswith(prefix))
+
+    def _partial_so_far(self) -> Any:
+        return self._last_partial
 
     def _fail(self, exc: RelayError) -> None:
-        self._error = exc
         exc.partial = self._last_partial
         exc.attempts = self._http.attempts
         if isinstance(exc, APIError) and exc.request_id is None:
@@ -627,19 +724,6 @@ class RecordStructuredStream(StructuredStream):
             ) from None
         self.result = StructuredResult(value, 1, response, response.usage, (raw,))
         yield StructuredUpdate(data, fields, True, value)
-
-    @property
-    def response(self) -> ChatResponse:
-        """The reply (text: the completion's payload as JSON); reads the rest if still open."""
-        if self._error is not None:
-            raise self._error
-        if self._response is None:
-            for _ in self._updates:
-                pass
-        if self._response is None:
-            message = "structured stream was closed before its completion"
-            raise StreamError(message, partial=self._last_partial)
-        return self._response
 
     def close(self) -> None:
         """Stop reading and release the connection."""
