@@ -3,8 +3,15 @@
 Every default lives here as a named constant. ``Timeouts`` and ``RetryPolicy`` are frozen
 value objects, safe to share between clients and threads. ``ClientConfig.resolve`` applies
 the one precedence rule of the library: explicit argument, then ``RELAY_LITE_*``
-environment variable, then provider-specific variable, then default. Every bad value
-raises ``ConfigError`` naming where it came from and what it was (never a key's value).
+environment variable, then the variable the provider's official SDK reads
+(``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``ANTHROPIC_BASE_URL``, ``REQUESTS_CA_BUNDLE``,
+...), then default. Every bad value raises ``ConfigError`` naming where it came from and
+what it was (never a key's value, never a URL's password).
+
+The environment is the ``env`` mapping given to ``resolve`` (``os.environ`` only when
+none is given). One exception outside relay_lite's hands: OpenSSL itself reads
+``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` from the process environment when no CA bundle is
+configured here, which is how those keep working.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import sys
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
-from ._errors import ConfigError
+from ._errors import ConfigError, redact, safe_url, secret_values
 from ._record import Record, factory
 
 DEFAULT_CONNECT_TIMEOUT = 5.0
@@ -113,7 +120,12 @@ class RetryPolicy(Record):
 
 
 class Preset(Record):
-    """A provider's defaults: wire protocol, base URL, key variable, default model."""
+    """A provider's defaults: wire protocol, base URL, key variable, default model.
+
+    ``base_url_env`` is the variable the provider's official SDK reads its base URL from
+    (a gateway's address); ``openai_account_env`` says whether ``OPENAI_ORG_ID`` and
+    ``OPENAI_PROJECT_ID`` apply, as in the openai SDK.
+    """
 
     name: str
     protocol: str
@@ -121,12 +133,27 @@ class Preset(Record):
     key_env: Optional[str]
     default_model: Optional[str] = None
     key_required: bool = True
+    base_url_env: Optional[str] = None
+    openai_account_env: bool = False
 
 
 PRESETS: Mapping[str, Preset] = {
-    "openai": Preset("openai", "openai", "https://api.openai.com/v1", "OPENAI_API_KEY", "gpt-4o-mini"),
+    "openai": Preset(
+        "openai",
+        "openai",
+        "https://api.openai.com/v1",
+        "OPENAI_API_KEY",
+        "gpt-4o-mini",
+        base_url_env="OPENAI_BASE_URL",
+        openai_account_env=True,
+    ),
     "anthropic": Preset(
-        "anthropic", "anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY", "claude-haiku-4-5"
+        "anthropic",
+        "anthropic",
+        "https://api.anthropic.com",
+        "ANTHROPIC_API_KEY",
+        "claude-haiku-4-5",
+        base_url_env="ANTHROPIC_BASE_URL",
     ),
     "openrouter": Preset(
         "openrouter",
@@ -138,9 +165,18 @@ PRESETS: Mapping[str, Preset] = {
     "modelrelay": Preset(
         "modelrelay", "modelrelay", "https://api.modelrelay.ai/api/v1", "MODELRELAY_API_KEY"
     ),
-    # Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...): no default URL, key optional.
-    "compatible": Preset("compatible", "openai", None, None, None, key_required=False),
+    # Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...): no default URL, key
+    # optional. OPENAI_BASE_URL names such a server for the openai SDK, so it does here too.
+    "compatible": Preset(
+        "compatible", "openai", None, None, None, key_required=False, base_url_env="OPENAI_BASE_URL"
+    ),
 }
+
+# CA bundle variables, in precedence order (requests' own variable after ours).
+CA_BUNDLE_ENV = ("RELAY_LITE_CA_BUNDLE", "REQUESTS_CA_BUNDLE")
+# The headers the openai SDK sends for OPENAI_ORG_ID / OPENAI_PROJECT_ID.
+OPENAI_ORGANIZATION_HEADER = "OpenAI-Organization"
+OPENAI_PROJECT_HEADER = "OpenAI-Project"
 
 
 def _env_seconds(env: Mapping[str, str], name: str, *, allow_none: bool) -> Optional[float]:
@@ -202,17 +238,33 @@ def retry_from_env(env: Mapping[str, str], base: Optional[RetryPolicy] = None) -
 
 def check_base_url(url: str, source: str) -> str:
     """Return ``url`` without a trailing slash, or raise naming ``source``."""
+    if not isinstance(url, str):
+        raise ConfigError(f"{source} must be a string URL, got {type(url).__name__}")
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError(f"{source}={url!r} must be an absolute http:// or https:// URL")
+        # The URL is shown without its user info: it may hold a password.
+        raise ConfigError(f"{source}={safe_url(url)!r} must be an absolute http:// or https:// URL")
     return url.strip().rstrip("/")
+
+
+def _env_value(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[Optional[str], Optional[str]]:
+    """(value, variable name) of the first of ``names`` set to something non-blank."""
+    for name in names:
+        if _env_set(env, name):
+            return env[name].strip(), name
+    return None, None
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 class ClientConfig(Record):
-    """Everything a client needs, resolved once. The API key is never shown in its repr."""
+    """Everything a client needs, resolved once.
+
+    Its repr never shows the API key, a URL's password or a credential header's value.
+    ``organization`` and ``project`` are sent as OpenAI's ``OpenAI-Organization`` and
+    ``OpenAI-Project`` headers.
+    """
 
     provider: str
     protocol: str
@@ -226,6 +278,21 @@ class ClientConfig(Record):
     headers: Mapping[str, str] = factory(default_factory=dict)
     ca_bundle: Optional[str] = None
     log_level: Optional[str] = None
+    organization: Optional[str] = None
+    project: Optional[str] = None
+
+    def __repr__(self) -> str:
+        secrets = secret_values(self.headers)
+        return redact(super().__repr__(), secrets)
+
+    def account_headers(self) -> dict[str, str]:
+        """``OpenAI-Organization`` / ``OpenAI-Project`` for the ones that are set."""
+        headers = {}
+        if self.organization:
+            headers[OPENAI_ORGANIZATION_HEADER] = self.organization
+        if self.project:
+            headers[OPENAI_PROJECT_HEADER] = self.project
+        return headers
 
     @classmethod
     def resolve(
@@ -239,12 +306,15 @@ class ClientConfig(Record):
         retry: Optional[RetryPolicy] = None,
         headers: Optional[Mapping[str, str]] = None,
         ca_bundle: Optional[str] = None,
+        organization: Optional[str] = None,
+        project: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
     ) -> ClientConfig:
         """Resolve explicit arguments, then the environment, then defaults.
 
         Without a provider anywhere, the first provider whose key variable is set is
-        used (OpenAI, Anthropic, OpenRouter, ModelRelay), else ``openai``.
+        used (OpenAI, Anthropic, OpenRouter, ModelRelay), else ``openai``. The README's
+        "Configuration from the environment" table lists every variable and its rank.
         """
         env = os.environ if env is None else env
         name = provider or env.get("RELAY_LITE_PROVIDER", "").strip().lower() or None
@@ -258,14 +328,16 @@ class ClientConfig(Record):
             raise ConfigError(f"{source}={name!r} is not a known provider; use one of {sorted(PRESETS)}")
         preset = PRESETS[name]
 
+        url_names = ("RELAY_LITE_BASE_URL",) + ((preset.base_url_env,) if preset.base_url_env else ())
+        env_url, url_source = _env_value(env, url_names)
         if base_url is not None:
             url = check_base_url(base_url, "base_url")
-        elif _env_set(env, "RELAY_LITE_BASE_URL"):
-            url = check_base_url(env["RELAY_LITE_BASE_URL"], "RELAY_LITE_BASE_URL")
+        elif env_url is not None and url_source is not None:
+            url = check_base_url(env_url, url_source)
         elif preset.base_url:
             url = preset.base_url
         else:
-            raise ConfigError(f"provider {name!r} needs a base_url (or RELAY_LITE_BASE_URL)")
+            raise ConfigError(f"provider {name!r} needs a base_url (or {' or '.join(url_names)})")
 
         key = api_key
         if key is None and _env_set(env, "RELAY_LITE_API_KEY"):
@@ -273,10 +345,19 @@ class ClientConfig(Record):
         if key is None and preset.key_env and _env_set(env, preset.key_env):
             key = env[preset.key_env].strip()
 
-        ca = ca_bundle if ca_bundle is not None else (env.get("RELAY_LITE_CA_BUNDLE") or None)
+        # Without a bundle here, OpenSSL's defaults apply, SSL_CERT_FILE among them.
+        ca, ca_source = (ca_bundle, "ca_bundle") if ca_bundle is not None else _env_value(env, CA_BUNDLE_ENV)
         if ca is not None and not os.path.isfile(ca):
-            ca_source = "ca_bundle" if ca_bundle is not None else "RELAY_LITE_CA_BUNDLE"
             raise ConfigError(f"{ca_source}={ca!r} is not a readable file")
+
+        if organization is None and preset.openai_account_env:
+            organization = (env.get("OPENAI_ORG_ID") or "").strip() or None
+        if project is None and preset.openai_account_env:
+            project = (env.get("OPENAI_PROJECT_ID") or "").strip() or None
+        if (organization or project) and preset.protocol != "openai":
+            raise ConfigError(
+                f"organization= and project= are OpenAI settings; provider {name!r} has no use for them"
+            )
 
         log_level = (env.get("RELAY_LITE_LOG") or "").strip().lower() or None
         if log_level is not None and log_level not in LOG_LEVELS:
@@ -293,6 +374,8 @@ class ClientConfig(Record):
             headers=dict(headers or {}),
             ca_bundle=ca,
             log_level=log_level,
+            organization=organization,
+            project=project,
         )
 
 

@@ -18,7 +18,9 @@ Theory of operation:
   decoders' caps apply to inflated bytes before a small gzip bomb can grow.
 - A retry happens only before the caller has seen a byte of a successful response.
 - Header values are checked for CR/LF before anything is sent. Header values never go
-  into logs or error messages, so neither does the API key.
+  into logs or error messages, so neither does the API key; and when a server echoes a
+  credential back, the secret header values of the call (and any user info of the URL or
+  proxy) are scrubbed from the error and its log lines (``_errors.scrub``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ from ._errors import (
     StreamError,
     TransportError,
     api_error,
+    safe_url,
+    scrub,
+    secret_values,
+    url_secrets,
 )
 from ._errors import TimeoutError as RelayTimeoutError  # not the builtin of the same name
 
@@ -410,7 +416,7 @@ class Response:
         """The body parsed as JSON; a body that is not JSON raises ``StreamError``."""
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than json can parse
             snippet = self.body[:200].decode("utf-8", "replace")
             raise StreamError(
                 f"response body is not valid JSON: {snippet!r}", attempts=self.attempts
@@ -637,7 +643,8 @@ class Transport:
                 _call_limits.deadline = _call_limits.read_timeout = None
                 error, retryable = _transport_error(exc, url, deadline)
                 error.attempts = attempt
-                logger.debug("%s %s failed on attempt %d: %s", method, url, attempt, error.message)
+                scrub(error, self._secrets(all_headers, url))
+                logger.debug("%s %s failed on attempt %d: %s", method, safe_url(url), attempt, error.message)
                 if not retryable or attempt > self.retry.max_retries:
                     raise error from exc
                 self._wait(self.retry.backoff_delay(attempt), deadline, error, attempt)
@@ -646,13 +653,21 @@ class Transport:
             _call_limits.deadline = _call_limits.read_timeout = None
             elapsed = time.monotonic() - started
             if 200 <= raw.status < 300:
-                logger.debug("%s %s -> %d in %.3f s (attempt %d)", method, url, raw.status, elapsed, attempt)
+                logger.debug(
+                    "%s %s -> %d in %.3f s (attempt %d)", method, safe_url(url), raw.status, elapsed, attempt
+                )
                 return raw, attempt
 
             response_headers = _lower_headers(raw)
             error_body = self._read_error_body(raw, timeouts, deadline)
-            api_exc = api_error(raw.status, error_body, response_headers, attempts=attempt)
-            logger.debug("%s %s -> %d on attempt %d", method, url, raw.status, attempt)
+            api_exc = api_error(
+                raw.status,
+                error_body,
+                response_headers,
+                attempts=attempt,
+                secrets=self._secrets(all_headers, url),
+            )
+            logger.debug("%s %s -> %d on attempt %d", method, safe_url(url), raw.status, attempt)
             if (
                 not self._should_retry(raw.status, response_headers, api_exc)
                 or attempt > self.retry.max_retries
@@ -667,6 +682,15 @@ class Transport:
                 raise api_exc
             wait = demanded if demanded is not None else self.retry.backoff_delay(attempt)
             self._wait(wait, deadline, api_exc, attempt)
+
+    def _secrets(self, headers: Mapping[str, str], url: str) -> tuple[str, ...]:
+        """What must not appear in an error of this call: credential headers, URL user info.
+
+        Worked out only on the error paths, so a successful call pays nothing for it.
+        """
+        proxy = self._proxies.proxy_for(url)
+        extra = url_secrets(url) + (url_secrets(proxy) if proxy else ())
+        return secret_values(headers, extra)
 
     def _should_retry(self, status: int, headers: Mapping[str, str], error: APIError) -> bool:
         override = headers.get("x-should-retry", "").strip().lower()
