@@ -285,7 +285,8 @@ class ChatStream:
         http = self._http
         payload = read_whole_json(http, chunks)
         response = parse_whole(payload, request_id=self.request_id, attempts=http.attempts)
-        response = response.replace(status=http.status, headers=http.headers)  # as send() does
+        stamp = self._partial()  # status, headers and rate limits, stamped as send() does
+        response = response.replace(status=stamp.status, headers=stamp.headers, rate_limits=stamp.rate_limits)
         http.close()  # a no-op when reading to the end already released the connection
         self._response = response
         yield from events_of_whole(response)

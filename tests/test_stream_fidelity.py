@@ -460,7 +460,9 @@ def test_openai_json_reply_to_a_stream_becomes_the_events_of_that_reply(
     openai_server, openai_client, chunking: str
 ) -> None:
     # Proxies answer stream: true with the whole cached chat.completion on a cache hit.
-    openai_server.add(json_reply(OPENAI_COMPLETION, chunking, "application/json; charset=utf-8"))
+    cached = json_reply(OPENAI_COMPLETION, chunking, "application/json; charset=utf-8")
+    cached.headers["x-ratelimit-remaining-requests"] = "59"
+    openai_server.add(cached)
     openai_server.add(Reply.json(OPENAI_COMPLETION))
     with openai_client.chat().user("weather?").stream() as stream:
         events = list(stream)
@@ -475,6 +477,7 @@ def test_openai_json_reply_to_a_stream_becomes_the_events_of_that_reply(
     assert response.tool_calls[0].arguments == {"city": "Zürich"}
     assert (response.finish_reason, response.raw["id"]) == ("tool_calls", "chatcmpl-cached")
     assert (response.status, response.headers["content-type"]) == (200, "application/json; charset=utf-8")
+    assert response.rate_limits is not None and response.rate_limits.requests_remaining == 59
     assert slots_all_free(openai_client, openai_server)
 
 
