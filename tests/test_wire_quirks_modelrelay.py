@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay_lite import StreamError, ToolArgumentsError
+from relay_lite import APIError, StreamError, ToolArgumentsError, UnprocessableEntityError
 from relay_lite.protocols import modelrelay
 
 
@@ -62,3 +62,21 @@ def test_tool_arguments_sent_as_an_object_are_accepted():
         }
     )
     assert reply.tool_calls[0].arguments == {"city": "Köln"}
+
+
+@pytest.mark.parametrize(
+    ("payload", "cls", "code"),
+    [
+        (
+            {"message": "model is required", "code": "VALIDATION_ERROR", "fields": []},
+            UnprocessableEntityError,
+            "VALIDATION_ERROR",
+        ),
+        ({"error": {"code": "INTERNAL", "message": "boom", "status": 500}}, APIError, "INTERNAL"),
+    ],
+)
+def test_an_error_body_answering_with_status_200_raises_its_api_error(payload, cls, code):
+    # Both ModelRelay error shapes (nested and flat) seen behind gateways that answer 200.
+    with pytest.raises(cls) as info:
+        modelrelay.parse_response(payload, request_id="req_9")
+    assert (info.value.code, info.value.request_id) == (code, "req_9")

@@ -279,11 +279,20 @@ def _content_text(content: Any) -> str:
     return "".join(content)
 
 
+def _is_error_body(payload: Mapping[str, Any]) -> bool:
+    """An error in a 2xx body: ``{"error": {...}}`` or the flat ``{"message", "code", "fields"}``."""
+    if "content" in payload:
+        return False
+    return "error" in payload or (
+        type(payload.get("message")) is str and ("code" in payload or "fields" in payload)
+    )
+
+
 def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
     """A ``/llm/proxy`` JSON reply as a ``ChatResponse``; a field of the wrong type raises."""
     if not isinstance(payload, Mapping):
         raise StreamError(f"expected a /llm/proxy reply object, got {json_kind(payload)}", attempts=attempts)
-    if "error" in payload and "content" not in payload:
+    if _is_error_body(payload):
         raise api_error(None, payload, {REQUEST_ID_HEADER: request_id or ""}, attempts=attempts)
     try:
         raw_reason = _stop_reason(payload)
