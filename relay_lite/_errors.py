@@ -463,8 +463,9 @@ SECRET_HEADERS = frozenset(
 _SECRET_NAME_PARTS = ("key", "token", "secret", "auth", "password", "credential", "signature")
 # Shorter values are not real credentials, and redacting them would mangle ordinary words.
 MIN_SECRET_LENGTH = 6
-# "scheme://userinfo@": the user info of any URL in a text.
-_URL_CREDENTIALS = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s'\"]+@")
+# "scheme://userinfo@": the user info of any URL in a text. A string, compiled on first
+# use (re caches it), so that import does not pay for it.
+_URL_CREDENTIALS = r"([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@\s'\"]+@"
 
 
 def _is_secret_header(name: str) -> bool:
@@ -514,7 +515,7 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
         if secret and secret in text:
             text = text.replace(secret, REDACTED)
     if "@" in text:
-        text = _URL_CREDENTIALS.sub(r"\1" + REDACTED + "@", text)
+        text = re.sub(_URL_CREDENTIALS, r"\1" + REDACTED + "@", text)
     return text
 
 

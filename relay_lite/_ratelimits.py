@@ -27,8 +27,10 @@ from ._record import Record
 
 __all__ = ["RateLimits", "parse_rate_limits", "parse_duration", "parse_rfc3339"]
 
+# Patterns are strings, compiled on first use (re caches them): compiling at import
+# would cost ``import relay_lite`` most of a millisecond.
 # One Go duration component: a decimal number and a unit (time.ParseDuration's units).
-_DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
+_DURATION_PART = r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)"
 _UNIT_SECONDS = {
     "ns": 1e-9,
     "us": 1e-6,
@@ -40,7 +42,7 @@ _UNIT_SECONDS = {
     "h": 3600.0,
 }
 # RFC 3339 section 5.6 date-time; "T" and "Z" may be lower case.
-_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+_RFC3339 = r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
 # The four limit families, as (field prefix, OpenAI name, Anthropic name).
 _FAMILIES = (
     ("requests", "requests", "requests"),
@@ -63,7 +65,7 @@ def parse_duration(text: str) -> Optional[float]:
         return seconds if 0 <= seconds < float("inf") else None
     total = 0.0
     position = 0
-    for match in _DURATION_PART.finditer(text):
+    for match in re.finditer(_DURATION_PART, text):
         if match.start() != position:
             return None
         total += float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
@@ -73,7 +75,7 @@ def parse_duration(text: str) -> Optional[float]:
 
 def parse_rfc3339(text: str) -> Optional[float]:
     """A POSIX timestamp from an RFC 3339 date-time, or None when it is not one."""
-    match = _RFC3339.fullmatch(text.strip())
+    match = re.fullmatch(_RFC3339, text.strip())
     if match is None:
         return None
     from datetime import datetime, timedelta, timezone  # already loaded by urllib3
