@@ -669,3 +669,146 @@ def test_a_broken_reply_is_raised_not_reasked(server: FakeServer, client: relay_
 def test_structured_name_must_be_a_valid_api_name(client: relay_lite.Client) -> None:
     with pytest.raises(ConfigError, match="must match"):
         client.chat().user("x").structured(Person, name="my person!")
+
+
+# -- StructuredStream.response: reads and validates like iteration, in either order ------------
+
+GOOD_UPDATE = StructuredUpdate({"name": "John Doe", "age": 30}, ("name", "age"), True, Person("John Doe", 30))
+
+
+def test_stream_response_first_validates_and_iteration_then_yields_the_last_update(
+    server: FakeServer, client: relay_lite.Client
+) -> None:
+    server.add(ChatScript(text=GOOD, chunk_size=4, usage=Usage(3, 4, 7)))
+    stream = client.chat().user("x").structured(Person).stream()
+    response = stream.response
+    assert response.text == GOOD
+    assert response.finish_reason == "stop"
+    assert response.usage == Usage(3, 4, 7)
+    assert stream.result is not None
+    assert stream.result.value == Person("John Doe", 30)
+    assert stream.result.attempts == 1
+    assert stream.result.response is response
+    assert stream.result.usage == Usage(3, 4, 7)
+    assert stream.result.raw_attempts == (GOOD,)
+    assert list(stream) == [GOOD_UPDATE]  # no "ended without a response" StreamError
+    assert list(stream) == []
+    assert stream.response is response
+    assert len(server.requests) == 1
+
+
+def test_stream_response_in_the_middle_of_a_loop_ends_it_with_the_last_update(
+    server: FakeServer, client: relay_lite.Client
+) -> None:
+    server.add(ChatScript(text=GOOD, chunk_size=4))  # 8 text deltas
+    seen: list[StructuredUpdate] = []
+    with client.chat().user("x").structured(Person).stream() as stream:
+        for update in stream:
+            seen.append(update)
+            if len(seen) == 2:
+                assert stream.response.text == GOOD
+                assert stream.result is not None
+    assert [u.done for u in seen] == [False, False, True]
+    assert seen[-1] == GOOD_UPDATE
+    assert len(server.requests) == 1
+
+
+def test_stream_iterated_first_then_response_is_the_result_response(
+    server: FakeServer, client: relay_lite.Client
+) -> None:
+    server.add(ChatScript(text=GOOD, chunk_size=4))
+    stream = client.chat().user("x").structured(Person).stream()
+    assert list(stream)[-1] == GOOD_UPDATE
+    assert stream.result is not None
+    assert stream.response is stream.result.response
+    assert stream.response.text == GOOD
+
+
+@pytest.mark.parametrize("response_first", [True, False], ids=["response-first", "iteration-first"])
+def test_stream_invalid_reply_gives_the_response_and_iteration_raises_the_validation_error(
+    server: FakeServer, client: relay_lite.Client, response_first: bool
+) -> None:
+    server.add(ChatScript(text=BAD_AGE, chunk_size=4), ChatScript(text=GOOD))
+    stream = client.chat().user("x").structured(Person).stream()
+    if response_first:
+        assert stream.response.text == BAD_AGE
+    with pytest.raises(StructuredOutputError) as caught:
+        list(stream)
+    assert type(caught.value) is StructuredOutputError
+    assert caught.value.raw_attempts == [BAD_AGE]
+    assert caught.value.attempt_errors == [['$.age: expected integer, got string "30"']]
+    assert [r.text for r in caught.value.responses] == [BAD_AGE]
+    assert list(stream) == []  # raised once, then the iterator is finished
+    assert stream.result is None
+    assert stream.response.text == BAD_AGE
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("response_first", [True, False], ids=["response-first", "iteration-first"])
+def test_stream_cut_midway_raises_the_same_stream_error_from_response_and_iteration(
+    server: FakeServer, client: relay_lite.Client, response_first: bool
+) -> None:
+    # events: role chunk, then '{"na', 'me":', ' "Jo' -> the connection drops
+    server.add(ChatScript(text=GOOD, chunk_size=4, cut_after=4))
+    stream = client.chat().user("x").structured(Person).stream()
+    if response_first:
+        with pytest.raises(relay_lite.StreamError) as first:
+            stream.response  # noqa: B018
+        with pytest.raises(relay_lite.StreamError) as second:
+            list(stream)
+    else:
+        with pytest.raises(relay_lite.StreamError) as first:
+            list(stream)
+        with pytest.raises(relay_lite.StreamError) as second:
+            stream.response  # noqa: B018
+    assert second.value is first.value
+    assert first.value.partial.text == '{"name": "Jo'
+    assert stream.result is None
+    assert list(stream) == []
+
+
+def test_stream_closed_early_then_response_says_so(server: FakeServer, client: relay_lite.Client) -> None:
+    server.add(ChatScript(text=PROFILE_DOC, chunk_size=2, chunk_delay=0.005), ChatScript(text=GOOD))
+    with client.chat().user("x").structured(Profile).stream() as stream:
+        assert next(stream).done is False
+    with pytest.raises(relay_lite.StreamError, match="^structured stream was closed before its completion"):
+        stream.response  # noqa: B018
+    assert list(stream) == []
+    assert stream.result is None
+
+
+@needs_anthropic
+def test_anthropic_stream_response_first_validates_the_tool_input(
+    anthropic_server: FakeServer, anthropic: relay_lite.Client
+) -> None:
+    anthropic_server.add(
+        ChatScript(tool_calls=[tool_call({"name": "John Doe", "age": 30})], chunk_size=5, usage=Usage(10, 5))
+    )
+    stream = anthropic.chat().user("John Doe is 30").structured(Person).stream()
+    response = stream.response
+    assert response.finish_reason == "tool_calls"
+    assert [(c.id, c.name, c.arguments) for c in response.tool_calls] == [
+        ("toolu_1", "Person", {"name": "John Doe", "age": 30})
+    ]
+    assert stream.result is not None
+    assert stream.result.value == Person("John Doe", 30)
+    assert stream.result.raw_attempts == (GOOD,)
+    assert stream.result.usage == response.usage
+    assert list(stream) == [GOOD_UPDATE]
+    assert stream.response is response
+    assert len(anthropic_server.requests) == 1
+
+
+@needs_anthropic
+def test_anthropic_stream_response_of_invalid_tool_input_then_iteration_raises(
+    anthropic_server: FakeServer, anthropic: relay_lite.Client
+) -> None:
+    anthropic_server.add(ChatScript(tool_calls=[tool_call({"name": "John Doe", "age": "30"})], chunk_size=5))
+    stream = anthropic.chat().user("x").structured(Person).stream()
+    assert stream.response.tool_calls[0].arguments == {"name": "John Doe", "age": "30"}
+    assert stream.result is None
+    with pytest.raises(StructuredOutputError) as caught:
+        list(stream)
+    assert caught.value.raw_attempts == [BAD_AGE]
+    assert caught.value.attempt_errors == [['$.age: expected integer, got string "30"']]
+    assert len(anthropic_server.requests) == 1
