@@ -88,12 +88,14 @@ class Client:
 
     @classmethod
     def openai(cls, api_key: Optional[str] = None, **options: Any) -> Client:
-        """OpenAI's API (key from ``OPENAI_API_KEY`` when not given)."""
+        """OpenAI's API: key, base URL, organization and project from ``OPENAI_API_KEY``,
+        ``OPENAI_BASE_URL``, ``OPENAI_ORG_ID`` and ``OPENAI_PROJECT_ID`` when not given."""
         return cls("openai", api_key=api_key, **options)
 
     @classmethod
     def anthropic(cls, api_key: Optional[str] = None, **options: Any) -> Client:
-        """Anthropic's Messages API (key from ``ANTHROPIC_API_KEY``)."""
+        """Anthropic's Messages API (key from ``ANTHROPIC_API_KEY``, base URL from
+        ``ANTHROPIC_BASE_URL``, when not given)."""
         return cls("anthropic", api_key=api_key, **options)
 
     @classmethod
@@ -107,8 +109,13 @@ class Client:
         return cls("modelrelay", api_key=api_key, **options)
 
     @classmethod
-    def compatible(cls, base_url: str, api_key: Optional[str] = None, **options: Any) -> Client:
-        """Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...); the key is optional."""
+    def compatible(
+        cls, base_url: Optional[str] = None, api_key: Optional[str] = None, **options: Any
+    ) -> Client:
+        """Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...); the key is optional.
+
+        ``base_url`` may be None to read it from ``RELAY_LITE_BASE_URL`` or ``OPENAI_BASE_URL``.
+        """
         return cls("compatible", api_key=api_key, base_url=base_url, **options)
 
     def __repr__(self) -> str:

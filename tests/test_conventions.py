@@ -77,6 +77,15 @@ def test_compatible_preset_takes_its_url_from_openai_base_url() -> None:
     assert config.base_url == "http://localhost:11434/v1"
 
 
+def test_compatible_client_without_url_argument_reads_openai_base_url() -> None:
+    with FakeServer.openai() as server:
+        server.add(ChatScript(text="local"))
+        with Client.compatible(model="m", env={"OPENAI_BASE_URL": server.url + "/v1"}) as client:
+            assert client.chat().user("hi").send().text == "local"
+    assert server.requests[0].path == "/v1/chat/completions"
+    assert "authorization" not in server.requests[0].headers  # compatible reads no key variable
+
+
 def test_compatible_preset_without_any_url_names_both_variables() -> None:
     with pytest.raises(ConfigError) as info:
         ClientConfig.resolve(provider="compatible", env={})
