@@ -60,13 +60,14 @@ argument fragments) to a ``PartialJSONParser`` and yields a ``StructuredUpdate``
 delta that fed text (prose before the JSON is skipped, so "Sure! {..." streams from its
 brace); the last update has ``done=True`` and the validated ``value``, found in the whole
 reply as above. It does not re-ask (the partial output has already been shown); a reply
-that fails validation raises ``StructuredOutputError``. ``update.partial`` is the parser's *live*
-value: it keeps growing as later deltas arrive (copying it for every update would make a
-stream quadratic in its length); use ``copy.deepcopy(update.partial)`` to keep a snapshot.
-``complete_fields`` is an immutable tuple. The reply is read once: ``stream.response``
-reads whatever iteration has not (validating it the same way, so ``result`` is set after
-either) and a later iteration yields the last update it read, or raises the validation
-error it found.
+that fails validation raises ``StructuredOutputError``. ``update.partial`` is the parser's
+*live* value: it keeps growing as later deltas arrive (copying it for every update would
+make a stream quadratic in its length); use ``copy.deepcopy(update.partial)`` to keep a
+snapshot. ``complete_fields`` is an immutable tuple.
+
+The reply is read once: ``stream.response`` reads whatever iteration has not (validating
+it the same way, so ``result`` is set after either) and a later iteration yields the last
+update it read, or raises the validation error it found.
 
 On ModelRelay in ``json_schema`` mode the server streams structured output itself: the
 same ``/llm/proxy`` body is sent with ``Accept: application/x-ndjson`` and its ``update``

@@ -522,3 +522,32 @@ def test_anthropic_json_mode_prose_reply_is_accepted(anthropic_server: FakeServe
     assert result.value == Person("John Doe", 30)
     assert result.attempts == 1
     assert len(anthropic_server.requests) == 1
+
+
+def test_bare_array_streams_as_the_value_itself(server: FakeServer, client: relay_lite.Client) -> None:
+    # A wrapped type answered bare: the root is the value, so its paths need no "value." prefix.
+    text = '[{"name": "A", "age": 1}, {"name": "B", "age": 2}]'
+    server.add(ChatScript(text=text, chunk_size=9))
+    snapshots: list[tuple[str, tuple[str, ...]]] = []
+    with client.chat().user("x").structured(list[Person], mode="json").stream() as stream:
+        for update in stream:
+            snapshots.append((json.dumps(update.partial), update.complete_fields))
+            last = update
+    # pieces: '[{"name":'  ' "A", "ag'  'e": 1}, {'  '"name": "'  'B", "age'  '": 2}]'
+    assert snapshots[:-1] == [
+        ("[{}]", ()),
+        ('[{"name": "A"}]', ("0.name",)),
+        ('[{"name": "A", "age": 1}, {}]', ("0.name", "0.age", "0")),
+        ('[{"name": "A", "age": 1}, {"name": ""}]', ("0.name", "0.age", "0")),
+        ('[{"name": "A", "age": 1}, {"name": "B"}]', ("0.name", "0.age", "0", "1.name")),
+        (
+            '[{"name": "A", "age": 1}, {"name": "B", "age": 2}]',
+            ("0.name", "0.age", "0", "1.name", "1.age", "1"),
+        ),
+    ]
+    assert last == StructuredUpdate(
+        [{"name": "A", "age": 1}, {"name": "B", "age": 2}],
+        ("0.name", "0.age", "0", "1.name", "1.age", "1"),
+        True,
+        [Person("A", 1), Person("B", 2)],
+    )
