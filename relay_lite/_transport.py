@@ -95,13 +95,15 @@ def parse_retry_after(headers: Mapping[str, str], now: Optional[float] = None) -
     """Seconds the server asks us to wait: ``retry-after-ms``, then ``Retry-After``.
 
     ``Retry-After`` may be seconds or an HTTP date (RFC 9110 section 10.2.3). Returns None
-    when neither header is present or parseable.
+    when neither header is present or readable: a negative or NaN number is malformed
+    (RFC 9110 allows only digits) and ignored, so the usual backoff applies. A date in the
+    past means 0; an absurd demand is returned as is, for the caller's cap to refuse.
     """
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
         try:
             value = float(raw_ms) / 1000.0
-            if value >= 0:
+            if value >= 0:  # False for NaN too
                 return value
         except ValueError:
             pass
@@ -110,9 +112,11 @@ def parse_retry_after(headers: Mapping[str, str], now: Optional[float] = None) -
         return None
     raw = raw.strip()
     try:
-        return max(0.0, float(raw))
+        seconds = float(raw)
     except ValueError:
         pass
+    else:
+        return seconds if seconds >= 0 else None
     from email.utils import parsedate_to_datetime  # rare path: keep it off import time
 
     try:
@@ -668,6 +672,8 @@ class Transport:
                 secrets=self._secrets(all_headers, url),
             )
             logger.debug("%s %s -> %d on attempt %d", method, safe_url(url), raw.status, attempt)
+            if 300 <= raw.status < 400:
+                api_exc.message += _redirect_note(response_headers)
             if (
                 not self._should_retry(raw.status, response_headers, api_exc)
                 or attempt > self.retry.max_retries
@@ -747,6 +753,20 @@ def _read_whole_body(raw: Any, timeouts: Timeouts, deadline: Optional[float]) ->
             )
         parts.append(chunk)
     return b"".join(parts)
+
+
+def _redirect_note(headers: Mapping[str, str]) -> str:
+    """Why a 3xx is an error here: redirects are never followed, so credentials never
+    travel to another host; names where the server pointed (no query, no user info)."""
+    location = headers.get("location", "").strip()
+    if not location:
+        return "; relay_lite does not follow redirects"
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    host = parts.netloc.rsplit("@", 1)[-1]  # never the user info
+    where = f"{parts.scheme}://{host}{parts.path}" if host else parts.path
+    return f"; the server redirected to {where}; relay_lite does not follow redirects (set base_url to it)"
 
 
 def _deadline(timeouts: Timeouts) -> Optional[float]:

@@ -156,9 +156,10 @@ Script = Callable[[Peer], None]
 class RawServer:
     """Serve each accepted connection with the next script (the last one repeats).
 
-    After a script returns without hanging up, the server keeps reading until the
-    client closes its end, so ``open_connections`` tells whether the client still holds
-    a socket to it.
+    A script that returns without hanging up is followed, on the same connection, by the
+    last script (the server's steady behaviour). After that the server keeps reading
+    until the client closes its end, so ``open_connections`` tells whether the client
+    still holds a socket to it.
     """
 
     scripts: list[Script]
@@ -242,8 +243,13 @@ class RawServer:
         peer.read_request = recording_read  # type: ignore[method-assign]
         try:
             script(peer)
+            if not peer.closed and script is not self.scripts[-1]:
+                # A fault that leaves the connection open: the server then behaves as
+                # its last script says, so a client that reuses the connection is served.
+                self.scripts[-1](peer)
             # Wait for the client to hang up; what it sends now is read and dropped.
-            sock.settimeout(0.05)
+            if not peer.closed:
+                sock.settimeout(0.05)
             while not peer.closed and not self._stopping.is_set():
                 try:
                     if not sock.recv(65536):
