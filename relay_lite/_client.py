@@ -216,8 +216,7 @@ class Client:
             )
         except APIError as exc:
             # An error object in a 200 body may echo the key, like an error status would.
-            headers = self._call_headers(params, call.headers)
-            scrub(exc, secret_values(headers, url_secrets(self.config.base_url)))
+            scrub(exc, self._call_secrets(params, call))
             exc.headers = dict(response.headers)
             exc.rate_limits = parse_rate_limits(response.headers, received_at)
             raise
@@ -233,7 +232,17 @@ class Client:
         http = self._open(params, call, stream=True)
         make_decoder = getattr(self.protocol, "make_decoder", None)
         decoder = make_decoder() if make_decoder else None
-        return ChatStream(http, self.protocol.StreamParser(), decoder, self.protocol.parse_response)
+        return ChatStream(
+            http,
+            self.protocol.StreamParser(),
+            decoder,
+            self.protocol.parse_response,
+            secrets=lambda: self._call_secrets(params, call),
+        )
+
+    def _call_secrets(self, params: ChatParams, call: HTTPCall) -> tuple[str, ...]:
+        """The credentials a call sent, for cleaning an error a server echoed them into."""
+        return secret_values(self._call_headers(params, call.headers), url_secrets(self.config.base_url))
 
     # -- ModelRelay account APIs (loaded on first use) -------------------------------------
 

@@ -34,7 +34,7 @@ import json
 from itertools import chain
 from typing import Any, Callable, Iterator, Optional
 
-from ._errors import REQUEST_ID_HEADERS, APIError, RelayError, StreamError
+from ._errors import REQUEST_ID_HEADERS, APIError, RelayError, StreamError, scrub
 from ._models import (
     ChatResponse,
     Done,
@@ -184,8 +184,12 @@ class ChatStream:
         parser: Any,
         decoder: Any = None,
         parse_whole: Optional[Callable[..., ChatResponse]] = None,
+        secrets: Callable[[], tuple[str, ...]] = tuple,
     ) -> None:
         self._http = http
+        # The call's credentials, worked out only when an error must be cleaned of them:
+        # a server may echo the key inside an error event, as it may in an error status.
+        self._secrets = secrets
         self._parser = parser
         self._decoder = decoder if decoder is not None else SSEDecoder()
         # The protocol's parse_response, for a JSON reply to the streaming request.
@@ -293,10 +297,15 @@ class ChatStream:
 
     def _fail(self, exc: RelayError) -> None:
         self._error = exc
-        exc.partial = self._partial()
+        partial = exc.partial = self._partial()
         exc.attempts = self._http.attempts
-        if isinstance(exc, APIError) and exc.request_id is None:
-            exc.request_id = self.request_id
+        if isinstance(exc, APIError):
+            if exc.request_id is None:
+                exc.request_id = self.request_id
+            # An error event inside a 200 stream: the response's own headers and limits.
+            exc.headers = dict(partial.headers)
+            exc.rate_limits = partial.rate_limits
+        scrub(exc, self._secrets())
         self._http.close()
 
     # -- results and lifecycle ----------------------------------------------------------

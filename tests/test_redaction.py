@@ -268,3 +268,37 @@ def test_scrubbed_error_repr_and_args_follow_the_message() -> None:
     )
     assert repr(error) == f"AuthenticationError('key {REDACTED} is wrong')"
     assert error.args == (f"key {REDACTED} is wrong",)
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_key_echoed_inside_an_error_event_of_a_200_stream_is_redacted(
+    caplog: pytest.LogCaptureFixture, provider: str
+) -> None:
+    # OpenRouter and other gateways send upstream errors mid-stream, message quoted as received.
+    caplog.set_level(logging.DEBUG, logger="relay_lite")
+    key = KEY if provider == "openai" else ANTHROPIC_KEY
+    if provider == "openai":
+        first = b'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
+        error = {"error": {"message": f"upstream rejected key {key}", "code": 401, "param": key}}
+    else:
+        first = (
+            b'event: message_start\ndata: {"type":"message_start","message":{"id":"m","model":"c",'
+            b'"usage":{"input_tokens":1}}}\n\n'
+            b'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+            b'"content_block":{"type":"text","text":""}}\n\n'
+            b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+            b'"delta":{"type":"text_delta","text":"Hi"}}\n\n'
+        )
+        error = {"type": "error", "error": {"type": "authentication_error", "message": f"bad key {key}"}}
+    body = first + f"event: error\ndata: {json.dumps(error)}\n\n".encode()
+    with FakeServer() as server:
+        server.add(Reply.sse([body], headers={"x-ratelimit-remaining-requests": "7"}))
+        client = Client(provider, api_key=key, base_url=server.url, model="m", retry=NO_WAIT)
+        with pytest.raises(AuthenticationError) as info:
+            with client.chat().user("q").stream() as stream:
+                list(stream)
+    said = everything_said(info.value, caplog)
+    assert key not in said
+    assert REDACTED in str(info.value)
+    assert info.value.partial.text == "Hi"
+    assert info.value.headers["x-ratelimit-remaining-requests"] == "7"
