@@ -359,8 +359,9 @@ def _parse_json_line(line: str) -> Any:
     try:
         # JSON whitespace includes CR, so a CRLF line ending needs no stripping.
         return json.loads(line)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         shown = line.rstrip("\r")
         if len(shown) > _SNIPPET_CHARS:
             shown = shown[:_SNIPPET_CHARS] + "..."
-        raise StreamError(f"invalid JSON line in NDJSON stream ({exc}): {shown}") from exc
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise StreamError(f"invalid JSON line in NDJSON stream ({reason}): {shown}") from None
