@@ -11,7 +11,7 @@ Theory of operation:
   reads inside ``urlopen`` -- waits at most the read timeout and never past the total
   deadline, and every ``send`` of a request waits at most the read timeout for progress
   and never past the deadline: a server dripping one byte a second, or never reading an
-  upload, cannot hold a call past its deadline (``_TimedSocketIO``, ``_TimedConnection``).
+  upload, cannot hold a call past its deadline (``_TimedSocketIO``, ``_TimedConnectionMixin``).
 - Interim ``1xx`` responses are skipped (RFC 9110 section 15.2); a connection goes back to
   the pool only when its response was read to its end (``_release``).
 - Compressed bodies are inflated at most ``INFLATE_CHUNK_BYTES`` at a time, so the

@@ -736,3 +736,27 @@ def test_server_that_hangs_up_on_a_reused_connection_without_answering_is_retrie
 )
 def test_retry_after_values_are_read_or_ignored_as_malformed(headers: dict, seconds: Optional[float]):
     assert parse_retry_after(headers) == seconds
+
+
+# -- close() while a stream is open -------------------------------------------------------------
+
+
+@each_protocol
+def test_client_close_during_a_stream_lets_it_finish_then_closes_its_socket(wire: Wire):
+    def slow_stream(peer: Peer) -> None:
+        peer.send(SSE_HEAD + chunked(wire.head, end=False))
+        peer.sleep(0.1)
+        peer.send(chunked(wire.tail))
+
+    with RawServer([after_request(slow_stream), answers(wire)]) as server:
+        client = wire.client(server)
+        stream = client.chat().user("hi").stream()
+        pieces = stream.text()
+        first = next(pieces)
+        client.close()  # the open stream keeps its socket until it ends...
+        rest = "".join(pieces)
+        assert client_sockets_to(server.port) == 0  # ...and then it is closed, not pooled
+        assert client.chat().user("again?").send().text == "again"  # the client reconnects
+        client.close()
+        assert client_sockets_to(server.port) == 0
+    assert (first + rest, stream.response.text) == ("Hello world", "Hello world")
