@@ -377,7 +377,7 @@ def test_stall_before_the_status_line_is_a_read_timeout():
             client.chat().user("hi").send()
         elapsed = time.monotonic() - started
     assert info.value.message == f"127.0.0.1:{server.port} sent no response in time"
-    assert 0.45 <= elapsed < 1.0
+    assert 0.45 <= elapsed < 1.5
 
 
 @each_protocol
@@ -393,7 +393,7 @@ def test_stall_mid_stream_past_the_read_timeout_keeps_the_text(wire: Wire):
         elapsed = time.monotonic() - started
     assert info.value.message == "no data for 0.5 s while reading the response"
     assert info.value.partial.text == "Hello"
-    assert 0.45 <= elapsed < 1.0
+    assert 0.45 <= elapsed < 1.5
 
 
 @each_protocol
@@ -412,7 +412,7 @@ def test_body_dripped_past_the_total_deadline_is_cut_at_the_deadline(wire: Wire)
         elapsed = time.monotonic() - started
     assert info.value.message == "total deadline passed while reading the response"
     assert info.value.partial.text == "Hello"
-    assert 0.75 <= elapsed < 1.2
+    assert 0.75 <= elapsed < 1.6
 
 
 @each_protocol
@@ -429,7 +429,7 @@ def test_heartbeats_alone_do_not_hold_a_stream_past_its_deadline(wire: Wire):
         elapsed = time.monotonic() - started
     assert info.value.message == "total deadline passed while reading the response"
     assert info.value.partial.text == "Hello"
-    assert 0.75 <= elapsed < 1.2
+    assert 0.75 <= elapsed < 1.6
 
 
 # -- interim responses ----------------------------------------------------------------------
@@ -606,7 +606,7 @@ def test_retry_after_in_the_past_or_malformed_retries_without_a_long_wait(retry_
         client.close()
         assert client_sockets_to(server.port) == 0
     assert (reply.text, reply.attempts) == ("again", 2)
-    assert elapsed < max_wait + 0.3
+    assert elapsed < max_wait + 0.9
 
 
 def test_retry_after_as_a_date_one_second_ahead_is_waited_for():
@@ -618,7 +618,7 @@ def test_retry_after_as_a_date_one_second_ahead_is_waited_for():
         elapsed = time.monotonic() - started
         client.close()
     assert reply.attempts == 2
-    assert elapsed < 1.3  # at most a second (HTTP dates have whole seconds)
+    assert elapsed < 1.8  # at most a second (HTTP dates have whole seconds)
 
 
 @pytest.mark.parametrize("retry_after", ["99999999", "inf"])
@@ -634,7 +634,7 @@ def test_absurd_retry_after_raises_at_once_instead_of_blocking(retry_after: str)
         "60 s cap (max_retry_after), so not waiting"
     )
     assert info.value.attempts == 1
-    assert elapsed < 0.5
+    assert elapsed < 1.0
 
 
 def test_429_storm_longer_than_the_retry_budget_raises_the_last_rate_limit_error():
@@ -659,7 +659,7 @@ def test_429_storm_longer_than_the_deadline_raises_deadline_exceeded_naming_the_
         "total deadline would pass during the 1.00 s wait before retry 2; last error: Rate limit reached"
     )
     assert info.value.attempts == 2
-    assert 0.9 <= elapsed < 1.4
+    assert 0.9 <= elapsed < 1.45  # raised before the deadline, not slept into it
 
 
 # -- the request side and idle connections -----------------------------------------------------

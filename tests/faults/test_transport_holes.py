@@ -38,7 +38,7 @@ def test_total_deadline_covers_a_response_head_dripped_one_byte_at_a_time(stream
         elapsed = time.monotonic() - started
         transport.close()
         assert client_sockets_to(server.port) == 0
-    assert 1.4 <= elapsed < 2.0
+    assert 1.4 <= elapsed < 2.5  # was 13.8 s: the whole dripped head
     assert info.value.message == f"total deadline passed waiting for 127.0.0.1:{server.port}"
     assert info.value.attempts == 1
 
@@ -59,7 +59,7 @@ def test_total_deadline_covers_a_request_body_the_server_reads_slowly():
             transport.request("POST", server.url + "/upload", body=b"x" * (16 * 1024 * 1024))
         elapsed = time.monotonic() - started
         transport.close()
-    assert 0.9 <= elapsed < 1.6
+    assert 0.9 <= elapsed < 2.0
     assert info.value.message == f"total deadline passed while sending the request to 127.0.0.1:{server.port}"
 
 
