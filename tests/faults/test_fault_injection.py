@@ -416,6 +416,23 @@ def test_body_dripped_past_the_total_deadline_is_cut_at_the_deadline(wire: Wire)
 
 
 @each_protocol
+def test_response_head_dripped_past_the_total_deadline_is_cut_at_the_deadline(wire: Wire):
+    def fault(peer: Peer) -> None:
+        peer.drip(SSE_HEAD, 0.05)  # ~4 s of head, a byte at a time
+
+    with faulty(wire, after_request(fault), timeouts=Timeouts(connect=2, read=0.5, total=0.8)) as (
+        server,
+        client,
+    ):
+        started = time.monotonic()
+        with pytest.raises(DeadlineExceeded) as info:
+            stream_text(client)
+        elapsed = time.monotonic() - started
+    assert info.value.message == f"total deadline passed waiting for 127.0.0.1:{server.port}"
+    assert 0.75 <= elapsed < 1.6
+
+
+@each_protocol
 def test_heartbeats_alone_do_not_hold_a_stream_past_its_deadline(wire: Wire):
     def fault(peer: Peer) -> None:
         peer.send(SSE_HEAD + chunked(wire.head, end=False))
