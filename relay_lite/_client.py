@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Mapping, Optional
@@ -12,11 +11,12 @@ from ._config import PRESETS, USER_AGENT, ClientConfig, ProxySettings, RetryPoli
 from ._errors import APIError, ConfigError, safe_url, scrub, secret_values, url_secrets
 from ._models import ChatParams, ChatResponse
 from ._ratelimits import parse_rate_limits
-from ._stream import ChatStream, request_id_from
+from ._stream import ChatStream
 from ._transport import Transport
 
 if TYPE_CHECKING:
     from .platform.modelrelay import Auth, Customers, Tiers
+    from .protocols._adapter import Adapter
     from .protocols._common import HTTPCall
 
 
@@ -74,7 +74,10 @@ class Client:
             )
         if self.config.log_level:
             _configure_logging(self.config.log_level)
-        self.protocol: Any = importlib.import_module(f"relay_lite.protocols.{self.config.protocol}")
+        from .protocols._adapter import adapter_for
+
+        #: The wire protocol's adapter (sans-I/O): builds calls, parses replies and streams.
+        self.adapter: Adapter = adapter_for(self.config.protocol, self.config.provider)
         # ``transport`` replaces the network, e.g. relay_lite.testing.MockTransport in tests.
         self.transport = transport or Transport(
             timeouts=self.config.timeouts,
@@ -182,12 +185,13 @@ class Client:
         return params
 
     def _call_headers(self, params: ChatParams, extra: Mapping[str, str]) -> dict[str, str]:
-        headers = dict(self.protocol.auth_headers(self.config.api_key))
+        adapter = self.adapter
+        headers = adapter.auth_headers(self.config.api_key)
         headers.update(self.config.account_headers())
         headers.update(extra)
         headers.update(self.config.headers)
-        if params.request_id and getattr(self.protocol, "REQUEST_ID_HEADER", None):
-            headers[self.protocol.REQUEST_ID_HEADER] = params.request_id
+        if params.request_id and adapter.request_id_header:
+            headers[adapter.request_id_header] = params.request_id
         headers.update(params.headers)
         return headers
 
@@ -207,12 +211,14 @@ class Client:
 
     def _send_chat(self, params: ChatParams) -> ChatResponse:
         params = self._prepare(params)
-        call = self.protocol.build_request(params, stream=False, provider=self.config.provider)
+        call = self.adapter.chat_call(params, stream=False)
         response = self._open(params, call, stream=False)
         received_at = time.time()
         try:
-            result: ChatResponse = self.protocol.parse_response(
-                response.json(), request_id=request_id_from(response.headers), attempts=response.attempts
+            result = self.adapter.parse_chat(
+                response.json(),
+                request_id=self.adapter.request_id(response.headers),
+                attempts=response.attempts,
             )
         except APIError as exc:
             # An error object in a 200 body may echo the key, like an error status would.
@@ -228,16 +234,16 @@ class Client:
 
     def _stream_chat(self, params: ChatParams) -> ChatStream:
         params = self._prepare(params)
-        call = self.protocol.build_request(params, stream=True, provider=self.config.provider)
+        adapter = self.adapter
+        call = adapter.chat_call(params, stream=True)
         http = self._open(params, call, stream=True)
-        make_decoder = getattr(self.protocol, "make_decoder", None)
-        decoder = make_decoder() if make_decoder else None
         return ChatStream(
             http,
-            self.protocol.StreamParser(),
-            decoder,
-            self.protocol.parse_response,
+            adapter.stream_parser(),
+            adapter.stream_decoder(),
+            adapter.parse_chat,
             secrets=lambda: self._call_secrets(params, call),
+            request_id=adapter.request_id(http.headers),
         )
 
     def _call_secrets(self, params: ChatParams, call: HTTPCall) -> tuple[str, ...]:

@@ -42,7 +42,7 @@ from __future__ import annotations
 import codecs
 import json
 import re
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 from ._errors import ConfigError, StreamError
 from ._record import Record
@@ -94,7 +94,7 @@ class _Utf8Text:
 
     _KIND = "stream"  # names the format in error messages
     #: Media types (lower case, no parameters) of a body in this framing.
-    MEDIA_TYPES: tuple[str, ...] = ()
+    MEDIA_TYPES: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, max_line_bytes: int) -> None:
         if max_line_bytes < 1:
@@ -177,7 +177,7 @@ class SSEDecoder(_Utf8Text):
     """
 
     _KIND = "SSE"
-    MEDIA_TYPES = ("text/event-stream",)
+    MEDIA_TYPES: ClassVar[tuple[str, ...]] = ("text/event-stream",)
 
     def __init__(self, max_line_bytes: int = DEFAULT_MAX_LINE_BYTES) -> None:
         super().__init__(max_line_bytes)
@@ -321,7 +321,7 @@ class NDJSONDecoder(_Utf8Text):
     """
 
     _KIND = "NDJSON"
-    MEDIA_TYPES = (
+    MEDIA_TYPES: ClassVar[tuple[str, ...]] = (
         "application/x-ndjson",
         "application/ndjson",
         "application/jsonl",

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import json
 from itertools import chain
-from typing import Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
 
 from ._errors import REQUEST_ID_HEADERS, APIError, RelayError, StreamError, scrub
 from ._models import (
@@ -47,6 +47,9 @@ from ._models import (
 )
 from ._sse import ServerSentEvent, SSEDecoder
 from ._transport import StreamResponse
+
+if TYPE_CHECKING:
+    from .protocols._adapter import Decoder, StreamParser
 
 #: Most bytes a JSON reply to a streaming request may have (it is read whole).
 MAX_WHOLE_REPLY_BYTES = 16 * 1024 * 1024
@@ -181,20 +184,21 @@ class ChatStream:
     def __init__(
         self,
         http: StreamResponse,
-        parser: Any,
-        decoder: Any = None,
+        parser: StreamParser,
+        decoder: Optional[Decoder] = None,
         parse_whole: Optional[Callable[..., ChatResponse]] = None,
         secrets: Callable[[], tuple[str, ...]] = tuple,
+        request_id: Optional[str] = None,
     ) -> None:
         self._http = http
         # The call's credentials, worked out only when an error must be cleaned of them:
         # a server may echo the key inside an error event, as it may in an error status.
         self._secrets = secrets
         self._parser = parser
-        self._decoder = decoder if decoder is not None else SSEDecoder()
+        self._decoder: Decoder = decoder if decoder is not None else SSEDecoder()
         # The protocol's parse_response, for a JSON reply to the streaming request.
         self._parse_whole = parse_whole
-        self.request_id = request_id_from(http.headers)
+        self.request_id = request_id if request_id is not None else request_id_from(http.headers)
         self._response: Optional[ChatResponse] = None
         self._iterator: Optional[Iterator[StreamEvent]] = None
         self._closed_early = False
@@ -253,7 +257,7 @@ class ChatStream:
                     yield from self._last_event(final)
             if not parser.finished:
                 # Nothing is said of a final event that was read whole into the partial.
-                cut = getattr(decoder, "ended_mid_event", False) and decoder.unterminated is None
+                cut = decoder.ended_mid_event and decoder.unterminated is None
                 detail = " (in the middle of an event)" if cut else ""
                 raise StreamError(f"stream ended before its terminator{detail}")
         except RelayError as exc:

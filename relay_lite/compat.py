@@ -615,7 +615,7 @@ class Provider:
         client = self.client
         if client.config.protocol != "openai":
             raise ConfigError(f"{client.config.provider} has no OpenAI-compatible embeddings endpoint")
-        headers = dict(client.protocol.auth_headers(client.config.api_key))
+        headers = dict(client.adapter.auth_headers(client.config.api_key))
         headers["Accept"] = "application/json"
         headers.update(client.config.headers)
         try:

@@ -392,7 +392,7 @@ class _Group:
         self, method: str, path: str, body: Optional[dict[str, Any]] = None, *, parse: bool = True
     ) -> Any:
         config = self._client.config
-        headers = dict(self._client.protocol.auth_headers(config.api_key))
+        headers = dict(self._client.adapter.auth_headers(config.api_key))
         headers["Accept"] = ACCEPT_JSON
         headers[CLIENT_HEADER] = CLIENT_NAME
         headers.update(config.headers)

@@ -43,6 +43,7 @@ from .._models import (
     UsageEvent,
 )
 from .._sse import ServerSentEvent
+from ._adapter import Adapter
 from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
 from ._fields import count, decode_json, json_kind, mapping, optional_mapping, optional_str, wrong_type
 
@@ -505,3 +506,25 @@ def _string(delta: Mapping[str, Any], key: str, delta_type: str) -> str:
     if not isinstance(value, str):
         raise StreamError(f"{delta_type} has no string {key!r}")
     return value
+
+
+class AnthropicAdapter(Adapter):
+    """The Messages API. It has no ``response_format``: structured output uses a forced tool."""
+
+    name = "anthropic"
+    structured_default_mode = "tool"
+    supports_response_format = False
+
+    def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
+        return auth_headers(api_key)
+
+    def chat_call(self, params: ChatParams, *, stream: bool) -> HTTPCall:
+        return build_request(params, stream=stream, provider=self.provider)
+
+    def parse_chat(
+        self, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1
+    ) -> ChatResponse:
+        return parse_response(payload, request_id=request_id, attempts=attempts)
+
+    def stream_parser(self) -> StreamParser:
+        return StreamParser()

@@ -79,6 +79,7 @@ from .._models import (
 )
 from .._record import Record
 from .._sse import ServerSentEvent
+from ._adapter import Adapter
 from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
 from ._fields import (
     decode_json,
@@ -693,3 +694,30 @@ def _complete_fields(value: Any, kind: str) -> tuple[str, ...]:
 def _snippet(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 200 else text[:200] + "..."
+
+
+class ModelRelayAdapter(Adapter):
+    """``/llm/proxy`` chat, with its NDJSON structured stream."""
+
+    name = "modelrelay"
+    request_id_header = REQUEST_ID_HEADER
+
+    def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
+        return auth_headers(api_key)
+
+    def chat_call(self, params: ChatParams, *, stream: bool) -> HTTPCall:
+        return build_request(params, stream=stream, provider=self.provider)
+
+    def parse_chat(
+        self, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1
+    ) -> ChatResponse:
+        return parse_response(payload, request_id=request_id, attempts=attempts)
+
+    def stream_parser(self) -> StreamParser:
+        return StreamParser()
+
+    def structured_stream_call(self, params: ChatParams) -> Optional[HTTPCall]:
+        return build_structured_stream_request(params)
+
+    def structured_record_parser(self) -> StructuredRecordParser:
+        return StructuredRecordParser()

@@ -27,6 +27,7 @@ from .._models import (
     UsageEvent,
 )
 from .._sse import ServerSentEvent
+from ._adapter import Adapter
 from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
 from ._fields import (
     count,
@@ -444,3 +445,27 @@ class _Choice:
             acc.tool_call(fragment.index, fragment.id, fragment.name, fragment.arguments_delta)
             if events is not None:
                 events.append(fragment)
+
+
+class OpenAIAdapter(Adapter):
+    """Chat completions for OpenAI itself (``provider="openai"``) and compatible servers."""
+
+    name = "openai"
+    request_id_header = REQUEST_ID_HEADER
+
+    def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
+        return auth_headers(api_key)
+
+    def chat_call(self, params: ChatParams, *, stream: bool) -> HTTPCall:
+        return build_request(params, stream=stream, provider=self.provider)
+
+    def json_mode_format(self) -> Optional[dict[str, Any]]:
+        return {"type": "json_object"}
+
+    def parse_chat(
+        self, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1
+    ) -> ChatResponse:
+        return parse_response(payload, request_id=request_id, attempts=attempts)
+
+    def stream_parser(self) -> StreamParser:
+        return StreamParser()

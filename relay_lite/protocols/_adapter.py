@@ -1,0 +1,213 @@
+"""The adapter seam: everything a wire protocol provides to the layers above it.
+
+An ``Adapter`` is sans-I/O. For each operation it supports it builds an ``HTTPCall``
+(method, path, headers, JSON body) and parses what comes back: a whole response, the
+events of a stream (with the decoder that frames them), and an error body. It names its
+auth headers, the header that carries a caller's request id, and how structured output is
+asked for. ``Client`` and the layers above it talk to adapters only through this class;
+they never look inside a protocol module.
+
+How to add a provider
+---------------------
+- An OpenAI-compatible server needs no code: ``Client.compatible(url)``, or a ``Preset``
+  naming the ``openai`` adapter in ``relay_lite._config.PRESETS``.
+- A new wire protocol is one module in ``relay_lite/protocols/`` with a subclass of
+  ``Adapter`` (build, parse, stream parser, error mapping; see the three existing ones),
+  registered under its name in ``ADAPTERS`` below, plus a ``Preset`` that names it
+  (base URL, key variable, default model). Code outside the package can do the same at
+  run time with ``register_adapter`` and ``register_preset``.
+- For tests, ``relay_lite.testing.FakeServer`` takes any handler; a renderer in
+  ``relay_lite._fake_chat`` makes it speak the protocol from ``ChatScript``s.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Optional, Protocol
+
+from .._errors import REQUEST_ID_HEADERS, APIError, ConfigError, api_error
+from .._models import ChatParams, ChatResponse, StreamEvent
+from .._sse import SSEDecoder
+from ._common import Accumulator, HTTPCall
+
+if TYPE_CHECKING:
+    from .modelrelay import StructuredRecordParser
+
+__all__ = [
+    "ADAPTERS",
+    "Adapter",
+    "Decoder",
+    "StreamParser",
+    "adapter_for",
+    "register_adapter",
+]
+
+
+class Decoder(Protocol):
+    """Frames a byte stream into items (SSE events, NDJSON values, binary frames)."""
+
+    #: Media types (lower case, no parameters) of a body in this framing.
+    MEDIA_TYPES: ClassVar[tuple[str, ...]]
+    #: After ``close()``: an item the stream ended inside (e.g. an SSE event without its
+    #: blank line), for the parser to judge; None when there is none.
+    unterminated: Optional[Any]
+    #: After ``close()``: whether the stream stopped inside an item.
+    ended_mid_event: bool
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Consume a chunk; return the items it completed."""
+        ...
+
+    def close(self) -> list[Any]:
+        """Signal end of stream; return any items still pending."""
+        ...
+
+    @classmethod
+    def sniff(cls, head: bytes) -> Optional[bool]:
+        """Whether a body starting with ``head`` is in this framing (None: undecided)."""
+        ...
+
+
+class StreamParser(Protocol):
+    """Turns a protocol's framed stream items into neutral ``StreamEvent``s.
+
+    ``finished`` becomes True at the protocol's terminator; ``acc`` accumulates the whole
+    reply (``acc.response()`` is the partial reply at any moment).
+    """
+
+    finished: bool
+    acc: Accumulator
+
+    def feed(self, item: Any) -> list[StreamEvent]:
+        """Parse one framed item; raise ``StreamError``/``APIError`` on bad or error items."""
+        ...
+
+
+class Adapter:
+    """One wire protocol, as the layers above it see it (subclass per protocol).
+
+    ``provider`` is the preset's name (``openai``, ``openrouter``, ``compatible``, ...), for
+    adapters whose requests differ by server. Class attributes state the protocol's facts.
+    """
+
+    #: The name ``ADAPTERS`` knows it by.
+    name: ClassVar[str] = ""
+    #: Operations beyond chat this adapter supports (room for embeddings, models, ...).
+    operations: ClassVar[frozenset[str]] = frozenset({"chat"})
+    #: Header through which a caller names its request (None: the protocol has none).
+    request_id_header: ClassVar[Optional[str]] = None
+    #: Response headers carrying the provider's request id, most specific first.
+    response_id_headers: ClassVar[tuple[str, ...]] = REQUEST_ID_HEADERS
+    #: Structured output: what ``mode="auto"`` becomes, and whether the protocol has a
+    #: ``response_format`` (without it, ``json_schema`` mode is refused).
+    structured_default_mode: ClassVar[str] = "json_schema"
+    supports_response_format: ClassVar[bool] = True
+
+    def __init__(self, provider: Optional[str] = None) -> None:
+        self.provider = provider or self.name
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.provider!r})"
+
+    # -- requests -------------------------------------------------------------------------
+
+    def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
+        """The headers that carry ``api_key`` (and any fixed ones the protocol needs)."""
+        raise NotImplementedError
+
+    def chat_call(self, params: ChatParams, *, stream: bool) -> HTTPCall:
+        """The HTTP call for a chat request."""
+        raise NotImplementedError
+
+    def json_mode_format(self) -> Optional[dict[str, Any]]:
+        """A ``response_format`` asking for any JSON object, where the protocol has one."""
+        return None
+
+    # -- responses ------------------------------------------------------------------------
+
+    def parse_chat(
+        self, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1
+    ) -> ChatResponse:
+        """A whole chat response body (parsed JSON) as a ``ChatResponse``."""
+        raise NotImplementedError
+
+    def stream_decoder(self) -> Decoder:
+        """A fresh decoder for this protocol's stream framing (SSE unless overridden)."""
+        return SSEDecoder()
+
+    def stream_parser(self) -> StreamParser:
+        """A fresh parser for one chat stream."""
+        raise NotImplementedError
+
+    def request_id(self, headers: Mapping[str, str]) -> Optional[str]:
+        """The provider's request id from response headers (lower-cased names)."""
+        for name in self.response_id_headers:
+            value = headers.get(name)
+            if value:
+                return str(value)
+        return None
+
+    def map_error(
+        self,
+        status: Optional[int],
+        body: Any,
+        headers: Optional[Mapping[str, str]] = None,
+        *,
+        attempts: int = 1,
+    ) -> APIError:
+        """The ``APIError`` for an error status (or, with ``status`` None, an in-stream error)."""
+        return api_error(status, body, headers, attempts=attempts)
+
+    # -- structured streams -----------------------------------------------------------------
+
+    def structured_stream_call(self, params: ChatParams) -> Optional[HTTPCall]:
+        """A call whose stream answers structured records instead of text (None: no such API)."""
+        return None
+
+    def structured_record_parser(self) -> StructuredRecordParser:
+        """The parser for the records of ``structured_stream_call``."""
+        raise ConfigError(f"the {self.name} protocol has no structured record stream")
+
+
+AdapterFactory = Callable[[str], Adapter]
+
+
+def _openai(provider: str) -> Adapter:
+    from .openai import OpenAIAdapter
+
+    return OpenAIAdapter(provider)
+
+
+def _anthropic(provider: str) -> Adapter:
+    from .anthropic import AnthropicAdapter
+
+    return AnthropicAdapter(provider)
+
+
+def _modelrelay(provider: str) -> Adapter:
+    from .modelrelay import ModelRelayAdapter
+
+    return ModelRelayAdapter(provider)
+
+
+#: Adapters by protocol name. Each entry imports its module on first use, so a program
+#: pays only for the protocols it speaks.
+ADAPTERS: dict[str, AdapterFactory] = {
+    "openai": _openai,
+    "anthropic": _anthropic,
+    "modelrelay": _modelrelay,
+}
+
+
+def register_adapter(name: str, factory: AdapterFactory) -> None:
+    """Make a protocol available to presets under ``name`` (``factory(provider)`` -> adapter)."""
+    if not name or not isinstance(name, str):
+        raise ConfigError(f"an adapter needs a non-empty name, got {name!r}")
+    ADAPTERS[name] = factory
+
+
+def adapter_for(protocol: str, provider: str) -> Adapter:
+    """The adapter for ``protocol``, configured for ``provider``."""
+    factory = ADAPTERS.get(protocol)
+    if factory is None:
+        raise ConfigError(f"no adapter for protocol {protocol!r}; known: {', '.join(sorted(ADAPTERS))}")
+    return factory(provider)
