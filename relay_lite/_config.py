@@ -240,11 +240,16 @@ def check_base_url(url: str, source: str) -> str:
     """Return ``url`` without a trailing slash, or raise naming ``source``."""
     if not isinstance(url, str):
         raise ConfigError(f"{source} must be a string URL, got {type(url).__name__}")
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    if any(ch <= " " or ch == "\x7f" for ch in url):
+        # urlsplit silently drops CR, LF and tab, so a header smuggled into a URL would be
+        # sent as part of the path: refuse any control character or space instead.
+        raise ConfigError(f"{source} contains a space or control character (CR, LF, tab, ...)")
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         # The URL is shown without its user info: it may hold a password.
         raise ConfigError(f"{source}={safe_url(url)!r} must be an absolute http:// or https:// URL")
-    return url.strip().rstrip("/")
+    return url.rstrip("/")
 
 
 def _env_value(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[Optional[str], Optional[str]]:
