@@ -50,11 +50,18 @@ class ChatRequest:
         self._client = client
         self.params = params
 
-    def _with(self, **changes: Any) -> ChatRequest:
+    @property
+    def client(self) -> Client:
+        """The client this request is sent through."""
+        return self._client
+
+    def with_params(self, **changes: Any) -> ChatRequest:
+        """A copy with ``ChatParams`` fields changed (what every builder method does)."""
         return ChatRequest(self._client, self.params.replace(**changes))
 
-    def _add(self, message: Message) -> ChatRequest:
-        return self._with(messages=self.params.messages + (message,))
+    def with_message(self, message: Message) -> ChatRequest:
+        """A copy with ``message`` appended."""
+        return self.with_params(messages=self.params.messages + (message,))
 
     def __repr__(self) -> str:
         return f"ChatRequest(model={self.params.model!r}, messages={len(self.params.messages)})"
@@ -63,13 +70,13 @@ class ChatRequest:
 
     def system(self, text: str) -> ChatRequest:
         """Add a system message."""
-        return self._add(Message("system", text))
+        return self.with_message(Message("system", text))
 
     def user(
         self, text: Optional[str] = None, *, images: Sequence[Union[str, ImagePart]] = ()
     ) -> ChatRequest:
         """Add a user message; ``images`` are URLs or ``ImagePart``s."""
-        return self._add(Message("user", _content(text, images)))
+        return self.with_message(Message("user", _content(text, images)))
 
     def assistant(
         self, text: str = "", *, tool_calls: Sequence[Any] = (), thinking: Sequence[Any] = ()
@@ -78,7 +85,7 @@ class ChatRequest:
 
         Passing a whole reply back is simplest: ``request.messages([reply.message])``.
         """
-        return self._add(Message("assistant", text, tuple(tool_calls), thinking=tuple(thinking)))
+        return self.with_message(Message("assistant", text, tuple(tool_calls), thinking=tuple(thinking)))
 
     def tool_result(self, tool_call_id: str, content: Any, *, name: Optional[str] = None) -> ChatRequest:
         """Answer a tool call; a non-string ``content`` is sent as JSON."""
@@ -86,59 +93,59 @@ class ChatRequest:
             import json
 
             content = json.dumps(content, ensure_ascii=False)
-        return self._add(Message("tool", content, tool_call_id=tool_call_id, name=name))
+        return self.with_message(Message("tool", content, tool_call_id=tool_call_id, name=name))
 
     def messages(self, messages: Sequence[Union[Message, Mapping[str, Any]]]) -> ChatRequest:
         """Append messages (``Message`` objects or OpenAI-style dicts)."""
-        return self._with(messages=self.params.messages + messages_from(messages))
+        return self.with_params(messages=self.params.messages + messages_from(messages))
 
     # -- parameters -----------------------------------------------------------------------
 
     def model(self, model: str) -> ChatRequest:
         """Use another model."""
-        return self._with(model=model)
+        return self.with_params(model=model)
 
     def temperature(self, value: float) -> ChatRequest:
         """Sampling temperature."""
-        return self._with(temperature=value)
+        return self.with_params(temperature=value)
 
     def top_p(self, value: float) -> ChatRequest:
         """Nucleus sampling cut-off."""
-        return self._with(top_p=value)
+        return self.with_params(top_p=value)
 
     def max_tokens(self, value: int) -> ChatRequest:
         """Upper bound on generated tokens."""
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ConfigError(f"max_tokens must be a positive whole number, got {value!r}")
-        return self._with(max_tokens=value)
+        return self.with_params(max_tokens=value)
 
     def stop(self, *sequences: str) -> ChatRequest:
         """Stop sequences."""
-        return self._with(stop=tuple(sequences))
+        return self.with_params(stop=tuple(sequences))
 
     def seed(self, value: int) -> ChatRequest:
         """Sampling seed, where the provider supports it."""
-        return self._with(seed=value)
+        return self.with_params(seed=value)
 
     def tools(self, tools: Sequence[Union[ToolSpec, Mapping[str, Any]]]) -> ChatRequest:
         """Tools the model may call (``ToolSpec``s or OpenAI/Anthropic tool dicts)."""
-        return self._with(tools=tuple(ToolSpec.coerce(t) for t in tools))
+        return self.with_params(tools=tuple(ToolSpec.coerce(t) for t in tools))
 
     def tool_choice(self, choice: Union[str, Mapping[str, Any]]) -> ChatRequest:
         """ "auto", "none", "required" (or "any"), a tool's name, or a provider dict."""
-        return self._with(tool_choice=choice)
+        return self.with_params(tool_choice=choice)
 
     def response_format(self, value: Mapping[str, Any]) -> ChatRequest:
         """Provider ``response_format`` (for dataclass output use ``structured()``)."""
-        return self._with(response_format=dict(value))
+        return self.with_params(response_format=dict(value))
 
     def metadata(self, value: Mapping[str, str]) -> ChatRequest:
         """Request metadata."""
-        return self._with(metadata=dict(value))
+        return self.with_params(metadata=dict(value))
 
     def headers(self, headers: Mapping[str, str]) -> ChatRequest:
         """Extra HTTP headers for this request."""
-        return self._with(headers={**self.params.headers, **headers})
+        return self.with_params(headers={**self.params.headers, **headers})
 
     def timeout(self, value: Union[Timeouts, float]) -> ChatRequest:
         """``Timeouts`` for this request, or a number: the total deadline in seconds."""
@@ -148,28 +155,28 @@ class ChatRequest:
                 read=self._client.config.timeouts.read,
                 total=value,
             )
-        return self._with(timeout=value)
+        return self.with_params(timeout=value)
 
     def request_id(self, value: str) -> ChatRequest:
         """Your own id for this request, sent where the provider accepts one."""
-        return self._with(request_id=value)
+        return self.with_params(request_id=value)
 
     def extra_body(self, fields: Mapping[str, Any]) -> ChatRequest:
         """Provider-specific body fields, merged last; a None value removes a field.
 
         >>> request.extra_body({"stream_options": None})  # doctest: +SKIP
         """
-        return self._with(extra_body={**self.params.extra_body, **fields})
+        return self.with_params(extra_body={**self.params.extra_body, **fields})
 
     # -- execution ------------------------------------------------------------------------
 
     def send(self) -> ChatResponse:
         """Send and wait for the whole reply."""
-        return self._client._send_chat(self.params)
+        return self._client.send_chat(self.params)
 
     def stream(self) -> ChatStream:
         """Send and stream the reply; use as a context manager."""
-        return self._client._stream_chat(self.params)
+        return self._client.stream_chat(self.params)
 
     def structured(self, output_type: Any, *, max_retries: int = 2, **options: Any) -> StructuredRequest:
         """Ask for output of ``output_type`` (a dataclass, TypedDict, ... or JSON Schema dict)."""

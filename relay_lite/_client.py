@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Union, overload
 
 from ._chat import ChatRequest
 from ._config import PRESETS, USER_AGENT, ClientConfig, ProxySettings, RetryPolicy, Timeouts
@@ -12,7 +12,7 @@ from ._errors import APIError, ConfigError, safe_url, scrub, secret_values, url_
 from ._models import ChatParams, ChatResponse
 from ._ratelimits import parse_rate_limits
 from ._stream import ChatStream
-from ._transport import Transport
+from ._transport import Response, StreamResponse, Transport
 
 if TYPE_CHECKING:
     from .platform.modelrelay import Auth, Customers, Tiers
@@ -175,9 +175,10 @@ class Client:
                 request = getattr(request, name)(value)
         return request.stream() if stream else request.send()
 
-    # -- execution (used by ChatRequest) --------------------------------------------------
+    # -- execution: the one request path (ChatRequest and structured output use it) -----
 
-    def _prepare(self, params: ChatParams) -> ChatParams:
+    def check_chat_params(self, params: ChatParams) -> ChatParams:
+        """``params`` if a chat call can be made of them; else ``ConfigError`` saying why."""
         if not params.model and not params.customer_id:
             raise ConfigError("no model: pass one to chat(), set model= on the client, or RELAY_LITE_MODEL")
         if not params.messages:
@@ -198,21 +199,36 @@ class Client:
     def _timeouts(self, params: ChatParams) -> Optional[Timeouts]:
         return params.timeout if isinstance(params.timeout, Timeouts) else None
 
-    def _open(self, params: ChatParams, call: HTTPCall, *, stream: bool) -> Any:
-        """Send ``call`` for ``params``: a whole ``Response``, or an open ``StreamResponse``."""
-        send = self.transport.stream if stream else self.transport.request
-        return send(
-            call.method,
-            self.config.base_url + call.path,
-            headers=self._call_headers(params, call.headers),
-            json_body=call.body,
-            timeouts=self._timeouts(params),
+    @overload
+    def open_call(self, params: ChatParams, call: HTTPCall, *, stream: Literal[False]) -> Response: ...
+
+    @overload
+    def open_call(self, params: ChatParams, call: HTTPCall, *, stream: Literal[True]) -> StreamResponse: ...
+
+    def open_call(
+        self, params: ChatParams, call: HTTPCall, *, stream: bool
+    ) -> Union[Response, StreamResponse]:
+        """Send an adapter's ``call`` for ``params`` through this client's one request path.
+
+        Auth, the configured and per-request headers, the request id and per-call timeouts
+        are applied here. Returns the whole ``Response``, or the open ``StreamResponse``.
+        """
+        url = self.config.base_url + call.path
+        headers = self._call_headers(params, call.headers)
+        timeouts = self._timeouts(params)
+        if stream:
+            return self.transport.stream(
+                call.method, url, headers=headers, json_body=call.body, timeouts=timeouts
+            )
+        return self.transport.request(
+            call.method, url, headers=headers, json_body=call.body, timeouts=timeouts
         )
 
-    def _send_chat(self, params: ChatParams) -> ChatResponse:
-        params = self._prepare(params)
+    def send_chat(self, params: ChatParams) -> ChatResponse:
+        """Send a chat request and read the whole reply (what ``ChatRequest.send`` does)."""
+        params = self.check_chat_params(params)
         call = self.adapter.chat_call(params, stream=False)
-        response = self._open(params, call, stream=False)
+        response = self.open_call(params, call, stream=False)
         received_at = time.time()
         try:
             result = self.adapter.parse_chat(
@@ -232,11 +248,12 @@ class Client:
             rate_limits=parse_rate_limits(response.headers, received_at),
         )
 
-    def _stream_chat(self, params: ChatParams) -> ChatStream:
-        params = self._prepare(params)
+    def stream_chat(self, params: ChatParams) -> ChatStream:
+        """Send a chat request and stream the reply (what ``ChatRequest.stream`` does)."""
+        params = self.check_chat_params(params)
         adapter = self.adapter
         call = adapter.chat_call(params, stream=True)
-        http = self._open(params, call, stream=True)
+        http = self.open_call(params, call, stream=True)
         return ChatStream(
             http,
             adapter.stream_parser(),

@@ -251,7 +251,7 @@ class StructuredRequest:
         self.request = request
         self.output_type = output_type
         self.max_retries = max_retries
-        self._plan = _plan(output_type, request._client.config.protocol, mode, strict, name)
+        self._plan = _plan(output_type, request.client.config.protocol, mode, strict, name)
         self._shaped = self._shape(request)
 
     def __repr__(self) -> str:
@@ -280,12 +280,12 @@ class StructuredRequest:
                     f"the request already has a tool named {plan.name!r}; pass structured(..., name=...)"
                 )
             tools = request.params.tools + (ToolSpec(plan.name, TOOL_DESCRIPTION, plan.schema),)
-            return request._with(tools=tools, tool_choice=plan.name)
+            return request.with_params(tools=tools, tool_choice=plan.name)
         instruction = Message(
             "system", JSON_INSTRUCTION.format(schema=json.dumps(plan.schema, ensure_ascii=False))
         )
-        shaped = request._add(instruction)
-        if request._client.config.protocol == "openai":
+        shaped = request.with_message(instruction)
+        if request.client.config.protocol == "openai":
             shaped = shaped.response_format({"type": "json_object"})
         return shaped
 
@@ -433,7 +433,7 @@ class StructuredRequest:
         ...     for update in updates:
         ...         render(update.partial, update.complete_fields)
         """
-        client = self._shaped._client
+        client = self._shaped.client
         if self._plan.mode == "json_schema" and client.config.protocol == "modelrelay":
             return self._stream_records()
         return StructuredStream(self, self._shaped.stream())
@@ -442,10 +442,10 @@ class StructuredRequest:
         """ModelRelay's own structured stream: the same body, ``Accept`` NDJSON."""
         from .protocols.modelrelay import build_structured_stream_request
 
-        client = self._shaped._client
-        params = client._prepare(self._shaped.params)
+        client = self._shaped.client
+        params = client.check_chat_params(self._shaped.params)
         call = build_structured_stream_request(params)
-        http = client._open(params, call, stream=True)
+        http = client.open_call(params, call, stream=True)
         return RecordStructuredStream(self, http)
 
 
