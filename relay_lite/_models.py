@@ -111,7 +111,8 @@ class ToolCall(Record):
                 arguments_json = ""
         if isinstance(value, dict):
             return cls(id, name, value, arguments_json)
-        return cls(id, name, {}, arguments_json, f"arguments are JSON {_json_type(value)}, not an object")
+        kind = "null" if value is None else json_kind(value)
+        return cls(id, name, {}, arguments_json, f"arguments are JSON {kind}, not an object")
 
 
 def _read_arguments(call: ToolCall) -> Mapping[str, Any]:
@@ -130,17 +131,20 @@ def _read_arguments(call: ToolCall) -> Mapping[str, Any]:
 ToolCall.arguments = property(_read_arguments, doc="The parsed arguments (raises when invalid).")  # type: ignore[assignment]
 
 
-def _json_type(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """A JSON value's type in words, for messages: "a string", "an array", "missing or null"."""
     if value is None:
-        return "null"
+        return "missing or null"
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, (int, float)):
         return "a number"
     if isinstance(value, str):
         return "a string"
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
     return type(value).__name__
 
 

@@ -16,27 +16,11 @@ import json
 from typing import Any, Mapping, Optional
 
 from .._errors import StreamError
+from .._models import json_kind as json_kind  # re-exported: the adapters name types with it
 
 # json.loads minus its argument checks: one call per stream chunk.
 _decode = json.JSONDecoder().decode
 _SNIPPET_CHARS = 200
-
-
-def json_kind(value: Any) -> str:
-    """A JSON value's type in words, for error messages."""
-    if value is None:
-        return "missing or null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, (list, tuple)):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
 
 
 def wrong_type(where: str, value: Any, expected: str) -> StreamError:
