@@ -1,40 +1,61 @@
-"""``ChatStream``: a streamed reply, iterated as typed events and accumulated.
+"""The stream pump, and ``ChatStream``: a streamed chat reply built on it.
 
-The stream owns its HTTP response. It is closed (and the connection released) when the
-stream ends or breaks, when the caller closes it or leaves its ``with`` block, and when a
-``text()`` loop is abandoned early. It never ends
-silently short: a stream that stops without its protocol's terminator raises
-``StreamError`` carrying the partial ``ChatResponse``; every error raised while streaming
-carries that partial response as ``.partial``.
+Theory of operation
+-------------------
+Every streamed body relay_lite reads -- a chat reply, an agent run, ModelRelay's
+structured record stream -- goes through one ``StreamPump``. It takes the open response,
+a sans-I/O *decoder* that frames bytes into items (``SSEDecoder``, ``NDJSONDecoder``) and
+a sans-I/O *parser* that turns items into typed events and keeps the partial result
+(the ``StreamParser`` protocol of ``protocols._adapter``: ``feed``, ``finished``,
+``partial()``). Iterating the pump yields the parser's events. It guarantees:
 
 What the body holds is decided once, before the first event (``open_stream_body``):
 
-- Content-Type of the expected framing (``text/event-stream``), or none at all: decoded
-  in that framing.
-- Any other type on a body whose first line starts like SSE (``data:``, ``event:``,
-  ``id:``, ``retry:``, ``:``): decoded as SSE too; gateways mislabel streams.
-- ``application/json`` or ``+json``: a whole reply (gateways answer ``stream: true``
-  that way on cache hits, for mocked models and for errors). It is read whole, up to
-  ``MAX_WHOLE_REPLY_BYTES``, and parsed by the protocol's ``parse_response``: an error
-  body raises its ``APIError``; a reply becomes the events a stream of it would have
-  produced, and ``.response`` equals what ``send()`` returns for that body.
+- Content-Type of the expected framing, or none at all: decoded in that framing.
+- Any other type on a body whose start the decoder recognises (``sniff``: SSE's ``data:``,
+  ``event:``, ``id:``, ``retry:``, ``:``): decoded in the framing too; gateways mislabel
+  streams.
+- ``application/json`` or ``+json``, where the user gave a ``whole`` handler: a whole
+  body (gateways answer ``stream: true`` that way on cache hits, for mocked models and
+  for errors), read up to ``MAX_WHOLE_REPLY_BYTES``. A chat stream turns a reply into the
+  events a stream of it would have produced (``.response`` equals what ``send()`` returns
+  for that body); every user raises an error body's ``APIError``; an agent run or a
+  record stream refuses any other JSON with ``StreamError`` quoting it.
 - Anything else (an HTML error page, plain text): ``StreamError`` naming the type and
   quoting the body's start.
 
-At end of stream, an event left without its closing blank line (servers and recorders
-close right after the final ``data:`` line) is handed to the protocol parser, which
-decides: the terminator ends the stream cleanly; cut JSON raises ``StreamError`` (the
-stream ended in the middle of an event); any other event is kept, and the stream still
-raises for its missing terminator, so nothing that arrived is lost.
+The end of the stream:
+
+- The parser's terminator (``finished``) ends it cleanly: nothing after it is parsed, and
+  the rest of the body is drained (briefly) so the connection goes back to the pool.
+- At EOF, an event left without its closing blank line (servers and recorders close right
+  after the final ``data:`` line) is handed to the parser, which decides: the terminator
+  ends the stream cleanly; cut JSON raises ``StreamError`` ("... ended in the middle of an
+  event: <quoted data>"); any other event is kept (and yielded).
+- EOF without the terminator raises ``StreamError`` ("<what> ended before <terminator>"),
+  with " (in the middle of an event)" when the body stopped inside an event that gave
+  nothing -- unless the user's ``may_end`` accepts the end (an agent run that stops after
+  a HITL interrupt is paused, not broken).
+
+Errors: whatever the decoder, the parser or the transport raises while streaming is a
+``RelayError`` carrying ``.partial`` (the parser's partial result, stamped by the user:
+a ``ChatResponse`` with status, headers and rate limits; a ``RunSnapshot``; the last
+structured payload), ``.attempts``, and for an ``APIError`` (an error event inside a 200
+stream) the request id, the response's headers and rate limits; its text is scrubbed of
+the call's secrets. A parser check that let a bad shape through (``KeyError``,
+``TypeError``, ``RecursionError``, ... -- ``MALFORMED``) becomes ``StreamError``; no bare
+one escapes. The response is closed on any error, and when the caller stops early
+(``close()``, leaving a ``with`` block, abandoning a loop: ``GeneratorExit``), which
+``closed_early`` records. Nothing ends silently short.
 """
 
 from __future__ import annotations
 
 import json
 from itertools import chain
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, Optional, Protocol, TypeVar
 
-from ._errors import REQUEST_ID_HEADERS, APIError, RelayError, StreamError, scrub
+from ._errors import REQUEST_ID_HEADERS, APIError, RelayError, StreamError, api_error, scrub
 from ._models import (
     ChatResponse,
     Done,
@@ -45,15 +66,16 @@ from ._models import (
     Usage,
     UsageEvent,
 )
+from ._ratelimits import RateLimits, parse_rate_limits
 from ._sse import ServerSentEvent, SSEDecoder
 from ._transport import StreamResponse
 
 if TYPE_CHECKING:
-    from .protocols._adapter import Decoder, StreamParser
+    from .protocols._adapter import ChatDecoder, ChatStreamParser, Decoder, StreamParser
 
 #: Most bytes a JSON reply to a streaming request may have (it is read whole).
 MAX_WHOLE_REPLY_BYTES = 16 * 1024 * 1024
-# How many bytes may be read to decide whether a mislabelled body is SSE.
+# How many bytes may be read to decide whether a mislabelled body is in the framing.
 _SNIFF_BYTES = 4096
 # How much of an unexpected body or event an error message quotes.
 _SNIPPET_CHARS = 200
@@ -63,8 +85,21 @@ _SNIPPET_BYTES = 4 * _SNIPPET_CHARS
 # Bad shapes a parser's checks may let through; turned into StreamError at the pump.
 MALFORMED = (KeyError, IndexError, TypeError, AttributeError, ValueError, RecursionError)
 
+ItemT = TypeVar("ItemT")
+EventT = TypeVar("EventT")
+PartialT = TypeVar("PartialT")
 
-def request_id_from(headers: Any) -> Optional[str]:
+
+class Framing(Protocol):
+    """What ``open_stream_body`` needs of a decoder (class or instance)."""
+
+    @property
+    def MEDIA_TYPES(self) -> tuple[str, ...]: ...  # noqa: N802 - the decoders' class constant
+
+    def sniff(self, head: bytes) -> Optional[bool]: ...
+
+
+def request_id_from(headers: Mapping[str, str]) -> Optional[str]:
     """The provider's request id from response headers (lower-cased names)."""
     for name in REQUEST_ID_HEADERS:
         value = headers.get(name)
@@ -78,7 +113,7 @@ def quote_start(text: str) -> str:
     return repr(text[:_SNIPPET_CHARS] + "..." if len(text) > _SNIPPET_CHARS else text)
 
 
-def _media_type(headers: Any) -> str:
+def _media_type(headers: Mapping[str, str]) -> str:
     return str(headers.get("content-type") or "").split(";", 1)[0].strip().lower()
 
 
@@ -88,14 +123,14 @@ def is_json_media_type(media_type: str) -> bool:
 
 
 def open_stream_body(
-    http: StreamResponse, framing: Any, *, json_ok: bool = True, what: str = "stream"
+    http: StreamResponse, framing: Framing, *, json_ok: bool = True, what: str = "stream"
 ) -> tuple[bool, Iterator[bytes]]:
     """Decide what a 2xx streaming response holds; return (is_whole_json, its byte chunks).
 
-    ``framing`` is the decoder class expected (its ``MEDIA_TYPES`` and ``sniff``). The
-    chunks include any bytes read to decide. A body that is neither in the framing nor
-    (with ``json_ok``) JSON raises ``StreamError`` (``what`` names the stream) and the
-    response is closed.
+    ``framing`` is the decoder expected (its ``MEDIA_TYPES`` and ``sniff``). The chunks
+    include any bytes read to decide. A body that is neither in the framing nor (with
+    ``json_ok``) JSON raises ``StreamError`` (``what`` names the stream) and the response
+    is closed.
     """
     chunks = http.iter_bytes()
     media_type = _media_type(http.headers)
@@ -152,9 +187,193 @@ def read_whole_json(http: StreamResponse, chunks: Iterator[bytes], *, what: str 
         ) from None
 
 
+def whole_json_error(data: object, headers: Mapping[str, str], *, what: str, expected: str) -> RelayError:
+    """The error for a whole JSON body where only a stream will do.
+
+    An error body (``{"error": ...}``, a ``{"code": 40001, "message": ...}`` envelope) is
+    its ``APIError``; anything else is ``StreamError`` quoting it (``expected`` names the
+    framing: "an event stream").
+    """
+    if isinstance(data, dict):
+        failed_envelope = data.get("code") not in (None, 0, "0", 200) and ("message" in data or "msg" in data)
+        if "error" in data or failed_envelope:
+            return api_error(None, data, headers)
+    shown = json.dumps(data, ensure_ascii=False)
+    return StreamError(f"{what} answered with a JSON body, not {expected}: {quote_start(shown)}")
+
+
 def ended_mid_event_error(event: ServerSentEvent, what: str = "stream") -> StreamError:
     """The error for a final event, without its blank line, that its parser refused."""
     return StreamError(f"{what} ended in the middle of an event: {quote_start(event.data)}")
+
+
+def _quoted_item(item: object) -> str:
+    if isinstance(item, ServerSentEvent):
+        return quote_start(item.data)
+    return quote_start(item if isinstance(item, str) else repr(item))
+
+
+class StreamPump(Generic[ItemT, EventT, PartialT]):
+    """Drives one streamed response: bytes -> decoder -> parser -> typed events.
+
+    Iterate it once for the parser's events (see the module docstring for its rules).
+    ``what`` names the stream in messages; ``ended_early`` is the message for EOF before
+    the terminator; ``malformed`` starts the message for a shape the parser's checks let
+    through. ``whole`` handles a whole JSON body (returns its events or raises; without
+    it such a body is refused by its Content-Type). ``stamp`` finishes the parser's
+    partial result with the response's facts; ``may_end`` (given whether the body
+    stopped inside an event) may accept an end without the terminator; ``on_error`` adds
+    the user's facts to an error before it is scrubbed of ``secrets()`` and raised.
+    """
+
+    def __init__(
+        self,
+        http: StreamResponse,
+        decoder: Decoder[ItemT],
+        parser: StreamParser[ItemT, EventT, PartialT],
+        *,
+        what: str = "stream",
+        ended_early: str = "stream ended before its terminator",
+        malformed: str = "malformed stream event",
+        whole: Optional[Callable[[object], list[EventT]]] = None,
+        stamp: Optional[Callable[[PartialT], PartialT]] = None,
+        may_end: Optional[Callable[[bool], bool]] = None,
+        on_error: Optional[Callable[[RelayError], None]] = None,
+        secrets: Callable[[], tuple[str, ...]] = tuple,
+        request_id: Optional[str] = None,
+    ) -> None:
+        self.http = http
+        self.decoder = decoder
+        self.parser = parser
+        self.what = what
+        self._ended_early = ended_early
+        self._malformed = malformed
+        self._whole = whole
+        self._stamp = stamp
+        self._may_end = may_end
+        self._on_error = on_error
+        # The call's credentials, worked out only when an error must be cleaned of them:
+        # a server may echo the key inside an error event, as it may in an error status.
+        self._secrets = secrets
+        self.request_id = request_id if request_id is not None else request_id_from(http.headers)
+        #: True once the stream ended as it should (terminator, accepted end, whole body).
+        self.done = False
+        #: True when the caller stopped reading before the end.
+        self.closed_early = False
+        #: The error that ended the stream, once raised.
+        self.error: Optional[RelayError] = None
+        self._iterator: Optional[Iterator[EventT]] = None
+        self._rate_limits: Optional[RateLimits] = None
+        self._rate_limits_read = False
+
+    def __iter__(self) -> Iterator[EventT]:
+        if self._iterator is None:
+            self._iterator = self._pump()
+        return self._iterator
+
+    @property
+    def started(self) -> bool:
+        """Whether iteration has begun."""
+        return self._iterator is not None
+
+    @property
+    def rate_limits(self) -> Optional[RateLimits]:
+        """The response headers' rate limits, parsed once."""
+        if not self._rate_limits_read:
+            # Parsed on first use (at the end of the stream or when it breaks): an OpenAI
+            # reset duration is then measured from a later moment than the headers'
+            # arrival, which errs on the side of waiting longer.
+            self._rate_limits = parse_rate_limits(self.http.headers)
+            self._rate_limits_read = True
+        return self._rate_limits
+
+    @property
+    def partial(self) -> PartialT:
+        """The parser's result so far, stamped by the user."""
+        partial = self.parser.partial()
+        return self._stamp(partial) if self._stamp is not None else partial
+
+    def _pump(self) -> Iterator[EventT]:
+        http = self.http
+        parser = self.parser
+        decoder = self.decoder
+        try:
+            whole, chunks = open_stream_body(http, decoder, json_ok=self._whole is not None, what=self.what)
+            if whole and self._whole is not None:
+                events = self._whole(read_whole_json(http, chunks, what=self.what))
+                http.close()  # a no-op when reading to the end already released the connection
+                self.done = True
+                yield from events
+                return
+            for chunk in chunks:
+                for item in decoder.feed(chunk):
+                    yield from parser.feed(item)
+                    if parser.finished:
+                        break
+                if parser.finished:
+                    break
+            else:
+                for item in decoder.close():
+                    yield from parser.feed(item)
+                    if parser.finished:
+                        break
+                cut = decoder.ended_mid_event
+                final = decoder.unterminated
+                if not parser.finished and final is not None:
+                    last = self._last_item(final)
+                    cut = cut and not last
+                    yield from last
+                if not parser.finished and not (self._may_end is not None and self._may_end(cut)):
+                    detail = " (in the middle of an event)" if cut else ""
+                    raise StreamError(f"{self._ended_early}{detail}")
+        except RelayError as exc:
+            self._fail(exc)
+            raise
+        except MALFORMED as exc:
+            # An item of an unexpected shape slipped past the parser's checks.
+            error = StreamError(f"{self._malformed}: {exc!r}")
+            self._fail(error)
+            raise error from exc
+        except GeneratorExit:
+            self.closed_early = not self.done
+            http.close()
+            raise
+        http.drain()
+        self.done = True
+
+    def _last_item(self, item: ItemT) -> list[EventT]:
+        """Feed the item the stream ended inside (an SSE event with no blank line after it).
+
+        The official SDKs' decoders drop such an event silently; here the parser decides.
+        """
+        try:
+            return self.parser.feed(item)
+        except StreamError as exc:  # cut JSON, or an event that cannot come here
+            raise StreamError(f"{self.what} ended in the middle of an event: {_quoted_item(item)}") from exc
+
+    def _fail(self, exc: RelayError) -> None:
+        self.error = exc
+        http = self.http
+        exc.partial = self.partial
+        exc.attempts = http.attempts
+        if isinstance(exc, APIError):
+            if exc.request_id is None:
+                exc.request_id = self.request_id
+            # An error event inside a 200 stream: the response's own headers and limits.
+            exc.headers = dict(http.headers)
+            exc.rate_limits = self.rate_limits
+        if self._on_error is not None:
+            self._on_error(exc)
+        scrub(exc, self._secrets())
+        http.close()
+
+    def close(self) -> None:
+        """Stop reading and release the connection now."""
+        if not self.done:
+            self.closed_early = True
+        if self._iterator is not None:
+            self._iterator.close()  # type: ignore[attr-defined]
+        self.http.close()
 
 
 def events_of_whole(response: ChatResponse) -> list[StreamEvent]:
@@ -175,6 +394,9 @@ def events_of_whole(response: ChatResponse) -> list[StreamEvent]:
 class ChatStream:
     """Iterate for ``TextDelta`` / ``ToolCallDelta`` / ``UsageEvent`` / ... and a final ``Done``.
 
+    A ``StreamPump`` over the protocol's decoder and parser; every error raised while
+    streaming carries the partial ``ChatResponse`` as ``.partial``.
+
     >>> with client.chat(model).user("Count to 5").stream() as stream:  # doctest: +SKIP
     ...     for piece in stream.text():
     ...         print(piece, end="")
@@ -184,25 +406,27 @@ class ChatStream:
     def __init__(
         self,
         http: StreamResponse,
-        parser: StreamParser,
-        decoder: Optional[Decoder] = None,
+        parser: ChatStreamParser,
+        decoder: Optional[ChatDecoder] = None,
         parse_whole: Optional[Callable[..., ChatResponse]] = None,
         secrets: Callable[[], tuple[str, ...]] = tuple,
         request_id: Optional[str] = None,
     ) -> None:
         self._http = http
-        # The call's credentials, worked out only when an error must be cleaned of them:
-        # a server may echo the key inside an error event, as it may in an error status.
-        self._secrets = secrets
-        self._parser = parser
-        self._decoder: Decoder = decoder if decoder is not None else SSEDecoder()
         # The protocol's parse_response, for a JSON reply to the streaming request.
         self._parse_whole = parse_whole
-        self.request_id = request_id if request_id is not None else request_id_from(http.headers)
+        self._pump: StreamPump[ServerSentEvent, StreamEvent, ChatResponse] = StreamPump(
+            http,
+            decoder if decoder is not None else SSEDecoder(),
+            parser,
+            whole=self._whole_reply if parse_whole is not None else None,
+            stamp=self._stamp,
+            secrets=secrets,
+            request_id=request_id,
+        )
+        self.request_id = self._pump.request_id
         self._response: Optional[ChatResponse] = None
         self._iterator: Optional[Iterator[StreamEvent]] = None
-        self._closed_early = False
-        self._error: Optional[RelayError] = None
 
     # -- iteration ----------------------------------------------------------------------
 
@@ -221,125 +445,68 @@ class ChatStream:
             if self._response is None:
                 self.close()
 
-    def _partial(self) -> ChatResponse:
-        from ._ratelimits import parse_rate_limits
-
+    def _stamp(self, partial: ChatResponse) -> ChatResponse:
+        """The parser's reply with what the response says: request id, attempts, status,
+        headers and rate limits (as ``send()`` stamps them)."""
         http = self._http
-        partial: ChatResponse = self._parser.acc.response(request_id=self.request_id, attempts=http.attempts)
-        # Parsed once, on the first call (at the end of the stream or when it breaks): an
-        # OpenAI reset duration is then measured from a later moment than the headers' arrival,
-        # which errs on the side of waiting longer.
-        if "_rate_limits" not in self.__dict__:
-            self._rate_limits = parse_rate_limits(http.headers)
-        return partial.replace(status=http.status, headers=http.headers, rate_limits=self._rate_limits)
+        if partial.all_choices:  # each choice names the request too, as send()'s do
+            choices = tuple(
+                c.replace(request_id=self.request_id, attempts=http.attempts) for c in partial.all_choices
+            )
+            partial = partial.replace(all_choices=choices)
+        return partial.replace(
+            request_id=self.request_id,
+            attempts=http.attempts,
+            status=http.status,
+            headers=http.headers,
+            rate_limits=self._pump.rate_limits,
+        )
 
     def _events(self) -> Iterator[StreamEvent]:
-        parser = self._parser
-        decoder = self._decoder
-        try:
-            parse_whole = self._parse_whole
-            whole, chunks = open_stream_body(self._http, type(decoder), json_ok=parse_whole is not None)
-            if whole and parse_whole is not None:
-                yield from self._whole_reply(parse_whole, chunks)
-                return
-            for chunk in chunks:
-                for item in decoder.feed(chunk):
-                    yield from parser.feed(item)
-                    if parser.finished:
-                        break
-                if parser.finished:
-                    break
-            else:
-                for item in decoder.close():
-                    yield from parser.feed(item)
-                final = decoder.unterminated
-                if not parser.finished and final is not None:
-                    yield from self._last_event(final)
-            if not parser.finished:
-                # Nothing is said of a final event that was read whole into the partial.
-                cut = decoder.ended_mid_event and decoder.unterminated is None
-                detail = " (in the middle of an event)" if cut else ""
-                raise StreamError(f"stream ended before its terminator{detail}")
-        except RelayError as exc:
-            self._fail(exc)
-            raise
-        except MALFORMED as exc:
-            # A chunk of an unexpected shape slipped past the parser's checks.
-            error = StreamError(f"malformed stream event: {exc!r}")
-            self._fail(error)
-            raise error from exc
-        except GeneratorExit:
-            self._closed_early = True
-            self._http.close()
-            raise
-        self._http.drain()
-        self._response = self._partial()
-        yield Done(self._response)
+        yield from self._pump
+        if self._response is None:  # a whole JSON reply set it, and yielded its Done
+            self._response = self._pump.partial
+            yield Done(self._response)
 
-    def _last_event(self, event: ServerSentEvent) -> list[StreamEvent]:
-        """Feed the event the stream ended inside (no blank line after it) to the parser.
-
-        The official SDKs' decoders drop such an event silently; here the protocol decides.
-        """
-        try:
-            events: list[StreamEvent] = self._parser.feed(event)
-        except StreamError as exc:  # cut JSON, or an event that cannot come here
-            raise ended_mid_event_error(event) from exc
-        return events
-
-    def _whole_reply(
-        self, parse_whole: Callable[..., ChatResponse], chunks: Iterator[bytes]
-    ) -> Iterator[StreamEvent]:
+    def _whole_reply(self, payload: object) -> list[StreamEvent]:
+        assert self._parse_whole is not None  # only given to the pump with it
         http = self._http
-        payload = read_whole_json(http, chunks)
-        response = parse_whole(payload, request_id=self.request_id, attempts=http.attempts)
-        stamp = self._partial()  # status, headers and rate limits, stamped as send() does
-        response = response.replace(status=stamp.status, headers=stamp.headers, rate_limits=stamp.rate_limits)
-        http.close()  # a no-op when reading to the end already released the connection
+        response = self._parse_whole(payload, request_id=self.request_id, attempts=http.attempts)
+        response = response.replace(
+            status=http.status, headers=http.headers, rate_limits=self._pump.rate_limits
+        )
         self._response = response
-        yield from events_of_whole(response)
-
-    def _fail(self, exc: RelayError) -> None:
-        self._error = exc
-        partial = exc.partial = self._partial()
-        exc.attempts = self._http.attempts
-        if isinstance(exc, APIError):
-            if exc.request_id is None:
-                exc.request_id = self.request_id
-            # An error event inside a 200 stream: the response's own headers and limits.
-            exc.headers = dict(partial.headers)
-            exc.rate_limits = partial.rate_limits
-        scrub(exc, self._secrets())
-        self._http.close()
+        return events_of_whole(response)
 
     # -- results and lifecycle ----------------------------------------------------------
 
     @property
     def response(self) -> ChatResponse:
         """The whole reply. Reads the rest of the stream first if it is still open."""
-        if self._error is not None:
-            raise self._error
+        pump = self._pump
+        if pump.error is not None:
+            raise pump.error
         if self._response is None:
-            if self._closed_early or (self._http.closed and self._iterator is None):
-                raise StreamError("stream was closed before it ended", partial=self._partial())
+            if pump.closed_early or (self._http.closed and self._iterator is None):
+                raise StreamError("stream was closed before it ended", partial=pump.partial)
             for _ in self:
                 pass
         if self._response is None:  # only if the loop above ended without raising
-            raise StreamError("stream ended without a response", partial=self._partial())
+            raise StreamError("stream ended without a response", partial=pump.partial)
         return self._response
 
     @property
     def partial(self) -> ChatResponse:
         """What has arrived so far, whether or not the stream has ended."""
-        return self._response or self._partial()
+        return self._response or self._pump.partial
 
     def close(self) -> None:
         """Stop reading and release the connection now."""
         if self._response is None:
-            self._closed_early = True
+            self._pump.closed_early = True
         if self._iterator is not None:
             self._iterator.close()  # type: ignore[attr-defined]
-        self._http.close()
+        self._pump.close()
 
     def __enter__(self) -> ChatStream:
         return self

@@ -73,9 +73,9 @@ On ModelRelay in ``json_schema`` mode the server streams structured output itsel
 same ``/llm/proxy`` body is sent with ``Accept: application/x-ndjson`` and its ``update``
 records (the payload so far and the finished field paths) become the updates, with no
 local parsing; the ``completion`` record's payload is validated into the last one, and
-its usage and stop reason go into ``result``. An ``error`` record raises the mapped
-``APIError`` and a stream that ends without completion or error raises ``StreamError``,
-both with the last partial payload as ``.partial`` (``RecordStructuredStream``).
+its usage and stop reason go into ``result`` (``RecordStructuredStream``). That stream is
+read by ``relay_lite._stream.StreamPump``, whose rules (Content-Type, error records, early
+end, ``.partial``) it shares with chat streams and agent runs.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generator, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generator, Optional
 
 from ._chat import ChatRequest
 from ._errors import APIError, ConfigError, RelayError, StreamError, StructuredOutputError
@@ -92,12 +92,12 @@ from ._models import ChatResponse, Done, Message, TextDelta, ToolCall, ToolCallD
 from ._partial_json import PartialJSONError, PartialJSONParser
 from ._schema import check_schema, is_strict_compatible, json_schema, schema_name
 from ._sse import NDJSONDecoder
-from ._stream import ChatStream, request_id_from
+from ._stream import ChatStream, StreamPump, whole_json_error
 from ._transport import StreamResponse
 from ._validate import ValidationError, ValidationIssue, validate
 
 if TYPE_CHECKING:
-    from .protocols.modelrelay import StructuredRecord
+    from .protocols.modelrelay import StructuredRecord, StructuredRecordParser
 
 __all__ = [
     "MODES",
@@ -124,8 +124,6 @@ FEEDBACK_TEXT_TAIL = "Reply again with only the corrected JSON."
 FEEDBACK_TOOL_TAIL = "Call the {name} tool again with corrected input."
 # Where JSON may begin in a streamed reply: prose before it is not fed to the parser.
 _JSON_LEAD = re.compile(r"[{\[`]")
-# Content types a structured NDJSON stream may arrive with (matched as substrings).
-_NDJSON_TYPES = ("ndjson", "jsonl", "json-lines", "x-json-stream")
 
 
 class RefusalError(StructuredOutputError):
@@ -625,36 +623,101 @@ def _is_wrapper(plan: _Plan, root: Any) -> bool:
     return plan.wrapped and isinstance(root, dict)
 
 
+# How structured NDJSON streams are labelled (several spellings are in use).
+NDJSON_STREAM_TYPES: tuple[str, ...] = (
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/x-jsonl",
+    "application/jsonlines",
+    "application/x-jsonlines",
+    "application/json-lines",
+    "application/x-json-lines",
+    "application/x-json-stream",
+    "text/x-ndjson",
+)
+
+
+class _RecordDecoder(NDJSONDecoder):
+    """NDJSON under any of the labels structured streams use."""
+
+    MEDIA_TYPES: ClassVar[tuple[str, ...]] = NDJSON_STREAM_TYPES
+    #: Always False: ``close()`` parses a last line that had no newline itself.
+    ended_mid_event = False
+
+
+class _RecordEvents:
+    """The protocol's structured record parser, as the stream pump drives it.
+
+    ``feed`` returns the ``update`` or ``completion`` record (nothing for records without
+    output) and keeps the last update's payload and fields, unwrapped: the partial.
+    """
+
+    def __init__(
+        self,
+        records: StructuredRecordParser,
+        unwrap: Callable[[Any, tuple[str, ...]], tuple[Any, tuple[str, ...]]],
+    ) -> None:
+        self.records = records
+        self._unwrap = unwrap
+        self.last_partial: Any = None
+        self.last_fields: tuple[str, ...] = ()
+
+    @property
+    def finished(self) -> bool:
+        """True once the completion record was read."""
+        return self.records.finished
+
+    def feed(self, record: object) -> list[StructuredRecord]:
+        """Read one NDJSON record."""
+        piece = self.records.feed(record)
+        if piece is None:
+            return []
+        if piece.kind != "completion":
+            self.last_partial, self.last_fields = self._unwrap(piece.payload, piece.complete_fields)
+        return [piece]
+
+    def partial(self) -> object:
+        """The last update's payload (unwrapped), None before the first."""
+        return self.last_partial
+
+
 class RecordStructuredStream(StructuredStream):
-    """A ``StructuredStream`` over ModelRelay's NDJSON records rather than a text stream.
+    """A ``StructuredStream`` over a protocol's structured records (ModelRelay's NDJSON)
+    rather than a text stream.
 
     The server does the partial parsing: each ``update`` record's payload and
     ``complete_fields`` become an update as they are (a fresh object per record, not a
     live one), and the ``completion`` record's payload is validated into the last update.
-    An ``error`` record raises the mapped ``APIError``; a stream that ends without either
-    raises ``StreamError``. Every error raised while reading carries the last partial
-    payload (unwrapped) as ``.partial``.
+    Reading is a ``StreamPump`` (its rules: ``relay_lite._stream``): an ``error`` record
+    raises the mapped ``APIError``; a stream that ends without a completion raises
+    ``StreamError``; every error raised while reading carries the last partial payload
+    (unwrapped) as ``.partial``.
     """
 
-    def __init__(self, request: StructuredRequest, http: StreamResponse) -> None:
-        from .protocols.modelrelay import StructuredRecordParser
-
+    def __init__(
+        self,
+        request: StructuredRequest,
+        http: StreamResponse,
+        *,
+        secrets: Callable[[], tuple[str, ...]] = tuple,
+    ) -> None:
         self._request = request
         self._http = http
-        self._parser = StructuredRecordParser()
-        self.request_id = request_id_from(http.headers)
-        self._last_partial: Any = None
-        self._last_fields: tuple[str, ...] = ()
+        self._records = _RecordEvents(request._shaped.client.adapter.structured_record_parser(), self._unwrap)
+        self._pump: StreamPump[object, StructuredRecord, object] = StreamPump(
+            http,
+            _RecordDecoder(),
+            self._records,
+            what="structured stream",
+            ended_early="structured stream ended without a completion or error record",
+            malformed="malformed structured stream record",
+            whole=self._whole,
+            on_error=self._name_request,
+            secrets=secrets,
+        )
+        self.request_id = self._pump.request_id
         self._start()
-
-    def _records(self) -> Generator[Any, None, None]:
-        content_type = self._http.headers.get("content-type", "")
-        if content_type and not any(kind in content_type.lower() for kind in _NDJSON_TYPES):
-            raise StreamError(f"expected an NDJSON structured stream, got Content-Type {content_type}")
-        decoder = NDJSONDecoder()
-        for chunk in self._http.iter_bytes():
-            yield from decoder.feed(chunk)
-        yield from decoder.close()
 
     def _unwrap(self, payload: Any, fields: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
         if not _is_wrapper(self._request._plan, payload):
@@ -663,54 +726,40 @@ class RecordStructuredStream(StructuredStream):
         return payload.get(WRAP_KEY), tuple(f[len(prefix) :] for f in fields if f.startswith(prefix))
 
     def _partial_so_far(self) -> Any:
-        return self._last_partial
+        return self._records.last_partial
 
-    def _fail(self, exc: RelayError) -> None:
-        exc.partial = self._last_partial
-        exc.attempts = self._http.attempts
+    def _whole(self, data: object) -> list[StructuredRecord]:
+        """A whole JSON body instead of records: its APIError, or refused."""
+        raise whole_json_error(
+            data, self._http.headers, what="structured stream", expected="an NDJSON stream"
+        )
+
+    def _name_request(self, exc: RelayError) -> None:
+        # The start record may name the request where the headers did not.
         if isinstance(exc, APIError) and exc.request_id is None:
-            exc.request_id = self.request_id or self._parser.request_id
-        self._http.close()
+            exc.request_id = self._records.records.request_id
 
     def _run(self) -> Generator[StructuredUpdate, None, None]:
         request = self._request
-        parser = self._parser
+        records = self._records
         http = self._http
-        records = self._records()
         completion: Optional[StructuredRecord] = None
-        drained = False
         try:
-            try:
-                for record in records:
-                    piece = parser.feed(record)
-                    if piece is None:
-                        continue
-                    if piece.kind == "completion":
-                        completion = piece
-                        break
-                    self._last_partial, self._last_fields = self._unwrap(piece.payload, piece.complete_fields)
-                    yield StructuredUpdate(self._last_partial, self._last_fields, False)
-                if completion is None:
-                    raise StreamError("structured stream ended without a completion or error record")
-            except RelayError as exc:
-                self._fail(exc)
-                raise
-            except (KeyError, IndexError, TypeError, AttributeError, ValueError) as exc:
-                error = StreamError(f"malformed structured stream record: {exc!r}")
-                self._fail(error)
-                raise error from exc
-            records.close()
-            http.drain()
-            drained = True
+            for piece in self._pump:
+                if piece.kind == "completion":
+                    completion = piece
+                    continue
+                yield StructuredUpdate(records.last_partial, records.last_fields, False)
         finally:
-            if not drained:
-                records.close()
-                http.close()
-        fields = self._last_fields
+            if not self._pump.done:
+                self._pump.close()
+        if completion is None:  # the pump raises before this; kept for the type checker
+            raise StreamError("structured stream ended without a completion or error record")
+        fields = records.last_fields
         if completion.complete_fields:
             _, fields = self._unwrap(completion.payload, completion.complete_fields)
         raw = json.dumps(completion.payload, ensure_ascii=False)
-        response = parser.response(raw, request_id=self.request_id, attempts=http.attempts)
+        response = records.records.response(raw, request_id=self.request_id, attempts=http.attempts)
         self._response = response
         request._check_finish(response, [raw], [], [response])
         try:
@@ -729,4 +778,4 @@ class RecordStructuredStream(StructuredStream):
     def close(self) -> None:
         """Stop reading and release the connection."""
         self._updates.close()
-        self._http.close()
+        self._pump.close()

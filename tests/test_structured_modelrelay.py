@@ -423,8 +423,12 @@ def test_truncated_completion_raises(server: FakeServer, client: relay_lite.Clie
 
 def test_non_ndjson_content_type_is_a_stream_error(server: FakeServer, client: relay_lite.Client) -> None:
     server.add(Reply.sse([b"event: message_start\ndata: {}\n\n"]))
-    with pytest.raises(StreamError, match="expected an NDJSON structured stream"):
+    with pytest.raises(StreamError) as caught:
         list(client.chat().user("x").structured(Person).stream())
+    assert str(caught.value) == (
+        "structured stream answered with Content-Type text/event-stream, not application/x-ndjson: "
+        "'event: message_start\\ndata: {}\\n\\n' (after 1 attempt)"
+    )
 
 
 def test_request_id_is_sent_and_reaches_the_result(server: FakeServer, client: relay_lite.Client) -> None:

@@ -8,6 +8,11 @@ llmrix SDK's languages disagree on field names, so both spellings are read: ``ar
 be flat (``action_name``, ``action_args``, ``description``) or carry a list of
 ``action_requests``. Unknown channels or types become ``UnknownEvent`` so newer servers
 do not break older clients.
+
+``AgentRunParser`` is the run's parser for ``relay_lite._stream.StreamPump``: it absorbs
+the events into the run's state (text, interrupts, run id, error or cancellation), says
+when the run ended (``run_end``, ``error``, ``cancelled``) and whether a stream that
+stopped without one is a paused run (its last event a HITL interrupt).
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ __all__ = [
     "Cancelled",
     "Heartbeat",
     "UnknownEvent",
+    "AgentRunParser",
+    "RunSnapshot",
     "parse_agent_event",
 ]
 
@@ -317,3 +324,74 @@ def _is_error(p: Mapping[str, Any]) -> bool:
 def as_str(value: Any) -> Optional[str]:
     """``value`` as a string, None staying None."""
     return None if value is None else value if isinstance(value, str) else str(value)
+
+
+# -- the run's stream parser ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """What a run delivered so far; the ``partial`` of errors raised while streaming."""
+
+    text: str
+    interrupts: tuple[HITLInterrupt, ...] = ()
+    run_id: Optional[str] = None
+
+
+class AgentRunParser:
+    """Parses a run's server-sent events and keeps the run's state; sans-I/O.
+
+    ``feed`` returns the typed event (heartbeats included; the run hides them) or nothing
+    for an event with no data. ``finished`` is True after ``run_end``, ``error`` or
+    ``cancelled``; ``may_pause`` decides whether a stream that ended without one is a
+    paused run.
+    """
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self.interrupts: list[HITLInterrupt] = []
+        self.error: Optional[RunError] = None
+        self.cancelled: Optional[Cancelled] = None
+        self.run_id: Optional[str] = None
+        self.finished = False
+        self.paused = False
+        self._last: Optional[AgentEvent] = None  # the last event that was not a heartbeat
+
+    @property
+    def text(self) -> str:
+        """The reply text received so far."""
+        return "".join(self.chunks)
+
+    def partial(self) -> RunSnapshot:
+        """What has arrived so far, as an immutable value."""
+        return RunSnapshot(self.text, tuple(self.interrupts), self.run_id)
+
+    def feed(self, sse: ServerSentEvent) -> list[AgentEvent]:
+        """Parse and absorb one event."""
+        event = parse_agent_event(sse)
+        if event is None:
+            return []
+        if isinstance(event, MessageChunk):
+            self.chunks.append(event.content)
+        elif isinstance(event, HITLInterrupt):
+            self.interrupts.append(event)
+        elif isinstance(event, RunStart):
+            self.run_id = event.run_id or self.run_id
+        elif isinstance(event, RunEnd):
+            self.run_id = self.run_id or event.run_id
+            self.finished = True
+        elif isinstance(event, RunError):
+            self.error = event
+            self.finished = True
+        elif isinstance(event, Cancelled):
+            self.cancelled = event
+            self.finished = True
+        if not isinstance(event, Heartbeat):
+            self._last = event
+        return [event]
+
+    def may_pause(self, cut: bool) -> bool:
+        """At EOF without an end event: a run whose last event is an interrupt, read whole,
+        is paused (resume it with decisions); anything else is broken."""
+        self.paused = isinstance(self._last, HITLInterrupt) and not cut
+        return self.paused

@@ -22,12 +22,12 @@ How to add a provider
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Optional, Protocol, TypeVar
 
 from .._errors import REQUEST_ID_HEADERS, APIError, ConfigError, api_error
 from .._models import ChatParams, ChatResponse, StreamEvent
-from .._sse import SSEDecoder
-from ._common import Accumulator, HTTPCall
+from .._sse import ServerSentEvent, SSEDecoder
+from ._common import HTTPCall
 
 if TYPE_CHECKING:
     from .modelrelay import StructuredRecordParser
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ADAPTERS",
     "Adapter",
+    "ChatDecoder",
+    "ChatStreamParser",
     "Decoder",
     "StreamParser",
     "adapter_for",
@@ -42,22 +44,36 @@ __all__ = [
 ]
 
 
-class Decoder(Protocol):
+# The item a decoder frames (an SSE event, a JSON value), the event a parser makes of it,
+# and the partial result a parser holds (a ChatResponse, a run snapshot, a payload).
+ItemT = TypeVar("ItemT")
+ItemTntra = TypeVar("ItemTntra", contravariant=True)
+EventT = TypeVar("EventT")
+PartialT_co = TypeVar("PartialT_co", covariant=True)
+
+
+class Decoder(Protocol[ItemT]):
     """Frames a byte stream into items (SSE events, NDJSON values, binary frames)."""
 
     #: Media types (lower case, no parameters) of a body in this framing.
     MEDIA_TYPES: ClassVar[tuple[str, ...]]
-    #: After ``close()``: an item the stream ended inside (e.g. an SSE event without its
-    #: blank line), for the parser to judge; None when there is none.
-    unterminated: Optional[Any]
-    #: After ``close()``: whether the stream stopped inside an item.
-    ended_mid_event: bool
 
-    def feed(self, data: bytes) -> list[Any]:
+    @property
+    def unterminated(self) -> Optional[ItemT]:
+        """After ``close()``: an item the stream ended inside (e.g. an SSE event without its
+        blank line), for the parser to judge; None when there is none."""
+        ...
+
+    @property
+    def ended_mid_event(self) -> bool:
+        """After ``close()``: whether the stream stopped inside an item."""
+        ...
+
+    def feed(self, data: bytes) -> list[ItemT]:
         """Consume a chunk; return the items it completed."""
         ...
 
-    def close(self) -> list[Any]:
+    def close(self) -> list[ItemT]:
         """Signal end of stream; return any items still pending."""
         ...
 
@@ -67,19 +83,32 @@ class Decoder(Protocol):
         ...
 
 
-class StreamParser(Protocol):
-    """Turns a protocol's framed stream items into neutral ``StreamEvent``s.
+class StreamParser(Protocol[ItemTntra, EventT, PartialT_co]):
+    """Turns framed stream items into typed events; what ``relay_lite._stream.StreamPump`` drives.
 
-    ``finished`` becomes True at the protocol's terminator; ``acc`` accumulates the whole
-    reply (``acc.response()`` is the partial reply at any moment).
+    ``finished`` becomes True at the stream's terminator; ``partial()`` is the result
+    accumulated so far, at any moment (what errors carry as ``.partial``). ``feed`` raises
+    ``StreamError``/``APIError`` for a bad or error item.
     """
 
-    finished: bool
-    acc: Accumulator
-
-    def feed(self, item: Any) -> list[StreamEvent]:
-        """Parse one framed item; raise ``StreamError``/``APIError`` on bad or error items."""
+    @property
+    def finished(self) -> bool:
+        """Whether the terminator has been read."""
         ...
+
+    def feed(self, item: ItemTntra) -> list[EventT]:
+        """Parse one framed item into the events it carries (often one, maybe none)."""
+        ...
+
+    def partial(self) -> PartialT_co:
+        """The result so far."""
+        ...
+
+
+#: What an adapter's chat stream is made of: SSE events in, neutral events out, the
+#: reply accumulated as a ``ChatResponse``.
+ChatDecoder = Decoder[ServerSentEvent]
+ChatStreamParser = StreamParser[ServerSentEvent, StreamEvent, ChatResponse]
 
 
 class Adapter:
@@ -130,11 +159,11 @@ class Adapter:
         """A whole chat response body (parsed JSON) as a ``ChatResponse``."""
         raise NotImplementedError
 
-    def stream_decoder(self) -> Decoder:
+    def stream_decoder(self) -> ChatDecoder:
         """A fresh decoder for this protocol's stream framing (SSE unless overridden)."""
         return SSEDecoder()
 
-    def stream_parser(self) -> StreamParser:
+    def stream_parser(self) -> ChatStreamParser:
         """A fresh parser for one chat stream."""
         raise NotImplementedError
 

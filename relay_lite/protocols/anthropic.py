@@ -343,6 +343,10 @@ class StreamParser:
         self._blocks: dict[int, _Block] = {}
         self._tool_count = 0
 
+    def partial(self) -> ChatResponse:
+        """The reply accumulated so far (the stream pump stamps the HTTP facts on it)."""
+        return self.acc.response()
+
     def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
         """Parse one SSE event; raise the mapped ``APIError`` for an ``error`` event."""
         if self.finished:

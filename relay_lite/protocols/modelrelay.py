@@ -340,6 +340,10 @@ class StreamParser:
         self._started = False
         self._calls: dict[int, _Call] = {}
 
+    def partial(self) -> ChatResponse:
+        """The reply accumulated so far (the stream pump stamps the HTTP facts on it)."""
+        return self.acc.response()
+
     def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
         """Parse one SSE event; raise the mapped ``APIError`` for an ``error`` event."""
         if event.event == "keepalive":

@@ -317,6 +317,10 @@ class StreamParser:
             self.acc.siblings[index] = state.acc
         return state
 
+    def partial(self) -> ChatResponse:
+        """The reply accumulated so far (the stream pump stamps the HTTP facts on it)."""
+        return self.acc.response()
+
     def feed(self, event: ServerSentEvent) -> list[StreamEvent]:
         """Parse one SSE event; raise the mapped ``APIError`` for an in-stream error."""
         data = event.data
