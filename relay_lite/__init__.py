@@ -31,13 +31,16 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     ReadTimeout,
+    RefusalError,
     RelayError,
+    ResponseError,
     ServerError,
     StreamError,
     StructuredOutputError,
     TimeoutError,
     ToolArgumentsError,
     TransportError,
+    TruncatedOutputError,
     UnprocessableEntityError,
 )
 from ._models import (
@@ -68,11 +71,11 @@ _LAZY = {
     "StructuredUpdate": "relay_lite._structured",
     "StructuredRequest": "relay_lite._structured",
     "StructuredStream": "relay_lite._structured",
-    "RefusalError": "relay_lite._structured",
-    "TruncatedOutputError": "relay_lite._structured",
     "json_schema": "relay_lite._schema",
     "FakeServer": "relay_lite.testing",
     "MockTransport": "relay_lite.testing",
+    # The agent platform. Its run events (RunError among them: an event a run yields when
+    # the server reports a failure, not an exception) are listed apart in __all__.
     "AgentClient": "relay_lite.platform.agents",
     "HITLDecision": "relay_lite.platform.agents",
     "Conversation": "relay_lite.platform.agents",
@@ -132,8 +135,11 @@ __all__ = [
     "ConnectTimeout",
     "ReadTimeout",
     "DeadlineExceeded",
+    "ResponseError",
     "StreamError",
     "StructuredOutputError",
+    "RefusalError",
+    "TruncatedOutputError",
     "ToolArgumentsError",
     *_LAZY,
 ]

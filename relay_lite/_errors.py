@@ -5,8 +5,12 @@ One root, ``RelayError``, split by cause so callers catch by family:
 - ``ConfigError`` (also a ``ValueError``): a bad argument or environment value.
 - ``APIError``: the server answered with an error, one subclass per meaning.
 - ``TransportError``: the request never got a full answer (connect, timeouts).
+- ``ResponseError``: a whole (non-streamed) reply could not be read: its body is not JSON,
+  or a field has the wrong type. Carries the start of the body.
 - ``StreamError``: a stream was malformed or cut short; carries the partial response.
-- ``StructuredOutputError``: structured output failed on every attempt.
+- ``StructuredOutputError``: structured output failed on every attempt; its children
+  ``RefusalError`` and ``TruncatedOutputError`` say why when no re-ask can help.
+- ``ToolArgumentsError``: a tool call's arguments are not a JSON object.
 
 Every error carries ``attempts`` (how many HTTP attempts were made) and says it in its
 message. Nothing here ever formats a credential, and ``redact`` / ``scrub`` remove the
@@ -47,10 +51,14 @@ __all__ = [
     "ConnectTimeout",
     "ReadTimeout",
     "DeadlineExceeded",
+    "ResponseError",
     "StreamError",
     "StructuredOutputError",
+    "RefusalError",
+    "TruncatedOutputError",
     "ToolArgumentsError",
     "api_error",
+    "unreadable_reply",
     "REQUEST_ID_HEADERS",
     "REDACTED",
     "secret_values",
@@ -62,6 +70,9 @@ __all__ = [
 
 # Response headers that carry the provider's request id, most specific first.
 REQUEST_ID_HEADERS = ("x-modelrelay-chat-request-id", "x-request-id", "request-id")
+
+# How much of an unreadable body a ``ResponseError`` keeps.
+BODY_SNIPPET_CHARS = 200
 
 # Error codes meaning the account is out of money: retrying cannot help.
 QUOTA_EXHAUSTED_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
@@ -217,6 +228,39 @@ class StreamError(RelayError):
         return getattr(self.partial, "text", "") or ""
 
 
+class ResponseError(RelayError):
+    """A whole (non-streamed) reply could not be read as the protocol's answer.
+
+    Its body is not valid JSON, or a field has the wrong type (the message names it by its
+    JSON path). ``body`` holds the start of the body text (at most ``BODY_SNIPPET_CHARS``
+    characters) and ``request_id`` the provider's request id when known. A stream that
+    breaks raises ``StreamError`` instead, with the partial reply.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        body: Optional[str] = None,
+        request_id: Optional[str] = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message, attempts=attempts)
+        self.body = body[:BODY_SNIPPET_CHARS] if body is not None else None
+        self.request_id = request_id
+
+
+def unreadable_reply(
+    message: str, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1
+) -> ResponseError:
+    """The ``ResponseError`` for a parsed reply ``payload`` the protocol cannot read."""
+    try:
+        body = json.dumps(payload, ensure_ascii=False)[:BODY_SNIPPET_CHARS]
+    except (ValueError, TypeError, RecursionError):
+        body = f"<{type(payload).__name__}>"
+    return ResponseError(message, body=body, request_id=request_id, attempts=attempts)
+
+
 class StructuredOutputError(RelayError):
     """Structured output failed validation on every attempt.
 
@@ -237,6 +281,14 @@ class StructuredOutputError(RelayError):
         self.raw_attempts = list(raw_attempts or [])
         self.attempt_errors = list(attempt_errors or [])
         self.responses = list(responses or [])
+
+
+class RefusalError(StructuredOutputError):
+    """The model refused to answer (or a content filter stopped it); not re-asked."""
+
+
+class TruncatedOutputError(StructuredOutputError):
+    """The reply was cut off by the token limit; raise ``max_tokens``. Not re-asked."""
 
 
 class ToolArgumentsError(RelayError, ValueError):

@@ -86,7 +86,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generator, Optional
 
 from ._chat import ChatRequest
-from ._errors import APIError, ConfigError, RelayError, StreamError, StructuredOutputError
+from ._errors import (  # RefusalError, TruncatedOutputError: defined there, importable here too
+    APIError,
+    ConfigError,
+    RefusalError,
+    RelayError,
+    StreamError,
+    StructuredOutputError,
+    TruncatedOutputError,
+)
 from ._json_extract import json_candidates, json_error
 from ._models import ChatResponse, Done, Message, TextDelta, ToolCall, ToolCallDelta, ToolSpec, Usage
 from ._partial_json import PartialJSONError, PartialJSONParser
@@ -97,6 +105,7 @@ from ._transport import StreamResponse
 from ._validate import ValidationError, ValidationIssue, validate
 
 if TYPE_CHECKING:
+    from .protocols._adapter import Adapter
     from .protocols.modelrelay import StructuredRecord, StructuredRecordParser
 
 __all__ = [
@@ -124,14 +133,6 @@ FEEDBACK_TEXT_TAIL = "Reply again with only the corrected JSON."
 FEEDBACK_TOOL_TAIL = "Call the {name} tool again with corrected input."
 # Where JSON may begin in a streamed reply: prose before it is not fed to the parser.
 _JSON_LEAD = re.compile(r"[{\[`]")
-
-
-class RefusalError(StructuredOutputError):
-    """The model refused to answer (or a content filter stopped it); not re-asked."""
-
-
-class TruncatedOutputError(StructuredOutputError):
-    """The reply was cut off by the token limit; raise ``max_tokens``. Not re-asked."""
 
 
 @dataclass(frozen=True)
@@ -190,14 +191,19 @@ def _wrap(schema: dict[str, Any]) -> dict[str, Any]:
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 
-def _plan(output_type: Any, protocol: str, mode: str, strict: Optional[bool], name: Optional[str]) -> _Plan:
+def _plan(
+    output_type: Any, adapter: Adapter, mode: str, strict: Optional[bool], name: Optional[str]
+) -> _Plan:
     if mode not in MODES:
         raise ConfigError(f"structured mode must be one of {', '.join(MODES)}, got {mode!r}")
+    # The adapter states its protocol's facts: which mode suits it, and whether it has a
+    # response_format at all (Anthropic's Messages API has none).
     if mode == "auto":
-        mode = "tool" if protocol == "anthropic" else "json_schema"
-    elif mode == "json_schema" and protocol == "anthropic":
+        mode = adapter.structured_default_mode
+    elif mode == "json_schema" and not adapter.supports_response_format:
+        provider = adapter.display_name or adapter.name
         raise ConfigError(
-            "mode='json_schema' needs response_format, which Anthropic lacks: use 'tool' or 'json'"
+            f"mode='json_schema' needs response_format, which {provider} lacks: use 'tool' or 'json'"
         )
     plain: dict[str, Any]
     strict_schema: Optional[dict[str, Any]]
@@ -249,7 +255,7 @@ class StructuredRequest:
         self.request = request
         self.output_type = output_type
         self.max_retries = max_retries
-        self._plan = _plan(output_type, request.client.config.protocol, mode, strict, name)
+        self._plan = _plan(output_type, request.client.adapter, mode, strict, name)
         self._shaped = self._shape(request)
 
     def __repr__(self) -> str:
@@ -283,8 +289,9 @@ class StructuredRequest:
             "system", JSON_INSTRUCTION.format(schema=json.dumps(plan.schema, ensure_ascii=False))
         )
         shaped = request.with_message(instruction)
-        if request.client.config.protocol == "openai":
-            shaped = shaped.response_format({"type": "json_object"})
+        json_format = request.client.adapter.json_mode_format()
+        if json_format is not None:
+            shaped = shaped.response_format(json_format)
         return shaped
 
     # -- reading replies -------------------------------------------------------------------
@@ -431,18 +438,20 @@ class StructuredRequest:
         ...     for update in updates:
         ...         render(update.partial, update.complete_fields)
         """
-        client = self._shaped.client
-        if self._plan.mode == "json_schema" and client.config.protocol == "modelrelay":
-            return self._stream_records()
+        if self._plan.mode == "json_schema":
+            records = self._stream_records()
+            if records is not None:
+                return records
         return StructuredStream(self, self._shaped.stream())
 
-    def _stream_records(self) -> StructuredStream:
-        """ModelRelay's own structured stream: the same body, ``Accept`` NDJSON."""
-        from .protocols.modelrelay import build_structured_stream_request
-
+    def _stream_records(self) -> Optional[StructuredStream]:
+        """The protocol's own structured stream (ModelRelay: the same body, ``Accept`` NDJSON),
+        or None where the adapter has none and the text stream is parsed here instead."""
         client = self._shaped.client
         params = client.check_chat_params(self._shaped.params)
-        call = build_structured_stream_request(params)
+        call = client.adapter.structured_stream_call(params)
+        if call is None:
+            return None
         http = client.open_call(params, call, stream=True)
         return RecordStructuredStream(self, http)
 

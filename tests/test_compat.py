@@ -324,7 +324,7 @@ def test_a_body_that_is_not_json_is_runtime_and_value_error(provider, server):
     server.add(Reply(body=b"<html>oops</html>"))
     with pytest.raises(ValueError) as info:
         provider.generate_text("x")
-    assert isinstance(info.value, RuntimeError) and isinstance(info.value, relay_lite.StreamError)
+    assert isinstance(info.value, RuntimeError) and isinstance(info.value, relay_lite.ResponseError)
 
 
 # -- construction, keys and environment -----------------------------------------------------------

@@ -18,8 +18,8 @@ from relay_lite import (
     BadRequestError,
     OverloadedError,
     RateLimitError,
+    ResponseError,
     ServerError,
-    StreamError,
 )
 from relay_lite._errors import api_error
 from relay_lite._transport import Response
@@ -191,11 +191,12 @@ def test_request_id_of_odd_type_is_ignored() -> None:
     assert error.request_id is None
 
 
-def test_response_json_of_a_deeply_nested_body_is_a_stream_error() -> None:
+def test_response_json_of_a_deeply_nested_body_is_a_response_error() -> None:
     response = Response(200, {}, b"[" * 100_000 + b"]" * 100_000, attempts=2)
-    with pytest.raises(StreamError) as info:
+    with pytest.raises(ResponseError) as info:
         response.json()
     assert str(info.value) == f"response body is not valid JSON: {'[' * 200!r} (after 2 attempts)"
+    assert info.value.body == "[" * 200
 
 
 # -- hypothesis: mutate real bodies -------------------------------------------------------------

@@ -18,6 +18,7 @@ from relay_lite import (
     NotFoundError,
     OverloadedError,
     RateLimitError,
+    ResponseError,
     RetryPolicy,
     StreamError,
     TextDelta,
@@ -290,8 +291,8 @@ def test_error_payload_in_a_200_raises_the_mapped_error() -> None:
     )
 
 
-def test_non_object_reply_is_a_stream_error() -> None:
-    with pytest.raises(StreamError):
+def test_non_object_reply_is_a_response_error() -> None:
+    with pytest.raises(ResponseError):
         parse_response(["not", "an", "object"])
 
 

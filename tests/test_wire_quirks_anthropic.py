@@ -10,7 +10,15 @@ import json
 
 import pytest
 
-from relay_lite import Client, RetryPolicy, StreamError, TextDelta, ToolArgumentsError, ToolCallDelta
+from relay_lite import (
+    Client,
+    ResponseError,
+    RetryPolicy,
+    StreamError,
+    TextDelta,
+    ToolArgumentsError,
+    ToolCallDelta,
+)
 from relay_lite.testing import FakeServer, Reply
 
 CHUNKINGS = ["whole", "bytewise"]
@@ -120,7 +128,7 @@ def test_streamed_tool_input_cut_by_max_tokens_is_flagged(server, client, chunki
 )
 def test_send_names_the_block_field_of_the_wrong_type(server, client, content, message):
     server.add(_json_reply(_message(content)))
-    with pytest.raises(StreamError) as info:
+    with pytest.raises(ResponseError) as info:
         client.chat().user("q").send()
     assert str(info.value) == f"{message} (after 1 attempt)"
 

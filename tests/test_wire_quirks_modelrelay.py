@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from relay_lite import APIError, StreamError, ToolArgumentsError, UnprocessableEntityError
+from relay_lite import APIError, ResponseError, ToolArgumentsError, UnprocessableEntityError
 from relay_lite.protocols import modelrelay
 
 
@@ -20,7 +20,7 @@ from relay_lite.protocols import modelrelay
     ],
 )
 def test_reply_field_of_the_wrong_type_is_named(payload, message):
-    with pytest.raises(StreamError) as info:
+    with pytest.raises(ResponseError) as info:
         modelrelay.parse_response(payload, attempts=2)
     assert str(info.value) == f"{message} (after 2 attempts)"
 

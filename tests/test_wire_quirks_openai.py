@@ -13,6 +13,7 @@ import pytest
 from relay_lite import (
     ChatResponse,
     Client,
+    ResponseError,
     RetryPolicy,
     StreamError,
     TextDelta,
@@ -311,7 +312,7 @@ def test_a_reply_with_a_flagged_call_can_still_be_sent_back(server, client):
 )
 def test_send_names_the_field_of_the_wrong_type(server, client, body, message):
     server.add(_json_reply(body))
-    with pytest.raises(StreamError) as info:
+    with pytest.raises(ResponseError) as info:
         client.chat().user("q").send()
     assert str(info.value) == f"{message} (after 1 attempt)"
 

@@ -120,6 +120,8 @@ class Adapter:
 
     #: The name ``ADAPTERS`` knows it by.
     name: ClassVar[str] = ""
+    #: The protocol's name for people, in error messages ("Anthropic").
+    display_name: ClassVar[str] = ""
     #: Operations beyond chat this adapter supports (room for embeddings, models, ...).
     operations: ClassVar[frozenset[str]] = frozenset({"chat"})
     #: Header through which a caller names its request (None: the protocol has none).

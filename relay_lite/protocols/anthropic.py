@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .._errors import ConfigError, StreamError, api_error
+from .._errors import ConfigError, StreamError, api_error, unreadable_reply
 from .._models import (
     ChatParams,
     ChatResponse,
@@ -257,14 +257,19 @@ def _block_type(block: Any, where: str) -> str:
 def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
     """A Messages ``message`` object as a ``ChatResponse``; a field of the wrong type raises."""
     if not isinstance(payload, Mapping):
-        raise StreamError(f"expected a Messages object, got {json_kind(payload)}", attempts=attempts)
+        raise unreadable_reply(
+            f"expected a Messages object, got {json_kind(payload)}",
+            payload,
+            request_id=request_id,
+            attempts=attempts,
+        )
     if payload.get("type") == "error":
         raise api_error(None, payload, {"request-id": request_id or ""}, attempts=attempts)
     try:
         return _parse_message(payload, request_id, attempts)
     except StreamError as exc:
-        exc.attempts = attempts
-        raise
+        # The field checks raise StreamError; a whole body that fails them is a bad reply.
+        raise unreadable_reply(exc.message, payload, request_id=request_id, attempts=attempts) from None
 
 
 def _parse_message(payload: Mapping[str, Any], request_id: Optional[str], attempts: int) -> ChatResponse:
@@ -516,6 +521,7 @@ class AnthropicAdapter(Adapter):
     """The Messages API. It has no ``response_format``: structured output uses a forced tool."""
 
     name = "anthropic"
+    display_name = "Anthropic"
     structured_default_mode = "tool"
     supports_response_format = False
 

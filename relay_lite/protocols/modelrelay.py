@@ -64,7 +64,7 @@ import json
 from typing import Any, Mapping, Optional
 
 from .._config import USER_AGENT_PREFIX, VERSION
-from .._errors import APIError, ConfigError, StreamError, api_error
+from .._errors import APIError, ConfigError, StreamError, api_error, unreadable_reply
 from .._models import (
     ChatParams,
     ChatResponse,
@@ -292,7 +292,12 @@ def _is_error_body(payload: Mapping[str, Any]) -> bool:
 def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
     """A ``/llm/proxy`` JSON reply as a ``ChatResponse``; a field of the wrong type raises."""
     if not isinstance(payload, Mapping):
-        raise StreamError(f"expected a /llm/proxy reply object, got {json_kind(payload)}", attempts=attempts)
+        raise unreadable_reply(
+            f"expected a /llm/proxy reply object, got {json_kind(payload)}",
+            payload,
+            request_id=request_id,
+            attempts=attempts,
+        )
     if _is_error_body(payload):
         raise api_error(None, payload, {REQUEST_ID_HEADER: request_id or ""}, attempts=attempts)
     try:
@@ -310,8 +315,8 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
             attempts=attempts,
         )
     except StreamError as exc:
-        exc.attempts = attempts
-        raise
+        # The field checks raise StreamError; a whole body that fails them is a bad reply.
+        raise unreadable_reply(exc.message, payload, request_id=request_id, attempts=attempts) from None
 
 
 # -- streams ----------------------------------------------------------------------------------
@@ -704,6 +709,7 @@ class ModelRelayAdapter(Adapter):
     """``/llm/proxy`` chat, with its NDJSON structured stream."""
 
     name = "modelrelay"
+    display_name = "ModelRelay"
     request_id_header = REQUEST_ID_HEADER
 
     def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Optional
 
-from .._errors import ConfigError, StreamError, api_error
+from .._errors import ConfigError, StreamError, api_error, unreadable_reply
 from .._models import (
     ChatParams,
     ChatResponse,
@@ -263,10 +263,15 @@ def _choice(choice: Any, where: str, common: dict[str, Any]) -> tuple[int, ChatR
 def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
     """A ``chat.completion`` object as a ``ChatResponse``; with ``n > 1``, every choice.
 
-    A field of the wrong type raises ``StreamError`` naming it.
+    A field of the wrong type raises ``ResponseError`` naming it.
     """
     if not isinstance(payload, Mapping):
-        raise StreamError(f"expected a chat.completion object, got {json_kind(payload)}", attempts=attempts)
+        raise unreadable_reply(
+            f"expected a chat.completion object, got {json_kind(payload)}",
+            payload,
+            request_id=request_id,
+            attempts=attempts,
+        )
     if "error" in payload and "choices" not in payload:
         raise api_error(None, payload, {"x-request-id": request_id or ""}, attempts=attempts)
     try:
@@ -283,8 +288,8 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
         }
         parsed = [_choice(c, f"choices[{i}]", common) for i, c in enumerate(choices)]
     except StreamError as exc:
-        exc.attempts = attempts
-        raise
+        # The field checks raise StreamError; a whole body that fails them is a bad reply.
+        raise unreadable_reply(exc.message, payload, request_id=request_id, attempts=attempts) from None
     if len(parsed) == 1:
         return parsed[0][1]
     # Choices are listed by their index; a missing index keeps the order sent.
@@ -455,6 +460,7 @@ class OpenAIAdapter(Adapter):
     """Chat completions for OpenAI itself (``provider="openai"``) and compatible servers."""
 
     name = "openai"
+    display_name = "OpenAI"
     request_id_header = REQUEST_ID_HEADER
 
     def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
