@@ -1,33 +1,33 @@
-"""``Client``: configuration, one transport, and the protocol adapter of its provider."""
+"""``Client``: configuration, one session (the request path), and its provider's adapter.
+
+Design notes: a ``Client`` resolves a ``ClientConfig`` (arguments, then environment, then
+preset), picks the protocol ``Adapter`` its preset names, and builds one
+``_session.Session`` around them and a transport. Every call the client makes -- chat
+send and stream (``open_call``), structured output (which calls ``open_call`` too), the
+ModelRelay account APIs (``client.customers``/``tiers``/``auth``) and
+``compat.Provider.embed`` -- goes through ``Client.session.send``, the one request path:
+headers, request id, timeouts, per-attempt authorization and error mapping are applied
+there and nowhere else. ``AgentClient`` (``platform/agents.py``) is built the same way.
+"""
 
 from __future__ import annotations
 
-import logging
 import time
 from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Union, overload
 
 from ._chat import ChatRequest
-from ._config import PRESETS, USER_AGENT, ClientConfig, ProxySettings, RetryPolicy, Timeouts
-from ._errors import APIError, ConfigError, safe_url, scrub, secret_values, url_secrets
+from ._config import PRESETS, ClientConfig, RetryPolicy, Timeouts
+from ._errors import APIError, ConfigError, safe_url, scrub
 from ._models import ChatParams, ChatResponse
 from ._ratelimits import parse_rate_limits
+from ._session import PreparedRequest, Session
 from ._stream import ChatStream
-from ._transport import Response, StreamResponse, Transport
+from ._transport import HTTPTransport, Response, StreamResponse
 
 if TYPE_CHECKING:
     from .platform.modelrelay import Auth, Customers, Tiers
     from .protocols._adapter import Adapter
     from .protocols._common import HTTPCall
-
-
-def _configure_logging(level: str) -> None:
-    logger = logging.getLogger("relay_lite")
-    logger.setLevel(level.upper())
-    if not any(getattr(h, "_relay_lite", False) for h in logger.handlers):
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s relay_lite %(levelname)s %(message)s"))
-        handler._relay_lite = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
 
 
 class Client:
@@ -51,7 +51,8 @@ class Client:
         organization: Optional[str] = None,
         project: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
-        transport: Optional[Any] = None,
+        transport: Optional[HTTPTransport] = None,
+        pool_size: Optional[int] = None,
     ) -> None:
         self.config = ClientConfig.resolve(
             provider=provider,
@@ -65,6 +66,7 @@ class Client:
             organization=organization,
             project=project,
             env=env,
+            pool_size=pool_size,
         )
         preset = PRESETS[self.config.provider]
         if preset.key_required and not self.config.api_key:
@@ -72,20 +74,14 @@ class Client:
                 f"no API key for {self.config.provider}: pass api_key= or set "
                 f"{preset.key_env} (or RELAY_LITE_API_KEY)"
             )
-        if self.config.log_level:
-            _configure_logging(self.config.log_level)
         from .protocols._adapter import adapter_for
 
         #: The wire protocol's adapter (sans-I/O): builds calls, parses replies and streams.
         self.adapter: Adapter = adapter_for(self.config.protocol, self.config.provider)
-        # ``transport`` replaces the network, e.g. relay_lite.testing.MockTransport in tests.
-        self.transport = transport or Transport(
-            timeouts=self.config.timeouts,
-            retry=self.config.retry,
-            ca_bundle=self.config.ca_bundle,
-            proxies=ProxySettings.from_env(env),
-            default_headers={"User-Agent": USER_AGENT},
-        )
+        #: The one request path; ``transport`` replaces the network (e.g.
+        #: relay_lite.testing.MockTransport in tests). Also sets up ``RELAY_LITE_LOG``.
+        self.session = Session(self.config, self.adapter, transport=transport, env=env)
+        self.transport: HTTPTransport = self.session.transport
 
     # -- presets --------------------------------------------------------------------------
 
@@ -185,19 +181,24 @@ class Client:
             raise ConfigError("a chat request needs at least one message")
         return params
 
-    def _call_headers(self, params: ChatParams, extra: Mapping[str, str]) -> dict[str, str]:
-        adapter = self.adapter
-        headers = adapter.auth_headers(self.config.api_key)
-        headers.update(self.config.account_headers())
-        headers.update(extra)
-        headers.update(self.config.headers)
-        if params.request_id and adapter.request_id_header:
-            headers[adapter.request_id_header] = params.request_id
-        headers.update(params.headers)
-        return headers
+    def prepare_call(self, params: ChatParams, call: HTTPCall) -> PreparedRequest:
+        """The ``PreparedRequest`` for an adapter's ``call`` made for ``params``.
 
-    def _timeouts(self, params: ChatParams) -> Optional[Timeouts]:
-        return params.timeout if isinstance(params.timeout, Timeouts) else None
+        The request id and per-request headers and timeouts of ``params`` ride along.
+        """
+        overrides: dict[str, str] = {}
+        request_id_header = self.adapter.request_id_header
+        if params.request_id and request_id_header:
+            overrides[request_id_header] = params.request_id
+        overrides.update(params.headers)
+        return PreparedRequest(
+            call.method,
+            call.path,
+            json=call.body,
+            headers=call.headers,
+            overrides=overrides,
+            timeouts=params.timeout if isinstance(params.timeout, Timeouts) else None,
+        )
 
     @overload
     def open_call(self, params: ChatParams, call: HTTPCall, *, stream: Literal[False]) -> Response: ...
@@ -208,21 +209,14 @@ class Client:
     def open_call(
         self, params: ChatParams, call: HTTPCall, *, stream: bool
     ) -> Union[Response, StreamResponse]:
-        """Send an adapter's ``call`` for ``params`` through this client's one request path.
+        """Send an adapter's ``call`` for ``params`` through the session (the one request path).
 
-        Auth, the configured and per-request headers, the request id and per-call timeouts
-        are applied here. Returns the whole ``Response``, or the open ``StreamResponse``.
+        Returns the whole ``Response``, or the open ``StreamResponse``.
         """
-        url = self.config.base_url + call.path
-        headers = self._call_headers(params, call.headers)
-        timeouts = self._timeouts(params)
+        request = self.prepare_call(params, call)
         if stream:
-            return self.transport.stream(
-                call.method, url, headers=headers, json_body=call.body, timeouts=timeouts
-            )
-        return self.transport.request(
-            call.method, url, headers=headers, json_body=call.body, timeouts=timeouts
-        )
+            return self.session.send(request, stream=True)
+        return self.session.send(request, stream=False)
 
     def send_chat(self, params: ChatParams) -> ChatResponse:
         """Send a chat request and read the whole reply (what ``ChatRequest.send`` does)."""
@@ -265,7 +259,7 @@ class Client:
 
     def _call_secrets(self, params: ChatParams, call: HTTPCall) -> tuple[str, ...]:
         """The credentials a call sent, for cleaning an error a server echoed them into."""
-        return secret_values(self._call_headers(params, call.headers), url_secrets(self.config.base_url))
+        return self.session.secrets_for(self.prepare_call(params, call))
 
     # -- ModelRelay account APIs (loaded on first use) -------------------------------------
 
@@ -294,7 +288,7 @@ class Client:
 
     def close(self) -> None:
         """Close pooled connections."""
-        self.transport.close()
+        self.session.close()
 
     def __enter__(self) -> Client:
         return self

@@ -261,6 +261,51 @@ def _env_value(env: Mapping[str, str], names: tuple[str, ...]) -> tuple[Optional
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+POOL_SIZE_ENV = "RELAY_LITE_POOL_SIZE"
+
+
+def check_pool_size(value: Any, source: str = "pool_size") -> int:
+    """``value`` as a connection pool size (a whole number >= 1), or ``ConfigError``."""
+    if isinstance(value, str):
+        raw = value.strip()
+        if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+            raise ConfigError(f"{source}={value!r} must be a whole number >= 1")
+        return int(raw)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{source} must be a whole number >= 1, got {value!r}")
+    return value
+
+
+def _shared_settings(
+    env: Mapping[str, str],
+    timeouts: Optional[Timeouts],
+    retry: Optional[RetryPolicy],
+    ca_bundle: Optional[str],
+    pool_size: Optional[int],
+) -> dict[str, Any]:
+    """What every API family resolves alike: timeouts, retry, CA bundle, log level, pool."""
+    # Without a bundle here, OpenSSL's defaults apply, SSL_CERT_FILE among them.
+    ca, ca_source = (ca_bundle, "ca_bundle") if ca_bundle is not None else _env_value(env, CA_BUNDLE_ENV)
+    if ca is not None and not os.path.isfile(ca):
+        raise ConfigError(f"{ca_source}={ca!r} is not a readable file")
+
+    log_level = (env.get("RELAY_LITE_LOG") or "").strip().lower() or None
+    if log_level is not None and log_level not in LOG_LEVELS:
+        raise ConfigError(f"RELAY_LITE_LOG={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
+
+    if pool_size is not None:
+        pool = check_pool_size(pool_size)
+    elif _env_set(env, POOL_SIZE_ENV):
+        pool = check_pool_size(env[POOL_SIZE_ENV], POOL_SIZE_ENV)
+    else:
+        pool = DEFAULT_POOL_SIZE
+    return {
+        "timeouts": timeouts if timeouts is not None else timeouts_from_env(env),
+        "retry": retry if retry is not None else retry_from_env(env),
+        "ca_bundle": ca,
+        "log_level": log_level,
+        "pool_size": pool,
+    }
 
 
 class ClientConfig(Record):
@@ -285,6 +330,7 @@ class ClientConfig(Record):
     log_level: Optional[str] = None
     organization: Optional[str] = None
     project: Optional[str] = None
+    pool_size: int = DEFAULT_POOL_SIZE
 
     def __repr__(self) -> str:
         secrets = secret_values(self.headers)
@@ -314,6 +360,7 @@ class ClientConfig(Record):
         organization: Optional[str] = None,
         project: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
+        pool_size: Optional[int] = None,
     ) -> ClientConfig:
         """Resolve explicit arguments, then the environment, then defaults.
 
@@ -350,10 +397,7 @@ class ClientConfig(Record):
         if key is None and preset.key_env and _env_set(env, preset.key_env):
             key = env[preset.key_env].strip()
 
-        # Without a bundle here, OpenSSL's defaults apply, SSL_CERT_FILE among them.
-        ca, ca_source = (ca_bundle, "ca_bundle") if ca_bundle is not None else _env_value(env, CA_BUNDLE_ENV)
-        if ca is not None and not os.path.isfile(ca):
-            raise ConfigError(f"{ca_source}={ca!r} is not a readable file")
+        shared = _shared_settings(env, timeouts, retry, ca_bundle, pool_size)
 
         if organization is None and preset.openai_account_env:
             organization = (env.get("OPENAI_ORG_ID") or "").strip() or None
@@ -364,23 +408,47 @@ class ClientConfig(Record):
                 f"organization= and project= are OpenAI settings; provider {name!r} has no use for them"
             )
 
-        log_level = (env.get("RELAY_LITE_LOG") or "").strip().lower() or None
-        if log_level is not None and log_level not in LOG_LEVELS:
-            raise ConfigError(f"RELAY_LITE_LOG={log_level!r} must be one of {', '.join(LOG_LEVELS)}")
-
         return cls(
             provider=name,
             protocol=preset.protocol,
             base_url=url,
             api_key=key,
             model=model or env.get("RELAY_LITE_MODEL", "").strip() or preset.default_model,
-            timeouts=timeouts if timeouts is not None else timeouts_from_env(env),
-            retry=retry if retry is not None else retry_from_env(env),
             headers=dict(headers or {}),
-            ca_bundle=ca,
-            log_level=log_level,
             organization=organization,
             project=project,
+            **shared,
+        )
+
+    @classmethod
+    def resolve_service(
+        cls,
+        name: str,
+        *,
+        base_url: str,
+        api_key: Optional[str] = None,
+        timeouts: Optional[Timeouts] = None,
+        retry: Optional[RetryPolicy] = None,
+        headers: Optional[Mapping[str, str]] = None,
+        ca_bundle: Optional[str] = None,
+        pool_size: Optional[int] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> ClientConfig:
+        """The config of a service that is not a chat provider (the agent platform).
+
+        The base URL and key come only from the arguments -- no provider's key variable
+        is read, so a key meant for another service never goes there -- while timeouts,
+        retry, CA bundle, ``RELAY_LITE_LOG`` and pool size resolve as for ``Client``.
+        ``protocol`` is ``name``: such a service brings its own adapter.
+        """
+        env = os.environ if env is None else env
+        return cls(
+            provider=name,
+            protocol=name,
+            base_url=check_base_url(base_url, "base_url"),
+            api_key=api_key or None,
+            headers=dict(headers or {}),
+            **_shared_settings(env, timeouts, retry, ca_bundle, pool_size),
         )
 
 

@@ -17,6 +17,16 @@ Theory of operation:
 - Compressed bodies are inflated at most ``INFLATE_CHUNK_BYTES`` at a time, so the
   decoders' caps apply to inflated bytes before a small gzip bomb can grow.
 - A retry happens only before the caller has seen a byte of a successful response.
+- The body is serialized once, before the first attempt; then, on every attempt, the
+  call's ``Authorizer`` is given the final method, URL, headers and body bytes and the
+  headers it returns are added last. A static key is such an authorizer; a request signer
+  (AWS SigV4: a fresh timestamp and signature per attempt, over the exact bytes sent)
+  fits the same slot.
+- An error status becomes an exception through the call's ``ErrorMapper`` (the protocol
+  adapter's ``map_error``, which knows its provider's error bodies); this module knows
+  no provider. Without one, the generic ``_errors.api_error`` is used.
+- ``HTTPTransport`` is the seam above this module: ``Transport`` and
+  ``relay_lite.testing.MockTransport`` both satisfy it.
 - Header values are checked for CR/LF before anything is sent. Header values never go
   into logs or error messages, so neither does the API key; and when a server echoes a
   credential back, the secret header values of the call (and any user info of the URL or
@@ -33,7 +43,7 @@ import socket
 import threading
 import time
 import zlib
-from typing import Any, Iterator, Mapping, Optional, Union
+from typing import Any, Iterator, Mapping, Optional, Protocol, Union
 
 import urllib3
 from urllib3 import connection as u3_connection
@@ -48,7 +58,6 @@ from ._errors import (
     DeadlineExceeded,
     ReadTimeout,
     RelayError,
-    ResponseError,
     StreamError,
     TransportError,
     api_error,
@@ -76,6 +85,111 @@ MAX_RESPONSE_BODY_BYTES = 256 * 1024 * 1024
 WRITE_CHUNK_BYTES = 64 * 1024
 
 _SOCKET_TIMEOUTS = (socket.timeout, TimeoutError)
+
+
+# -- the seams: what a call hands the transport, and what a transport is --------------------
+
+
+class OutgoingRequest:
+    """One attempt as it will go on the wire, for an ``Authorizer`` to sign or decorate.
+
+    ``headers`` are every header of the attempt except the authorizer's own; ``body`` is
+    the exact bytes sent (``b""`` for none). The same object is never reused between
+    attempts, so a signer may read the clock on each one.
+    """
+
+    __slots__ = ("method", "url", "headers", "body", "attempt")
+
+    def __init__(self, method: str, url: str, headers: Mapping[str, str], body: bytes, attempt: int) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.attempt = attempt
+
+    def __repr__(self) -> str:  # never the headers: they hold credentials
+        where = safe_url(self.url)
+        return f"OutgoingRequest({self.method} {where}, {len(self.body)} bytes, attempt {self.attempt})"
+
+
+class Authorizer(Protocol):
+    """Adds credentials to each attempt of a call, after its body is serialized."""
+
+    def authorize(self, request: OutgoingRequest) -> Mapping[str, str]:
+        """The headers to add to this attempt (they replace same-named ones)."""
+        ...
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential value it may send, for scrubbing echoes from errors and logs."""
+        ...
+
+
+class ErrorMapper(Protocol):
+    """Builds the ``APIError`` for an error status (an adapter's ``map_error``)."""
+
+    def __call__(
+        self, status: int, body: bytes, headers: Mapping[str, str], *, attempts: int
+    ) -> APIError: ...
+
+
+class HTTPTransport(Protocol):
+    """What the request path needs from a transport: ``Transport``, or ``MockTransport``."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Optional[Mapping[str, str]] = None,
+        json_body: Any = None,
+        body: Optional[bytes] = None,
+        timeouts: Optional[Timeouts] = None,
+        authorizer: Optional[Authorizer] = None,
+        map_error: Optional[ErrorMapper] = None,
+    ) -> Response:
+        """Send one call (with retries) and read the whole successful body."""
+        ...
+
+    def stream(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Optional[Mapping[str, str]] = None,
+        json_body: Any = None,
+        body: Optional[bytes] = None,
+        timeouts: Optional[Timeouts] = None,
+        authorizer: Optional[Authorizer] = None,
+        map_error: Optional[ErrorMapper] = None,
+    ) -> StreamResponse:
+        """Send one call (with retries until a 2xx arrives) and return its open body."""
+        ...
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        ...
+
+
+def encode_json_body(json_body: Any) -> bytes:
+    """The one JSON serialization of a request body (compact, UTF-8, non-ASCII kept)."""
+    return json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def authorized_headers(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    authorizer: Optional[Authorizer],
+    attempt: int,
+) -> dict[str, str]:
+    """``headers`` plus what ``authorizer`` adds for this attempt (checked for CR/LF)."""
+    result = dict(headers)
+    if authorizer is not None:
+        added = dict(authorizer.authorize(OutgoingRequest(method, url, dict(headers), body, attempt)))
+        check_headers(added)
+        result.update(added)
+    return result
 
 
 def check_headers(headers: Mapping[str, str]) -> None:
@@ -418,13 +532,13 @@ class Response:
         self.attempts = attempts
 
     def json(self) -> Any:
-        """The body parsed as JSON; a body that is not JSON raises ``ResponseError``."""
+        """The body parsed as JSON; a body that is not JSON raises ``StreamError``."""
         try:
             return json.loads(self.body)
         except (ValueError, RecursionError):  # RecursionError: nested deeper than json can parse
             snippet = self.body[:200].decode("utf-8", "replace")
-            raise ResponseError(
-                f"response body is not valid JSON: {snippet!r}", body=snippet, attempts=self.attempts
+            raise StreamError(
+                f"response body is not valid JSON: {snippet!r}", attempts=self.attempts
             ) from None
 
 
@@ -493,8 +607,37 @@ def _lower_headers(raw: Any) -> dict[str, str]:
     return {k.lower(): v for k, v in raw.headers.items()}
 
 
+class _Call:
+    """One call's inputs, as ``Transport._send`` takes them."""
+
+    __slots__ = ("method", "url", "headers", "json_body", "body", "authorizer", "map_error")
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: Optional[Mapping[str, str]],
+        json_body: Any,
+        body: Optional[bytes],
+        authorizer: Optional[Authorizer],
+        map_error: Optional[ErrorMapper],
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.json_body = json_body
+        self.body = body
+        self.authorizer = authorizer
+        self.map_error = map_error
+
+
 class Transport:
-    """Sends HTTP requests with retries; one connection pool, safe to share between threads."""
+    """Sends HTTP requests with retries; one connection pool, safe to share between threads.
+
+    ``pool_size`` is urllib3's ``maxsize``: how many connections per host are kept for
+    reuse. More may be open at once under concurrency; the extra ones are closed when
+    their calls end.
+    """
 
     def __init__(
         self,
@@ -566,11 +709,14 @@ class Transport:
         json_body: Any = None,
         body: Optional[bytes] = None,
         timeouts: Optional[Timeouts] = None,
+        authorizer: Optional[Authorizer] = None,
+        map_error: Optional[ErrorMapper] = None,
     ) -> Response:
         """Send one request (with retries) and read the whole successful body."""
         timeouts = timeouts or self.timeouts
         deadline = _deadline(timeouts)
-        raw, attempts = self._send(method, url, headers, json_body, body, timeouts, deadline, stream=False)
+        call = _Call(method, url, headers, json_body, body, authorizer, map_error)
+        raw, attempts = self._send(call, timeouts, deadline, stream=False)
         try:
             data = _read_whole_body(raw, timeouts, deadline)
         except BaseException as exc:
@@ -591,11 +737,14 @@ class Transport:
         json_body: Any = None,
         body: Optional[bytes] = None,
         timeouts: Optional[Timeouts] = None,
+        authorizer: Optional[Authorizer] = None,
+        map_error: Optional[ErrorMapper] = None,
     ) -> StreamResponse:
         """Send one request (with retries until a 2xx arrives) and return its open body."""
         timeouts = timeouts or self.timeouts
         deadline = _deadline(timeouts)
-        raw, attempts = self._send(method, url, headers, json_body, body, timeouts, deadline, stream=True)
+        call = _Call(method, url, headers, json_body, body, authorizer, map_error)
+        raw, attempts = self._send(call, timeouts, deadline, stream=True)
         return StreamResponse(
             raw, _lower_headers(raw), _Body(raw, timeouts.read, deadline), attempts, deadline
         )
@@ -603,25 +752,18 @@ class Transport:
     # -- the retry loop -----------------------------------------------------------------
 
     def _send(
-        self,
-        method: str,
-        url: str,
-        headers: Optional[Mapping[str, str]],
-        json_body: Any,
-        body: Optional[bytes],
-        timeouts: Timeouts,
-        deadline: Optional[float],
-        *,
-        stream: bool,
+        self, call: _Call, timeouts: Timeouts, deadline: Optional[float], *, stream: bool
     ) -> tuple[Any, int]:
+        method, url, body = call.method, call.url, call.body
         all_headers = dict(self._default_headers)
         all_headers["Accept-Encoding"] = "identity" if stream else "gzip, deflate"
-        if json_body is not None:
-            body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if call.json_body is not None:
+            body = encode_json_body(call.json_body)
             all_headers["Content-Type"] = "application/json"
-        all_headers.update(headers or {})
+        all_headers.update(call.headers or {})
         check_headers(all_headers)
         pool = self._pool_for(url)
+        body_bytes = body or b""
 
         attempt = 0
         while True:
@@ -630,6 +772,10 @@ class Transport:
                 raise DeadlineExceeded(
                     f"total deadline passed before attempt {attempt}", attempts=attempt - 1
                 )
+            # Per attempt, after serializing: a signer needs the exact bytes and a fresh clock.
+            attempt_headers = authorized_headers(
+                method, url, all_headers, body_bytes, call.authorizer, attempt
+            )
             started = time.monotonic()
             _call_limits.deadline, _call_limits.read_timeout = deadline, timeouts.read
             try:
@@ -637,7 +783,7 @@ class Transport:
                     method,
                     url,
                     body=body,
-                    headers=all_headers,
+                    headers=attempt_headers,
                     retries=False,
                     redirect=False,
                     preload_content=False,
@@ -648,7 +794,7 @@ class Transport:
                 _call_limits.deadline = _call_limits.read_timeout = None
                 error, retryable = _transport_error(exc, url, deadline)
                 error.attempts = attempt
-                scrub(error, self._secrets(all_headers, url))
+                scrub(error, self._secrets(attempt_headers, url, call.authorizer))
                 logger.debug("%s %s failed on attempt %d: %s", method, safe_url(url), attempt, error.message)
                 if not retryable or attempt > self.retry.max_retries:
                     raise error from exc
@@ -665,13 +811,10 @@ class Transport:
 
             response_headers = _lower_headers(raw)
             error_body = self._read_error_body(raw, timeouts, deadline)
-            api_exc = api_error(
-                raw.status,
-                error_body,
-                response_headers,
-                attempts=attempt,
-                secrets=self._secrets(all_headers, url),
-            )
+            map_error = call.map_error or api_error
+            api_exc = map_error(raw.status, error_body, response_headers, attempts=attempt)
+            # The mapper sees the body as sent; credentials a server echoed go here, once.
+            scrub(api_exc, self._secrets(attempt_headers, url, call.authorizer))
             logger.debug("%s %s -> %d on attempt %d", method, safe_url(url), raw.status, attempt)
             if 300 <= raw.status < 400:
                 api_exc.message += _redirect_note(response_headers)
@@ -690,13 +833,18 @@ class Transport:
             wait = demanded if demanded is not None else self.retry.backoff_delay(attempt)
             self._wait(wait, deadline, api_exc, attempt)
 
-    def _secrets(self, headers: Mapping[str, str], url: str) -> tuple[str, ...]:
-        """What must not appear in an error of this call: credential headers, URL user info.
+    def _secrets(
+        self, headers: Mapping[str, str], url: str, authorizer: Optional[Authorizer] = None
+    ) -> tuple[str, ...]:
+        """What must not appear in an error of this call: credential headers, the
+        authorizer's credentials, URL user info.
 
         Worked out only on the error paths, so a successful call pays nothing for it.
         """
         proxy = self._proxies.proxy_for(url)
         extra = url_secrets(url) + (url_secrets(proxy) if proxy else ())
+        if authorizer is not None:
+            extra += authorizer.secrets()
         return secret_values(headers, extra)
 
     def _should_retry(self, status: int, headers: Mapping[str, str], error: APIError) -> bool:

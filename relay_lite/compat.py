@@ -20,7 +20,9 @@ What maps onto what:
   ``finish_reason``, ``model``; ``str(result)`` is the text).
 - ``stream_text`` is ``ChatRequest.stream()``: a ``TextStream`` yielding text pieces whose
   usage attributes are filled once it has been read to the end.
-- ``embed`` / ``embed_many`` post to ``{base_url}/embeddings`` (OpenAI-compatible servers).
+- ``embed`` / ``embed_many`` post to ``{base_url}/embeddings`` (OpenAI-compatible servers),
+  through the client's one request path (``Client.session``), so configured headers,
+  retries and key scrubbing are those of chat.
 
 Errors are relay_lite's own, re-raised as classes that are *also* the built-in exception
 the SDK raised, so both ``except relay_lite.RateLimitError`` and ``except RuntimeError``
@@ -64,7 +66,7 @@ from typing import Any, Iterator, Literal, Mapping, Optional, Sequence, Union, c
 from ._chat import ChatRequest
 from ._client import Client
 from ._config import RetryPolicy, Timeouts, retry_from_env, timeouts_from_env
-from ._errors import ConfigError, RelayError, ResponseError, StreamError, TransportError
+from ._errors import ConfigError, RelayError, StreamError, TransportError
 from ._models import ChatResponse
 from ._stream import ChatStream
 
@@ -131,7 +133,7 @@ def _rebuild(
 def _builtins_for(exc: RelayError, *, streaming: bool) -> tuple[type[Exception], ...]:
     if isinstance(exc, TransportError):
         return (ConnectionError, RuntimeError) if streaming else (ConnectionError,)
-    if isinstance(exc, (ResponseError, StreamError)) and not streaming:
+    if isinstance(exc, StreamError) and not streaming:
         return (RuntimeError, ValueError)  # a body that could not be read or parsed
     return (RuntimeError,)
 
@@ -615,17 +617,18 @@ class Provider:
         client = self.client
         if client.config.protocol != "openai":
             raise ConfigError(f"{client.config.provider} has no OpenAI-compatible embeddings endpoint")
-        headers = dict(client.adapter.auth_headers(client.config.api_key))
-        headers["Accept"] = "application/json"
-        headers.update(client.config.headers)
+        from ._session import PreparedRequest
+
+        request = PreparedRequest(
+            "POST",
+            EMBEDDINGS_PATH,
+            json={"model": self.model, "input": payload},
+            headers={"Accept": "application/json"},
+            timeouts=self._generate_timeouts,
+        )
         try:
-            response = client.transport.request(
-                "POST",
-                client.config.base_url + EMBEDDINGS_PATH,
-                headers=headers,
-                json_body={"model": self.model, "input": payload},
-                timeouts=self._generate_timeouts,
-            )
+            # The client's one request path, as chat: key, configured headers, retries.
+            response = client.session.send(request)
             return _parse_embeddings(response.json())
         except RelayError as exc:
             raise as_builtin(exc) from exc

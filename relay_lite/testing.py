@@ -26,6 +26,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Iterator, Mapping, Optional, Union
 from urllib.parse import urlsplit
 
+from ._config import Timeouts
+from ._transport import Authorizer, ErrorMapper, Response, StreamResponse
+
 __all__ = ["FakeServer", "MockTransport", "Reply", "RecordedRequest", "ChatScript", "sse_event"]  # noqa: F822
 
 
@@ -325,10 +328,13 @@ def _make_handler(owner: FakeServer) -> type[BaseHTTPRequestHandler]:
 class MockTransport(_Script):
     """A transport that answers from a script without any socket, for fast unit tests.
 
-    Pass it as ``Client(..., transport=MockTransport(...))``. It takes the same ``Reply``s
-    and ``ChatScript``s as ``FakeServer`` (and its echo with a ``protocol``) but makes no
-    retries and has no clock: delays are ignored. Prefer ``FakeServer`` to test timeouts,
-    retries and anything on the wire.
+    Pass it as ``Client(..., transport=MockTransport(...))`` (or to ``AgentClient``); it
+    satisfies ``relay_lite._transport.HTTPTransport``, as ``Transport`` does. It takes the
+    same ``Reply``s and ``ChatScript``s as ``FakeServer`` (and its echo with a
+    ``protocol``) but makes no retries and has no clock: delays are ignored. The call's
+    authorizer runs once, on the serialized body, and error statuses go through the
+    call's error mapper, as on the wire. Prefer ``FakeServer`` to test timeouts, retries
+    and anything on the wire.
     """
 
     def _record(
@@ -338,25 +344,28 @@ class MockTransport(_Script):
         headers: Optional[Mapping[str, str]],
         json_body: Any,
         body: Optional[bytes],
+        authorizer: Optional[Authorizer],
     ) -> Reply:
-        from ._transport import check_headers
+        from ._transport import authorized_headers, check_headers, encode_json_body
 
         check_headers(headers or {})
         if json_body is not None:
-            body = json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            body = encode_json_body(json_body)
+        sent = authorized_headers(method, url, headers or {}, body or b"", authorizer, 1)
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
-        lowered = {k.lower(): v for k, v in (headers or {}).items()}
+        lowered = {k.lower(): v for k, v in sent.items()}
         return self._next_reply(RecordedRequest(method, path, lowered, body or b""))
 
     @staticmethod
-    def _raise_for(reply: Reply, data: bytes) -> None:
+    def _raise_for(reply: Reply, data: bytes, map_error: Optional[ErrorMapper]) -> None:
         from ._errors import ConnectError, api_error
 
         if reply.drop:
             raise ConnectError("MockTransport: connection dropped before a response")
         if not 200 <= reply.status < 300:
-            raise api_error(reply.status, data, {k.lower(): v for k, v in reply.headers.items()})
+            mapper = map_error or api_error
+            raise mapper(reply.status, data, {k.lower(): v for k, v in reply.headers.items()}, attempts=1)
 
     def request(
         self,
@@ -366,15 +375,16 @@ class MockTransport(_Script):
         headers: Optional[Mapping[str, str]] = None,
         json_body: Any = None,
         body: Optional[bytes] = None,
-        timeouts: Any = None,
-    ) -> Any:
+        timeouts: Optional[Timeouts] = None,
+        authorizer: Optional[Authorizer] = None,
+        map_error: Optional[ErrorMapper] = None,
+    ) -> Response:
         """Answer one request with the next scripted reply, as ``Transport.request`` would."""
         from ._errors import StreamError
-        from ._transport import Response
 
-        reply = self._record(method, url, headers, json_body, body)
+        reply = self._record(method, url, headers, json_body, body, authorizer)
         data = _reply_bytes(reply)
-        self._raise_for(reply, data)
+        self._raise_for(reply, data, map_error)
         if reply.abort:
             raise StreamError("MockTransport: connection broke while reading the response")
         return Response(reply.status, {k.lower(): v for k, v in reply.headers.items()}, data, 1)
@@ -387,11 +397,13 @@ class MockTransport(_Script):
         headers: Optional[Mapping[str, str]] = None,
         json_body: Any = None,
         body: Optional[bytes] = None,
-        timeouts: Any = None,
-    ) -> _MockStream:
+        timeouts: Optional[Timeouts] = None,
+        authorizer: Optional[Authorizer] = None,
+        map_error: Optional[ErrorMapper] = None,
+    ) -> StreamResponse:
         """Answer with the next scripted reply as an open stream of its chunks."""
-        reply = self._record(method, url, headers, json_body, body)
-        self._raise_for(reply, _reply_bytes(reply))
+        reply = self._record(method, url, headers, json_body, body, authorizer)
+        self._raise_for(reply, _reply_bytes(reply), map_error)
         return _MockStream(reply)
 
     def close(self) -> None:
@@ -406,17 +418,19 @@ def _reply_bytes(reply: Reply) -> bytes:
     return _to_bytes(reply.body or b"")
 
 
-class _MockStream:
+class _MockStream(StreamResponse):
     """The ``StreamResponse`` side of ``MockTransport``: scripted chunks, no socket."""
 
-    def __init__(self, reply: Reply) -> None:
+    def __init__(self, reply: Reply) -> None:  # no urllib3 response behind it: no super()
         self.status = reply.status
         self.headers = {k.lower(): v for k, v in reply.headers.items()}
         self.attempts = 1
+        self.deadline = None
         self.closed = False
         self._reply = reply
 
     def iter_bytes(self) -> Iterator[bytes]:
+        """The scripted chunks, then the scripted break (``abort``) if any."""
         from ._errors import StreamError
 
         chunks = self._reply.chunks if self._reply.chunks is not None else [_reply_bytes(self._reply)]
@@ -430,13 +444,9 @@ class _MockStream:
             raise StreamError("MockTransport: connection broke while reading the response")
 
     def drain(self, grace: float = 0.0) -> None:
+        """Nothing to read off a socket: just close."""
         self.close()
 
     def close(self) -> None:
+        """Mark closed; later chunks are not yielded."""
         self.closed = True
-
-    def __enter__(self) -> _MockStream:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()

@@ -12,9 +12,16 @@ Theory of operation
 -------------------
 
 Everything lives under ``{base_url}/api/open/v1``. ``Authorization: Bearer KEY`` is sent
-only when a key is given; no environment variable supplies the key, so a provider key
-meant for another service never leaks here. Timeouts and retries follow the usual
-``RELAY_LITE_*`` variables.
+only when a key is given; no environment variable supplies the key (nor the base URL), so
+a provider key meant for another service never leaks here.
+
+``AgentClient`` is built like ``Client``: a ``ClientConfig`` (``resolve_service``: timeouts,
+retry, CA bundle, ``RELAY_LITE_LOG`` and pool size from arguments then ``RELAY_LITE_*``
+variables, proxies from ``env=``), the small ``AgentPlatformAdapter`` below (bearer auth,
+the platform's error bodies and ``{"code", "data"}`` envelopes) and one ``Session`` -- the
+request path every API family shares -- so ``transport=`` (``MockTransport``) works too.
+The adapter is not registered in ``ADAPTERS``: it speaks no chat protocol, so no ``Client``
+preset may name it.
 
 A run answers ``text/event-stream``; ``agent_events.parse_agent_event`` (sans-I/O) turns
 each event into a typed value, and this module handles the HTTP side.
@@ -28,33 +35,33 @@ A run ends at ``run_end``, ``error`` or ``cancelled``. An ``error`` event is yie
 
 from __future__ import annotations
 
-import os
+import json
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, Optional, TypeVar, Union
+from typing import Any, Generic, Iterable, Iterator, Mapping, NoReturn, Optional, TypeVar, Union
 from urllib.parse import quote, urlencode, urlsplit
 
-from .._config import (
-    USER_AGENT,
-    RetryPolicy,
-    Timeouts,
-    check_base_url,
-    retry_from_env,
-    timeouts_from_env,
-)
-from .._errors import ConfigError, StreamError, api_error
+from .._config import ClientConfig, RetryPolicy, Timeouts, check_base_url
+from .._errors import APIError, ConfigError, RelayError, StreamError, api_error
+from .._session import PreparedRequest, Session
 from .._sse import ServerSentEvent, SSEDecoder
-from .._stream import StreamPump, whole_json_error
-from .._transport import StreamResponse, Transport
+from .._stream import (
+    MALFORMED,
+    ended_mid_event_error,
+    open_stream_body,
+    quote_start,
+    read_whole_json,
+    request_id_from,
+)
+from .._transport import HTTPTransport, StreamResponse
+from ..protocols._adapter import Adapter
 from .agent_events import (
     AgentEvent,
-    AgentRunParser,
     Cancelled,
     Heartbeat,
     HITLInterrupt,
     MessageChunk,
     RunEnd,
     RunError,
-    RunSnapshot,
     RunStart,
     SubagentEnd,
     SubagentStart,
@@ -68,6 +75,7 @@ from .agent_events import (
 
 __all__ = [
     "AgentClient",
+    "AgentPlatformAdapter",
     "Conversations",
     "AgentChat",
     "AgentRun",
@@ -208,98 +216,146 @@ def _object(data: Any, what: str) -> dict[str, Any]:
 # -- runs ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class RunSnapshot:
+    """What a run delivered so far; the ``partial`` of errors raised while streaming."""
+
+    text: str
+    interrupts: tuple[HITLInterrupt, ...] = ()
+    run_id: Optional[str] = None
+
+
 class AgentRun:
     """A streamed agent run: iterate it for typed events; it closes itself at the end.
 
     ``text`` joins the message chunks so far, ``interrupts`` collects HITL interrupts,
     ``error`` holds a ``RunError`` event, ``cancelled`` a ``Cancelled`` one. ``finished``
     is True after ``run_end``/``error``/``cancelled``; ``paused`` when the stream ended
-    after an interrupt. Reading is a ``StreamPump`` over an ``AgentRunParser``.
+    after an interrupt.
     """
 
-    def __init__(
-        self,
-        http: StreamResponse,
-        *,
-        include_heartbeats: bool = False,
-        secrets: Callable[[], tuple[str, ...]] = tuple,
-    ) -> None:
+    def __init__(self, http: StreamResponse, *, include_heartbeats: bool = False) -> None:
         self._http = http
         self._include_heartbeats = include_heartbeats
-        self._parser = AgentRunParser()
-        self._pump: StreamPump[ServerSentEvent, AgentEvent, RunSnapshot] = StreamPump(
-            http,
-            SSEDecoder(),
-            self._parser,
-            what="agent run",
-            ended_early="agent run ended before run_end, error or cancelled",
-            malformed="malformed agent event",
-            whole=self._whole,
-            may_end=self._parser.may_pause,
-            secrets=secrets,
-        )
-        self.request_id = self._pump.request_id
+        self.request_id = request_id_from(http.headers)
+        self._chunks: list[str] = []
+        self.interrupts: list[HITLInterrupt] = []
+        self.error: Optional[RunError] = None
+        self.cancelled: Optional[Cancelled] = None
+        self.run_id: Optional[str] = None
+        self.finished = False
+        self.paused = False
         self._iterator: Optional[Iterator[AgentEvent]] = None
 
     @property
     def text(self) -> str:
         """The reply text received so far."""
-        return self._parser.text
-
-    @property
-    def interrupts(self) -> list[HITLInterrupt]:
-        """The HITL interrupts received so far."""
-        return self._parser.interrupts
-
-    @property
-    def error(self) -> Optional[RunError]:
-        """The run's ``error`` event, if it failed."""
-        return self._parser.error
-
-    @property
-    def cancelled(self) -> Optional[Cancelled]:
-        """The run's ``cancelled`` event, if it was stopped."""
-        return self._parser.cancelled
-
-    @property
-    def run_id(self) -> Optional[str]:
-        """The run's id, once ``run_start`` (or ``run_end``) named it."""
-        return self._parser.run_id
-
-    @property
-    def finished(self) -> bool:
-        """True after ``run_end``, ``error`` or ``cancelled``."""
-        return self._parser.finished
-
-    @property
-    def paused(self) -> bool:
-        """True when the stream ended after a HITL interrupt (resume with decisions)."""
-        return self._parser.paused
+        return "".join(self._chunks)
 
     def snapshot(self) -> RunSnapshot:
         """What has arrived so far, as an immutable value."""
-        return self._parser.partial()
+        return RunSnapshot(self.text, tuple(self.interrupts), self.run_id)
 
     def __iter__(self) -> Iterator[AgentEvent]:
         if self._iterator is None:
             self._iterator = self._events()
         return self._iterator
 
-    def _events(self) -> Iterator[AgentEvent]:
-        for event in self._pump:
-            if isinstance(event, Heartbeat) and not self._include_heartbeats:
-                continue
-            yield event
+    def _absorb(self, event: AgentEvent) -> None:
+        if isinstance(event, MessageChunk):
+            self._chunks.append(event.content)
+        elif isinstance(event, HITLInterrupt):
+            self.interrupts.append(event)
+        elif isinstance(event, RunStart):
+            self.run_id = event.run_id or self.run_id
+        elif isinstance(event, RunEnd):
+            self.run_id = self.run_id or event.run_id
+            self.finished = True
+        elif isinstance(event, RunError):
+            self.error = event
+            self.finished = True
+        elif isinstance(event, Cancelled):
+            self.cancelled = event
+            self.finished = True
 
-    def _whole(self, data: object) -> list[AgentEvent]:
-        """A run answered with a whole JSON body instead of events: always an error."""
-        raise whole_json_error(data, self._http.headers, what="agent run", expected="an event stream")
+    def _events(self) -> Iterator[AgentEvent]:
+        decoder = SSEDecoder()
+        last: Optional[AgentEvent] = None
+        try:
+            whole, chunks = open_stream_body(self._http, SSEDecoder, what="agent run")
+            if whole:
+                _raise_for_whole(read_whole_json(self._http, chunks, what="agent run"), self._http.headers)
+            ended_mid_event = False
+            for chunk in chunks:
+                for sse in decoder.feed(chunk):
+                    event = parse_agent_event(sse)
+                    if event is None:
+                        continue
+                    self._absorb(event)
+                    if isinstance(event, Heartbeat):
+                        if self._include_heartbeats:
+                            yield event
+                        continue
+                    last = event
+                    yield event
+                    if self.finished:
+                        break
+                if self.finished:
+                    break
+            else:
+                decoder.close()
+                ended_mid_event = decoder.ended_mid_event
+                final = decoder.unterminated
+                if final is not None:  # the server closed right after its last data line
+                    event = self._final_event(final)
+                    ended_mid_event = event is None  # the data held no event
+                    if isinstance(event, Heartbeat):
+                        if self._include_heartbeats:
+                            yield event
+                    elif event is not None:
+                        last = event
+                        yield event
+            if not self.finished:
+                if isinstance(last, HITLInterrupt) and not ended_mid_event:
+                    self.paused = True
+                else:
+                    detail = " (in the middle of an event)" if ended_mid_event else ""
+                    raise StreamError(f"agent run ended before run_end, error or cancelled{detail}")
+        except RelayError as exc:
+            self._fail(exc)
+            raise
+        except MALFORMED as exc:
+            # An event of an unexpected shape slipped past the parser's checks.
+            error = StreamError(f"malformed agent event: {exc!r}")
+            self._fail(error)
+            raise error from exc
+        except GeneratorExit:
+            self._http.close()
+            raise
+        self._http.drain()
+
+    def _final_event(self, sse: ServerSentEvent) -> Optional[AgentEvent]:
+        """Parse and absorb the event the stream ended inside (no blank line after it)."""
+        try:
+            event = parse_agent_event(sse)
+        except StreamError as exc:  # cut JSON
+            raise ended_mid_event_error(sse, "agent run") from exc
+        if event is not None:
+            self._absorb(event)
+        return event
+
+    def _fail(self, exc: RelayError) -> None:
+        exc.partial = self.snapshot()
+        exc.attempts = self._http.attempts
+        if isinstance(exc, APIError) and exc.request_id is None:
+            exc.request_id = self.request_id
+        self._http.close()
 
     def close(self) -> None:
         """Stop reading and release the connection now."""
         if self._iterator is not None:
             self._iterator.close()  # type: ignore[attr-defined]
-        self._pump.close()
+        self._http.close()
 
     def __enter__(self) -> AgentRun:
         return self
@@ -311,10 +367,40 @@ class AgentRun:
 # -- the client ---------------------------------------------------------------------------
 
 
+class AgentPlatformAdapter(Adapter):
+    """The agent platform's wire facts for the shared request path.
+
+    No chat operation: the resources below build their own calls. Auth is a bearer key,
+    only when one is set; errors (``{"error": ...}`` bodies and failed ``{"code": 40001,
+    "message"}`` envelopes) map like any provider's.
+    """
+
+    name = "agents"
+    operations = frozenset({"conversations", "agent_runs"})
+
+    def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
+        """``Authorization: Bearer KEY`` when a key is set, else nothing."""
+        return {"Authorization": f"Bearer {api_key}"} if api_key else {}
+
+    def map_error(
+        self,
+        status: Optional[int],
+        body: Any,
+        headers: Optional[Mapping[str, str]] = None,
+        *,
+        attempts: int = 1,
+    ) -> APIError:
+        """The ``APIError`` for an error status or a failed envelope (``status`` None)."""
+        return api_error(status, body, headers, attempts=attempts)
+
+
 class AgentClient:
     """A client for an agent platform; safe to share between threads. Close it when done.
 
     ``base_url`` is the server's root (``/api/open/v1`` is added unless already there).
+    ``env`` replaces ``os.environ`` for every setting read from the environment, proxies
+    included; ``transport`` replaces the network (``relay_lite.testing.MockTransport``);
+    ``pool_size`` (or ``RELAY_LITE_POOL_SIZE``) is how many connections are kept.
     """
 
     def __init__(
@@ -327,29 +413,30 @@ class AgentClient:
         headers: Optional[Mapping[str, str]] = None,
         ca_bundle: Optional[str] = None,
         env: Optional[Mapping[str, str]] = None,
+        transport: Optional[HTTPTransport] = None,
+        pool_size: Optional[int] = None,
     ) -> None:
-        env = os.environ if env is None else env
         if not isinstance(base_url, str):
             raise ConfigError(f"base_url must be a string, got {type(base_url).__name__}")
         url = check_base_url(base_url, "base_url")
         if not urlsplit(url).path.endswith(API_PREFIX):
             url += API_PREFIX
-        self.base_url = url
-        self._has_key = bool(api_key)
-        ca = ca_bundle if ca_bundle is not None else (env.get("RELAY_LITE_CA_BUNDLE") or None)
-        if ca is not None and not os.path.isfile(ca):
-            source = "ca_bundle" if ca_bundle is not None else "RELAY_LITE_CA_BUNDLE"
-            raise ConfigError(f"{source}={ca!r} is not a readable file")
-        default_headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
-        default_headers.update(headers or {})
-        if api_key:
-            default_headers["Authorization"] = f"Bearer {api_key}"
-        self.transport = Transport(
-            timeouts=timeouts if timeouts is not None else timeouts_from_env(env),
-            retry=retry if retry is not None else retry_from_env(env),
-            ca_bundle=ca,
-            default_headers=default_headers,
+        self.config = ClientConfig.resolve_service(
+            AgentPlatformAdapter.name,
+            base_url=url,
+            api_key=api_key,
+            timeouts=timeouts,
+            retry=retry,
+            headers=headers,
+            ca_bundle=ca_bundle,
+            pool_size=pool_size,
+            env=env,
         )
+        self.base_url = self.config.base_url
+        self._has_key = bool(api_key)
+        #: The one request path (shared with ``Client``): auth, headers, retries, errors.
+        self.session = Session(self.config, AgentPlatformAdapter(), transport=transport, env=env)
+        self.transport: HTTPTransport = self.session.transport
         self.conversations = Conversations(self)
 
     def __repr__(self) -> str:
@@ -361,7 +448,7 @@ class AgentClient:
 
     def close(self) -> None:
         """Close pooled connections."""
-        self.transport.close()
+        self.session.close()
 
     def __enter__(self) -> AgentClient:
         return self
@@ -371,28 +458,46 @@ class AgentClient:
 
     # -- plumbing used by the resources ---------------------------------------------------
 
-    def _url(self, path: str, query: Optional[list[tuple[str, Any]]] = None) -> str:
-        return self.base_url + path + (f"?{urlencode(query)}" if query else "")
-
     def _call(
         self, method: str, path: str, *, query: Optional[list[tuple[str, Any]]] = None, body: Any = None
     ) -> Any:
-        response = self.transport.request(method, self._url(path, query), json_body=body)
+        path += f"?{urlencode(query)}" if query else ""
+        request = PreparedRequest(method, path, json=body, headers={"Accept": "application/json"})
+        response = self.session.send(request)
         if not response.body.strip():
             return None
-        return _unwrap(response.json(), response.headers)
+        return _unwrap(response.json(), response.headers, self.session.adapter)
+
+    def _open_run(self, path: str, body: dict[str, Any]) -> StreamResponse:
+        """The request that opens a run's event stream (through the same request path)."""
+        headers = {"Accept": "text/event-stream", "Cache-Control": "no-cache"}
+        return self.session.send(PreparedRequest("POST", path, json=body, headers=headers), stream=True)
 
 
-def _unwrap(data: Any, headers: Mapping[str, str]) -> Any:
+def _unwrap(data: Any, headers: Mapping[str, str], adapter: Adapter) -> Any:
     """Accept a ``{"code": 0, "data": ...}`` envelope too (the SDKs expect bare bodies)."""
     if isinstance(data, dict) and "data" in data and "code" in data and set(data) <= _ENVELOPE_KEYS:
         if data["code"] not in (0, "0", 200):
-            raise api_error(None, data, headers)
+            raise adapter.map_error(None, data, headers)
         return data["data"]
     return data
 
 
 _ENVELOPE_KEYS = frozenset({"code", "data", "message", "msg", "success", "request_id"})
+
+
+def _raise_for_whole(data: Any, headers: Mapping[str, str]) -> NoReturn:
+    """A run answered with a whole JSON body instead of events: always an error.
+
+    An error body (``{"error": ...}``, a ``{"code": 40001, ...}`` envelope) raises its
+    ``APIError``; anything else raises ``StreamError`` quoting it.
+    """
+    if isinstance(data, dict):
+        failed_envelope = data.get("code") not in (None, 0, "0", 200) and ("message" in data or "msg" in data)
+        if "error" in data or failed_envelope:
+            raise api_error(None, data, headers)
+    shown = json.dumps(data, ensure_ascii=False)
+    raise StreamError(f"agent run answered with a JSON body, not an event stream: {quote_start(shown)}")
 
 
 def _conversation_path(conversation_id: str) -> str:
@@ -528,12 +633,7 @@ class AgentChat:
             body["metadata"] = dict(metadata)
         if hitl_decisions is not None:
             body["hitl_decisions"] = _decisions_json(hitl_decisions)
-        http = self._client.transport.stream(
-            "POST",
-            self._client._url(self._path),
-            headers={"Accept": "text/event-stream", "Cache-Control": "no-cache"},
-            json_body=body,
-        )
+        http = self._client._open_run(self._path, body)
         return AgentRun(http, include_heartbeats=include_heartbeats)
 
     def stop(self) -> None:

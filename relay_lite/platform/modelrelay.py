@@ -20,8 +20,12 @@ Wire facts (all paths under the client's base URL, default ``https://api.modelre
   tier) and answers ``{token, expires_at, expires_in, token_type, key_id, session_id,
   token_scope, token_source}``.
 - Errors are ``{"error": {code, message, fields, status}, "request_id"}`` or flat
-  ``{message, code, fields}``; ``relay_lite._errors.api_error`` maps both. ``fields`` is a
+  ``{message, code, fields}``; the ModelRelay adapter's ``map_error`` maps both. ``fields`` is a
   list of ``{field, message}``: see ``field_errors``.
+
+Every call goes through the client's one request path (``Client.session``): the key
+header, configured ``headers=``, retries, per-attempt authorization and error mapping are
+the same as for chat.
 
 Choices: responses are read tolerantly (a bare object where a wrapper was expected is
 accepted; unknown fields are kept in ``.raw``; missing optional fields become None);
@@ -391,14 +395,13 @@ class _Group:
     def _call(
         self, method: str, path: str, body: Optional[dict[str, Any]] = None, *, parse: bool = True
     ) -> Any:
-        config = self._client.config
-        headers = dict(self._client.adapter.auth_headers(config.api_key))
-        headers["Accept"] = ACCEPT_JSON
-        headers[CLIENT_HEADER] = CLIENT_NAME
-        headers.update(config.headers)
-        response = self._client.transport.request(
-            method, config.base_url + path, headers=headers, json_body=body
+        from .._session import PreparedRequest
+
+        # The client's one request path: key, configured headers, retries, error mapping.
+        request = PreparedRequest(
+            method, path, json=body, headers={"Accept": ACCEPT_JSON, CLIENT_HEADER: CLIENT_NAME}
         )
+        response = self._client.session.send(request)
         return response.json() if parse else None
 
 

@@ -1,0 +1,177 @@
+"""``Session``: the one request path every API family uses.
+
+Chat (send, stream, structured output), the ModelRelay account APIs, the embeddings call
+of ``compat.Provider`` and the agent platform all reach the network through
+``Session.send``. Anything that must hold for every call -- configured headers, the
+request id, per-call timeouts, authorization, error mapping, secret scrubbing,
+logging setup -- is therefore written once, here or in the transport below.
+
+Theory of operation
+-------------------
+
+- A session holds a resolved ``ClientConfig``, the protocol ``Adapter`` and one
+  ``HTTPTransport`` (``Transport``, or ``relay_lite.testing.MockTransport`` in tests).
+  ``Client`` and ``AgentClient`` each own one; nothing else builds a transport.
+- Callers hand it a ``PreparedRequest``: method, path below the base URL, a JSON body or
+  raw bytes, the call's own headers, per-request header overrides and timeouts.
+- Headers merge in one order, later winning: the OpenAI account headers, the call's
+  headers (what the adapter needs, such as ``Accept``), the configured ``headers=``,
+  then the request's overrides (request id, ``ChatRequest.headers``).
+- Credentials are not merged here: the session passes an ``Authorizer`` to the
+  transport, which calls it on every attempt with the serialized body, method and URL.
+  ``KeyAuthorizer`` sends the adapter's ``auth_headers(api_key)`` except where the caller
+  already set a header of that name (so ``headers={"Authorization": ...}`` still wins);
+  a request signer can replace it without touching anything else.
+- Error statuses are mapped by the adapter's ``map_error`` (handed to the transport),
+  so provider error shapes stay in the protocol layer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Union, overload
+
+from ._config import USER_AGENT, ClientConfig, ProxySettings, Timeouts
+from ._errors import secret_values, url_secrets
+from ._record import Record, factory
+from ._transport import (
+    Authorizer,
+    HTTPTransport,
+    OutgoingRequest,
+    Response,
+    StreamResponse,
+    Transport,
+)
+
+if TYPE_CHECKING:  # the adapter module loads with the first client, not with the package
+    from .protocols._adapter import Adapter
+
+__all__ = ["KeyAuthorizer", "PreparedRequest", "Session", "configure_logging"]
+
+
+def configure_logging(level: str) -> None:
+    """Send relay_lite's log lines at ``level`` and above to stderr (``RELAY_LITE_LOG``)."""
+    logger = logging.getLogger("relay_lite")
+    logger.setLevel(level.upper())
+    if not any(getattr(h, "_relay_lite", False) for h in logger.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s relay_lite %(levelname)s %(message)s"))
+        handler._relay_lite = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+
+
+class KeyAuthorizer:
+    """Static credential headers (bearer, ``x-api-key``, ModelRelay keys) on every attempt.
+
+    A header the request already carries under the same name (any case) is left alone:
+    a caller's explicit ``headers=`` wins over the key, as it always has.
+    """
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = dict(headers)
+
+    def authorize(self, request: OutgoingRequest) -> Mapping[str, str]:
+        """The key headers whose names the request does not already set."""
+        present = {name.lower() for name in request.headers}
+        return {name: value for name, value in self._headers.items() if name.lower() not in present}
+
+    def secrets(self) -> tuple[str, ...]:
+        """The key values (and bare tokens of ``Bearer ...`` values) it sends."""
+        return secret_values(self._headers)
+
+    def __repr__(self) -> str:  # names only: the values are credentials
+        return f"KeyAuthorizer({sorted(self._headers)})"
+
+
+class PreparedRequest(Record):
+    """One call, ready for ``Session.send``.
+
+    ``path`` is below the configured base URL (a query string included); ``json`` is a
+    JSON value to send, or ``data`` raw bytes. ``headers`` are the call's own (from the
+    adapter); ``overrides`` win over the configured headers (request id, per-request
+    headers). ``timeouts`` replaces the client's for this call only.
+    """
+
+    method: str
+    path: str
+    json: Any = None
+    data: Optional[bytes] = None
+    headers: Mapping[str, str] = factory(default_factory=dict)
+    overrides: Mapping[str, str] = factory(default_factory=dict)
+    timeouts: Optional[Timeouts] = None
+
+
+class Session:
+    """Config, adapter and transport of one client; sends every call it makes.
+
+    ``transport`` replaces the network (``relay_lite.testing.MockTransport``); without
+    one, a ``Transport`` is built from the config, with proxies read from ``env``
+    (``os.environ`` only when ``env`` is None).
+    """
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        adapter: Adapter,
+        *,
+        transport: Optional[HTTPTransport] = None,
+        env: Optional[Mapping[str, str]] = None,
+        authorizer: Optional[Authorizer] = None,
+    ) -> None:
+        self.config = config
+        self.adapter = adapter
+        if config.log_level:
+            configure_logging(config.log_level)
+        self.authorizer: Authorizer = authorizer or KeyAuthorizer(adapter.auth_headers(config.api_key))
+        self.transport: HTTPTransport = transport or Transport(
+            timeouts=config.timeouts,
+            retry=config.retry,
+            ca_bundle=config.ca_bundle,
+            proxies=ProxySettings.from_env(env),
+            pool_size=config.pool_size,
+            default_headers={"User-Agent": USER_AGENT},
+        )
+
+    def __repr__(self) -> str:
+        return f"Session({self.adapter!r}, {type(self.transport).__name__})"
+
+    def headers_for(self, request: PreparedRequest) -> dict[str, str]:
+        """Every header of ``request`` except the authorizer's, in the documented order."""
+        headers = self.config.account_headers()
+        headers.update(request.headers)
+        headers.update(self.config.headers)
+        headers.update(request.overrides)
+        return headers
+
+    def secrets_for(self, request: PreparedRequest) -> tuple[str, ...]:
+        """The credentials ``request`` sends, for scrubbing a reply that echoes them."""
+        extra = url_secrets(self.config.base_url) + self.authorizer.secrets()
+        return secret_values(self.headers_for(request), extra)
+
+    @overload
+    def send(self, request: PreparedRequest, *, stream: Literal[False] = ...) -> Response: ...
+
+    @overload
+    def send(self, request: PreparedRequest, *, stream: Literal[True]) -> StreamResponse: ...
+
+    def send(self, request: PreparedRequest, *, stream: bool = False) -> Union[Response, StreamResponse]:
+        """Send ``request`` with retries: the whole ``Response``, or the open ``StreamResponse``."""
+        url = self.config.base_url + request.path
+        headers = self.headers_for(request)
+        send = self.transport.stream if stream else self.transport.request
+        return send(
+            request.method,
+            url,
+            headers=headers,
+            json_body=request.json,
+            body=request.data,
+            timeouts=request.timeouts,
+            authorizer=self.authorizer,
+            map_error=self.adapter.map_error,
+        )
+
+    def close(self) -> None:
+        """Close pooled connections (the session stays usable: it reconnects)."""
+        self.transport.close()
