@@ -58,6 +58,7 @@ from ._errors import (
     DeadlineExceeded,
     ReadTimeout,
     RelayError,
+    ResponseError,
     StreamError,
     TransportError,
     api_error,
@@ -532,13 +533,13 @@ class Response:
         self.attempts = attempts
 
     def json(self) -> Any:
-        """The body parsed as JSON; a body that is not JSON raises ``StreamError``."""
+        """The body parsed as JSON; a body that is not JSON raises ``ResponseError``."""
         try:
             return json.loads(self.body)
         except (ValueError, RecursionError):  # RecursionError: nested deeper than json can parse
             snippet = self.body[:200].decode("utf-8", "replace")
-            raise StreamError(
-                f"response body is not valid JSON: {snippet!r}", attempts=self.attempts
+            raise ResponseError(
+                f"response body is not valid JSON: {snippet!r}", body=snippet, attempts=self.attempts
             ) from None
 
 

@@ -66,7 +66,7 @@ from typing import Any, Iterator, Literal, Mapping, Optional, Sequence, Union, c
 from ._chat import ChatRequest
 from ._client import Client
 from ._config import RetryPolicy, Timeouts, retry_from_env, timeouts_from_env
-from ._errors import ConfigError, RelayError, StreamError, TransportError
+from ._errors import ConfigError, RelayError, ResponseError, StreamError, TransportError
 from ._models import ChatResponse
 from ._stream import ChatStream
 
@@ -133,7 +133,7 @@ def _rebuild(
 def _builtins_for(exc: RelayError, *, streaming: bool) -> tuple[type[Exception], ...]:
     if isinstance(exc, TransportError):
         return (ConnectionError, RuntimeError) if streaming else (ConnectionError,)
-    if isinstance(exc, StreamError) and not streaming:
+    if isinstance(exc, (ResponseError, StreamError)) and not streaming:
         return (RuntimeError, ValueError)  # a body that could not be read or parsed
     return (RuntimeError,)
 
