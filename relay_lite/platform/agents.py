@@ -35,33 +35,27 @@ A run ends at ``run_end``, ``error`` or ``cancelled``. An ``error`` event is yie
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from typing import Any, Generic, Iterable, Iterator, Mapping, NoReturn, Optional, TypeVar, Union
+from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, Optional, TypeVar, Union
 from urllib.parse import quote, urlencode, urlsplit
 
 from .._config import ClientConfig, RetryPolicy, Timeouts, check_base_url
-from .._errors import APIError, ConfigError, RelayError, StreamError, api_error
+from .._errors import APIError, ConfigError, StreamError, api_error
 from .._session import PreparedRequest, Session
 from .._sse import ServerSentEvent, SSEDecoder
-from .._stream import (
-    MALFORMED,
-    ended_mid_event_error,
-    open_stream_body,
-    quote_start,
-    read_whole_json,
-    request_id_from,
-)
+from .._stream import StreamPump, whole_json_error
 from .._transport import HTTPTransport, StreamResponse
 from ..protocols._adapter import Adapter
 from .agent_events import (
     AgentEvent,
+    AgentRunParser,
     Cancelled,
     Heartbeat,
     HITLInterrupt,
     MessageChunk,
     RunEnd,
     RunError,
+    RunSnapshot,
     RunStart,
     SubagentEnd,
     SubagentStart,
@@ -216,146 +210,98 @@ def _object(data: Any, what: str) -> dict[str, Any]:
 # -- runs ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class RunSnapshot:
-    """What a run delivered so far; the ``partial`` of errors raised while streaming."""
-
-    text: str
-    interrupts: tuple[HITLInterrupt, ...] = ()
-    run_id: Optional[str] = None
-
-
 class AgentRun:
     """A streamed agent run: iterate it for typed events; it closes itself at the end.
 
     ``text`` joins the message chunks so far, ``interrupts`` collects HITL interrupts,
     ``error`` holds a ``RunError`` event, ``cancelled`` a ``Cancelled`` one. ``finished``
     is True after ``run_end``/``error``/``cancelled``; ``paused`` when the stream ended
-    after an interrupt.
+    after an interrupt. Reading is a ``StreamPump`` over an ``AgentRunParser``.
     """
 
-    def __init__(self, http: StreamResponse, *, include_heartbeats: bool = False) -> None:
+    def __init__(
+        self,
+        http: StreamResponse,
+        *,
+        include_heartbeats: bool = False,
+        secrets: Callable[[], tuple[str, ...]] = tuple,
+    ) -> None:
         self._http = http
         self._include_heartbeats = include_heartbeats
-        self.request_id = request_id_from(http.headers)
-        self._chunks: list[str] = []
-        self.interrupts: list[HITLInterrupt] = []
-        self.error: Optional[RunError] = None
-        self.cancelled: Optional[Cancelled] = None
-        self.run_id: Optional[str] = None
-        self.finished = False
-        self.paused = False
+        self._parser = AgentRunParser()
+        self._pump: StreamPump[ServerSentEvent, AgentEvent, RunSnapshot] = StreamPump(
+            http,
+            SSEDecoder(),
+            self._parser,
+            what="agent run",
+            ended_early="agent run ended before run_end, error or cancelled",
+            malformed="malformed agent event",
+            whole=self._whole,
+            may_end=self._parser.may_pause,
+            secrets=secrets,
+        )
+        self.request_id = self._pump.request_id
         self._iterator: Optional[Iterator[AgentEvent]] = None
 
     @property
     def text(self) -> str:
         """The reply text received so far."""
-        return "".join(self._chunks)
+        return self._parser.text
+
+    @property
+    def interrupts(self) -> list[HITLInterrupt]:
+        """The HITL interrupts received so far."""
+        return self._parser.interrupts
+
+    @property
+    def error(self) -> Optional[RunError]:
+        """The run's ``error`` event, if it failed."""
+        return self._parser.error
+
+    @property
+    def cancelled(self) -> Optional[Cancelled]:
+        """The run's ``cancelled`` event, if it was stopped."""
+        return self._parser.cancelled
+
+    @property
+    def run_id(self) -> Optional[str]:
+        """The run's id, once ``run_start`` (or ``run_end``) named it."""
+        return self._parser.run_id
+
+    @property
+    def finished(self) -> bool:
+        """True after ``run_end``, ``error`` or ``cancelled``."""
+        return self._parser.finished
+
+    @property
+    def paused(self) -> bool:
+        """True when the stream ended after a HITL interrupt (resume with decisions)."""
+        return self._parser.paused
 
     def snapshot(self) -> RunSnapshot:
         """What has arrived so far, as an immutable value."""
-        return RunSnapshot(self.text, tuple(self.interrupts), self.run_id)
+        return self._parser.partial()
 
     def __iter__(self) -> Iterator[AgentEvent]:
         if self._iterator is None:
             self._iterator = self._events()
         return self._iterator
 
-    def _absorb(self, event: AgentEvent) -> None:
-        if isinstance(event, MessageChunk):
-            self._chunks.append(event.content)
-        elif isinstance(event, HITLInterrupt):
-            self.interrupts.append(event)
-        elif isinstance(event, RunStart):
-            self.run_id = event.run_id or self.run_id
-        elif isinstance(event, RunEnd):
-            self.run_id = self.run_id or event.run_id
-            self.finished = True
-        elif isinstance(event, RunError):
-            self.error = event
-            self.finished = True
-        elif isinstance(event, Cancelled):
-            self.cancelled = event
-            self.finished = True
-
     def _events(self) -> Iterator[AgentEvent]:
-        decoder = SSEDecoder()
-        last: Optional[AgentEvent] = None
-        try:
-            whole, chunks = open_stream_body(self._http, SSEDecoder, what="agent run")
-            if whole:
-                _raise_for_whole(read_whole_json(self._http, chunks, what="agent run"), self._http.headers)
-            ended_mid_event = False
-            for chunk in chunks:
-                for sse in decoder.feed(chunk):
-                    event = parse_agent_event(sse)
-                    if event is None:
-                        continue
-                    self._absorb(event)
-                    if isinstance(event, Heartbeat):
-                        if self._include_heartbeats:
-                            yield event
-                        continue
-                    last = event
-                    yield event
-                    if self.finished:
-                        break
-                if self.finished:
-                    break
-            else:
-                decoder.close()
-                ended_mid_event = decoder.ended_mid_event
-                final = decoder.unterminated
-                if final is not None:  # the server closed right after its last data line
-                    event = self._final_event(final)
-                    ended_mid_event = event is None  # the data held no event
-                    if isinstance(event, Heartbeat):
-                        if self._include_heartbeats:
-                            yield event
-                    elif event is not None:
-                        last = event
-                        yield event
-            if not self.finished:
-                if isinstance(last, HITLInterrupt) and not ended_mid_event:
-                    self.paused = True
-                else:
-                    detail = " (in the middle of an event)" if ended_mid_event else ""
-                    raise StreamError(f"agent run ended before run_end, error or cancelled{detail}")
-        except RelayError as exc:
-            self._fail(exc)
-            raise
-        except MALFORMED as exc:
-            # An event of an unexpected shape slipped past the parser's checks.
-            error = StreamError(f"malformed agent event: {exc!r}")
-            self._fail(error)
-            raise error from exc
-        except GeneratorExit:
-            self._http.close()
-            raise
-        self._http.drain()
+        for event in self._pump:
+            if isinstance(event, Heartbeat) and not self._include_heartbeats:
+                continue
+            yield event
 
-    def _final_event(self, sse: ServerSentEvent) -> Optional[AgentEvent]:
-        """Parse and absorb the event the stream ended inside (no blank line after it)."""
-        try:
-            event = parse_agent_event(sse)
-        except StreamError as exc:  # cut JSON
-            raise ended_mid_event_error(sse, "agent run") from exc
-        if event is not None:
-            self._absorb(event)
-        return event
-
-    def _fail(self, exc: RelayError) -> None:
-        exc.partial = self.snapshot()
-        exc.attempts = self._http.attempts
-        if isinstance(exc, APIError) and exc.request_id is None:
-            exc.request_id = self.request_id
-        self._http.close()
+    def _whole(self, data: object) -> list[AgentEvent]:
+        """A run answered with a whole JSON body instead of events: always an error."""
+        raise whole_json_error(data, self._http.headers, what="agent run", expected="an event stream")
 
     def close(self) -> None:
         """Stop reading and release the connection now."""
         if self._iterator is not None:
             self._iterator.close()  # type: ignore[attr-defined]
-        self._http.close()
+        self._pump.close()
 
     def __enter__(self) -> AgentRun:
         return self
@@ -484,20 +430,6 @@ def _unwrap(data: Any, headers: Mapping[str, str], adapter: Adapter) -> Any:
 
 
 _ENVELOPE_KEYS = frozenset({"code", "data", "message", "msg", "success", "request_id"})
-
-
-def _raise_for_whole(data: Any, headers: Mapping[str, str]) -> NoReturn:
-    """A run answered with a whole JSON body instead of events: always an error.
-
-    An error body (``{"error": ...}``, a ``{"code": 40001, ...}`` envelope) raises its
-    ``APIError``; anything else raises ``StreamError`` quoting it.
-    """
-    if isinstance(data, dict):
-        failed_envelope = data.get("code") not in (None, 0, "0", 200) and ("message" in data or "msg" in data)
-        if "error" in data or failed_envelope:
-            raise api_error(None, data, headers)
-    shown = json.dumps(data, ensure_ascii=False)
-    raise StreamError(f"agent run answered with a JSON body, not an event stream: {quote_start(shown)}")
 
 
 def _conversation_path(conversation_id: str) -> str:
