@@ -47,7 +47,7 @@ __all__ = [
 # The item a decoder frames (an SSE event, a JSON value), the event a parser makes of it,
 # and the partial result a parser holds (a ChatResponse, a run snapshot, a payload).
 ItemT = TypeVar("ItemT")
-ItemTntra = TypeVar("ItemTntra", contravariant=True)
+ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
 EventT = TypeVar("EventT")
 PartialT_co = TypeVar("PartialT_co", covariant=True)
 
@@ -83,7 +83,7 @@ class Decoder(Protocol[ItemT]):
         ...
 
 
-class StreamParser(Protocol[ItemTntra, EventT, PartialT_co]):
+class StreamParser(Protocol[ItemT_contra, EventT, PartialT_co]):
     """Turns framed stream items into typed events; what ``relay_lite._stream.StreamPump`` drives.
 
     ``finished`` becomes True at the stream's terminator; ``partial()`` is the result
@@ -96,7 +96,7 @@ class StreamParser(Protocol[ItemTntra, EventT, PartialT_co]):
         """Whether the terminator has been read."""
         ...
 
-    def feed(self, item: ItemTntra) -> list[EventT]:
+    def feed(self, item: ItemT_contra) -> list[EventT]:
         """Parse one framed item into the events it carries (often one, maybe none)."""
         ...
 
