@@ -74,7 +74,7 @@ class Client:
                 f"no API key for {self.config.provider}: pass api_key= or set "
                 f"{preset.key_env} (or RELAY_LITE_API_KEY)"
             )
-        from .protocols._adapter import adapter_for
+        from .protocols import adapter_for
 
         #: The wire protocol's adapter (sans-I/O): builds calls, parses replies and streams.
         self.adapter: Adapter = adapter_for(self.config.protocol, self.config.provider)

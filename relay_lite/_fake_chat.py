@@ -12,9 +12,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
+from ._fake_wire import RecordedRequest, Reply, sse_event
 from ._models import ToolCall, Usage
 from ._partial_json import PartialJSONError, PartialJSONParser
-from .testing import RecordedRequest, Reply, sse_event
 
 __all__ = ["ChatScript", "echo_script", "RENDERERS"]
 

@@ -85,7 +85,6 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generator, Optional
 
-from ._chat import ChatRequest
 from ._errors import (  # RefusalError, TruncatedOutputError: defined there, importable here too
     APIError,
     ConfigError,
@@ -105,6 +104,7 @@ from ._transport import StreamResponse
 from ._validate import ValidationError, ValidationIssue, validate
 
 if TYPE_CHECKING:
+    from ._chat import ChatRequest  # only for types: _chat imports this module lazily
     from .protocols._adapter import Adapter
     from .protocols.modelrelay import StructuredRecord, StructuredRecordParser
 

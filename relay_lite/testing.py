@@ -10,9 +10,14 @@ Use it in your own tests instead of mocking the network::
         assert server.requests[1].path == "/v1/chat/completions"
 
 Replies are served first-in first-out. When none is queued, the server's ``handler``
-(a function from ``RecordedRequest`` to ``Reply``) answers; protocol modes such as the
-OpenAI echo server are handlers (see ``relay_lite.fakes``). Replies can misbehave on
-purpose: delay, drip, stream in chunks, cut the connection mid-body or drop it unanswered.
+(a function from ``RecordedRequest`` to ``Reply``) answers. With ``protocol=`` set, the
+server speaks that chat protocol instead: it renders queued ``ChatScript``s and, with
+nothing queued, echoes (the renderers live in ``relay_lite._fake_chat``). Replies can
+misbehave on purpose: delay, drip, stream in chunks, cut the connection mid-body or drop
+it unanswered.
+
+``Reply``, ``RecordedRequest`` and ``sse_event`` are defined in ``relay_lite._fake_wire``
+(shared with the renderers) and exported here.
 """
 
 from __future__ import annotations
@@ -21,100 +26,17 @@ import json
 import socket
 import threading
 from collections import deque
-from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator, Mapping, Optional, Union
+from typing import Any, Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ._config import Timeouts
+from ._fake_chat import ChatScript
+from ._fake_wire import Handler, RecordedRequest, Reply, sse_event
+from ._fake_wire import to_bytes as _to_bytes
 from ._transport import Authorizer, ErrorMapper, Response, StreamResponse
 
-__all__ = ["FakeServer", "MockTransport", "Reply", "RecordedRequest", "ChatScript", "sse_event"]  # noqa: F822
-
-
-def __getattr__(name: str) -> Any:
-    # ChatScript lives beside the protocol renderers, which import this module.
-    if name == "ChatScript":
-        from ._fake_chat import ChatScript
-
-        return ChatScript
-    raise AttributeError(f"module 'relay_lite.testing' has no attribute {name!r}")
-
-
-Body = Union[bytes, str, dict[str, Any], list[Any], None]
-
-
-def _to_bytes(value: Union[bytes, str]) -> bytes:
-    return value.encode("utf-8") if isinstance(value, str) else value
-
-
-def sse_event(data: Union[str, dict[str, Any], list[Any]], event: Optional[str] = None) -> bytes:
-    """One Server-Sent Event, JSON-encoding ``data`` unless it is already a string."""
-    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    head = f"event: {event}\n" if event else ""
-    return (head + "".join(f"data: {line}\n" for line in text.split("\n")) + "\n").encode("utf-8")
-
-
-@dataclass
-class Reply:
-    """What the server does for one request.
-
-    ``body`` is sent whole (a dict or list as JSON). ``chunks`` are sent one by one with
-    chunked transfer encoding, ``chunk_delay`` seconds apart. ``delay`` waits before the
-    status line. ``abort`` cuts the connection after the chunks without ending the body;
-    ``drop`` closes the connection without answering at all.
-    """
-
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    body: Body = None
-    chunks: Optional[list[Union[bytes, str]]] = None
-    chunk_delay: float = 0.0
-    delay: float = 0.0
-    abort: bool = False
-    drop: bool = False
-
-    @classmethod
-    def json(cls, payload: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> Reply:
-        """A JSON reply."""
-        return cls(status=status, headers=dict(headers or {}), body=json.dumps(payload).encode())
-
-    @classmethod
-    def sse(
-        cls,
-        events: list[Union[bytes, str]],
-        *,
-        chunk_delay: float = 0.0,
-        abort: bool = False,
-        headers: Optional[dict[str, str]] = None,
-    ) -> Reply:
-        """A ``text/event-stream`` reply, each item sent as its own chunk."""
-        all_headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-        all_headers.update(headers or {})
-        return cls(headers=all_headers, chunks=list(events), chunk_delay=chunk_delay, abort=abort)
-
-    @classmethod
-    def drip(cls, body: Union[bytes, str], interval: float, status: int = 200) -> Reply:
-        """Send ``body`` one byte at a time, ``interval`` seconds apart (a slow server)."""
-        data = _to_bytes(body)
-        return cls(status=status, chunks=[data[i : i + 1] for i in range(len(data))], chunk_delay=interval)
-
-
-@dataclass
-class RecordedRequest:
-    """A request the server received, kept in ``FakeServer.requests``."""
-
-    method: str
-    path: str
-    headers: dict[str, str]  # names lower-cased
-    body: bytes
-
-    def json(self) -> Any:
-        """The request body parsed as JSON."""
-        return json.loads(self.body)
-
-
-Handler = Callable[[RecordedRequest], Reply]
+__all__ = ["FakeServer", "MockTransport", "Reply", "RecordedRequest", "ChatScript", "Handler", "sse_event"]
 
 
 class _Script:
@@ -342,7 +264,7 @@ class MockTransport(_Script):
         method: str,
         url: str,
         headers: Optional[Mapping[str, str]],
-        json_body: Any,
+        json_body: object,
         body: Optional[bytes],
         authorizer: Optional[Authorizer],
     ) -> Reply:
@@ -373,7 +295,7 @@ class MockTransport(_Script):
         url: str,
         *,
         headers: Optional[Mapping[str, str]] = None,
-        json_body: Any = None,
+        json_body: object = None,
         body: Optional[bytes] = None,
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
@@ -395,7 +317,7 @@ class MockTransport(_Script):
         url: str,
         *,
         headers: Optional[Mapping[str, str]] = None,
-        json_body: Any = None,
+        json_body: object = None,
         body: Optional[bytes] = None,
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,

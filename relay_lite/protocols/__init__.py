@@ -1,7 +1,78 @@
-"""Sans-I/O wire protocols: one module per API, no sockets.
+"""Sans-I/O wire protocols: one module per API, no sockets, and the registry of adapters.
 
-Each module offers an adapter with the same four duties: turn ``ChatParams`` into an
-``HTTPCall``; name its auth headers; parse a whole response into a ``ChatResponse``; and
-make a stream parser that turns decoded stream events into neutral ``StreamEvent``s while
-accumulating the whole reply.
+Each protocol module (``openai``, ``anthropic``, ``modelrelay``) holds a subclass of
+``Adapter`` (see ``_adapter`` for the seam and for "How to add a provider"). The registry
+lives here rather than beside the base class so that it can import the protocol modules
+(lazily, on first use) while they import the base class: no module imports back.
+
+    from relay_lite.protocols import Adapter, register_adapter
 """
+
+from __future__ import annotations
+
+from typing import Callable
+
+from .._errors import ConfigError
+from ._adapter import Adapter
+from ._common import Accumulator, HTTPCall
+
+__all__ = [
+    "ADAPTERS",
+    "Accumulator",
+    "Adapter",
+    "AdapterFactory",
+    "HTTPCall",
+    "adapter_for",
+    "register_adapter",
+]
+
+#: Makes an adapter for a provider (a preset's name): ``factory("openrouter")``.
+AdapterFactory = Callable[[str], Adapter]
+
+
+def _openai(provider: str) -> Adapter:
+    from .openai import OpenAIAdapter
+
+    return OpenAIAdapter(provider)
+
+
+def _anthropic(provider: str) -> Adapter:
+    from .anthropic import AnthropicAdapter
+
+    return AnthropicAdapter(provider)
+
+
+def _modelrelay(provider: str) -> Adapter:
+    from .modelrelay import ModelRelayAdapter
+
+    return ModelRelayAdapter(provider)
+
+
+#: Adapters by protocol name. Each entry imports its module on first use, so a program
+#: pays only for the protocols it speaks.
+ADAPTERS: dict[str, AdapterFactory] = {
+    "openai": _openai,
+    "anthropic": _anthropic,
+    "modelrelay": _modelrelay,
+}
+
+
+def register_adapter(name: str, factory: AdapterFactory) -> None:
+    """Make a protocol available to presets under ``name`` (``factory(provider)`` -> adapter).
+
+    A ``Preset`` whose ``protocol`` is ``name`` (see ``relay_lite.register_preset``) then
+    gets its adapter from ``factory``. Registering a name again replaces its factory.
+    """
+    if not name or not isinstance(name, str):
+        raise ConfigError(f"an adapter needs a non-empty name, got {name!r}")
+    if not callable(factory):
+        raise ConfigError(f"the adapter factory for {name!r} must be callable, got {factory!r}")
+    ADAPTERS[name] = factory
+
+
+def adapter_for(protocol: str, provider: str) -> Adapter:
+    """The adapter for ``protocol``, configured for ``provider``."""
+    factory = ADAPTERS.get(protocol)
+    if factory is None:
+        raise ConfigError(f"no adapter for protocol {protocol!r}; known: {', '.join(sorted(ADAPTERS))}")
+    return factory(provider)

@@ -22,7 +22,7 @@ How to add a provider
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Optional, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional, Protocol, TypeVar
 
 from .._errors import REQUEST_ID_HEADERS, APIError, ConfigError, api_error
 from .._models import ChatParams, ChatResponse, StreamEvent
@@ -33,14 +33,11 @@ if TYPE_CHECKING:
     from .modelrelay import StructuredRecordParser
 
 __all__ = [
-    "ADAPTERS",
     "Adapter",
     "ChatDecoder",
     "ChatStreamParser",
     "Decoder",
     "StreamParser",
-    "adapter_for",
-    "register_adapter",
 ]
 
 
@@ -118,7 +115,7 @@ class Adapter:
     adapters whose requests differ by server. Class attributes state the protocol's facts.
     """
 
-    #: The name ``ADAPTERS`` knows it by.
+    #: The name ``relay_lite.protocols.ADAPTERS`` knows it by (a ``Preset``'s ``protocol``).
     name: ClassVar[str] = ""
     #: The protocol's name for people, in error messages ("Anthropic").
     display_name: ClassVar[str] = ""
@@ -197,48 +194,3 @@ class Adapter:
     def structured_record_parser(self) -> StructuredRecordParser:
         """The parser for the records of ``structured_stream_call``."""
         raise ConfigError(f"the {self.name} protocol has no structured record stream")
-
-
-AdapterFactory = Callable[[str], Adapter]
-
-
-def _openai(provider: str) -> Adapter:
-    from .openai import OpenAIAdapter
-
-    return OpenAIAdapter(provider)
-
-
-def _anthropic(provider: str) -> Adapter:
-    from .anthropic import AnthropicAdapter
-
-    return AnthropicAdapter(provider)
-
-
-def _modelrelay(provider: str) -> Adapter:
-    from .modelrelay import ModelRelayAdapter
-
-    return ModelRelayAdapter(provider)
-
-
-#: Adapters by protocol name. Each entry imports its module on first use, so a program
-#: pays only for the protocols it speaks.
-ADAPTERS: dict[str, AdapterFactory] = {
-    "openai": _openai,
-    "anthropic": _anthropic,
-    "modelrelay": _modelrelay,
-}
-
-
-def register_adapter(name: str, factory: AdapterFactory) -> None:
-    """Make a protocol available to presets under ``name`` (``factory(provider)`` -> adapter)."""
-    if not name or not isinstance(name, str):
-        raise ConfigError(f"an adapter needs a non-empty name, got {name!r}")
-    ADAPTERS[name] = factory
-
-
-def adapter_for(protocol: str, provider: str) -> Adapter:
-    """The adapter for ``protocol``, configured for ``provider``."""
-    factory = ADAPTERS.get(protocol)
-    if factory is None:
-        raise ConfigError(f"no adapter for protocol {protocol!r}; known: {', '.join(sorted(ADAPTERS))}")
-    return factory(provider)
