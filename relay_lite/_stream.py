@@ -7,7 +7,11 @@ structured record stream -- goes through one ``StreamPump``. It takes the open r
 a sans-I/O *decoder* that frames bytes into items (``SSEDecoder``, ``NDJSONDecoder``) and
 a sans-I/O *parser* that turns items into typed events and keeps the partial result
 (the ``StreamParser`` protocol of ``protocols._adapter``: ``feed``, ``finished``,
-``partial()``). Iterating the pump yields the parser's events. It guarantees:
+``partial()``). Iterating the pump yields the parser's events; the user (``ChatStream``,
+``platform.agents.AgentRun``, ``_structured.RecordStructuredStream``) only chooses the
+messages, stamps the partial, and says what a whole JSON body means. The pump guarantees
+the rules below, so each stream obeys them the same way (``tests/test_stream_pump.py``
+pins them once, then for each user).
 
 What the body holds is decided once, before the first event (``open_stream_body``):
 
@@ -24,7 +28,7 @@ What the body holds is decided once, before the first event (``open_stream_body`
 - Anything else (an HTML error page, plain text): ``StreamError`` naming the type and
   quoting the body's start.
 
-The end of the stream:
+How the stream ends:
 
 - The parser's terminator (``finished``) ends it cleanly: nothing after it is parsed, and
   the rest of the body is drained (briefly) so the connection goes back to the pool.
@@ -46,7 +50,9 @@ the call's secrets. A parser check that let a bad shape through (``KeyError``,
 ``TypeError``, ``RecursionError``, ... -- ``MALFORMED``) becomes ``StreamError``; no bare
 one escapes. The response is closed on any error, and when the caller stops early
 (``close()``, leaving a ``with`` block, abandoning a loop: ``GeneratorExit``), which
-``closed_early`` records. Nothing ends silently short.
+``closed_early`` records; then the connection is discarded, not drained. Nothing ends
+silently short: a stream either reaches its terminator (or an end its user accepts) or
+raises.
 """
 
 from __future__ import annotations
@@ -200,11 +206,6 @@ def whole_json_error(data: object, headers: Mapping[str, str], *, what: str, exp
             return api_error(None, data, headers)
     shown = json.dumps(data, ensure_ascii=False)
     return StreamError(f"{what} answered with a JSON body, not {expected}: {quote_start(shown)}")
-
-
-def ended_mid_event_error(event: ServerSentEvent, what: str = "stream") -> StreamError:
-    """The error for a final event, without its blank line, that its parser refused."""
-    return StreamError(f"{what} ended in the middle of an event: {quote_start(event.data)}")
 
 
 def _quoted_item(item: object) -> str:

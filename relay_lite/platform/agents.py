@@ -23,14 +23,16 @@ request path every API family shares -- so ``transport=`` (``MockTransport``) wo
 The adapter is not registered in ``ADAPTERS``: it speaks no chat protocol, so no ``Client``
 preset may name it.
 
-A run answers ``text/event-stream``; ``agent_events.parse_agent_event`` (sans-I/O) turns
-each event into a typed value, and this module handles the HTTP side.
+A run answers ``text/event-stream``; ``agent_events.AgentRunParser`` (sans-I/O) turns
+each event into a typed value and keeps the run's state, and ``relay_lite._stream.StreamPump``
+reads the body (its Content-Type, early-end, error and close rules are described there).
 
 A run ends at ``run_end``, ``error`` or ``cancelled``. An ``error`` event is yielded as
 ``RunError`` (and kept in ``run.error``), not raised. A stream that stops after a
 ``hitl_interrupt`` is a paused run (``run.paused``): resume it with ``decide()`` or a new
 ``send(..., hitl_decisions=...)``. Any other early end raises ``StreamError`` whose
-``partial`` is a ``RunSnapshot`` (``.text``, ``.interrupts``, ``.run_id``).
+``partial`` is a ``RunSnapshot`` (``.text``, ``.interrupts``, ``.run_id``); a whole JSON
+body raises its ``APIError`` when it is an error body, ``StreamError`` otherwise.
 """
 
 from __future__ import annotations
