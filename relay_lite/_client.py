@@ -20,11 +20,11 @@ from ._config import PRESETS, ClientConfig, RetryPolicy, Timeouts
 from ._errors import APIError, ConfigError, safe_url, scrub
 from ._models import ChatParams, ChatResponse
 from ._ratelimits import parse_rate_limits
-from ._session import PreparedRequest, Session
 from ._stream import ChatStream
 from ._transport import HTTPTransport, Response, StreamResponse
 
 if TYPE_CHECKING:
+    from ._session import PreparedRequest, Session
     from .platform.modelrelay import Auth, Customers, Tiers
     from .protocols._adapter import Adapter
     from .protocols._common import HTTPCall
@@ -74,13 +74,15 @@ class Client:
                 f"no API key for {self.config.provider}: pass api_key= or set "
                 f"{preset.key_env} (or RELAY_LITE_API_KEY)"
             )
+        # Loaded with the first client, not with the package: import time stays low.
+        from ._session import Session
         from .protocols import adapter_for
 
         #: The wire protocol's adapter (sans-I/O): builds calls, parses replies and streams.
         self.adapter: Adapter = adapter_for(self.config.protocol, self.config.provider)
         #: The one request path; ``transport`` replaces the network (e.g.
         #: relay_lite.testing.MockTransport in tests). Also sets up ``RELAY_LITE_LOG``.
-        self.session = Session(self.config, self.adapter, transport=transport, env=env)
+        self.session: Session = Session(self.config, self.adapter, transport=transport, env=env)
         self.transport: HTTPTransport = self.session.transport
 
     # -- presets --------------------------------------------------------------------------
@@ -186,6 +188,8 @@ class Client:
 
         The request id and per-request headers and timeouts of ``params`` ride along.
         """
+        from ._session import PreparedRequest
+
         overrides: dict[str, str] = {}
         request_id_header = self.adapter.request_id_header
         if params.request_id and request_id_header:

@@ -21,7 +21,9 @@ Theory of operation
   transport, which calls it on every attempt with the serialized body, method and URL.
   ``KeyAuthorizer`` sends the adapter's ``auth_headers(api_key)`` except where the caller
   already set a header of that name (so ``headers={"Authorization": ...}`` still wins);
-  a request signer can replace it without touching anything else.
+  a request signer can replace it without touching anything else: pass
+  ``Session(..., authorizer=signer)`` (AWS SigV4 reads ``OutgoingRequest.body``, method,
+  URL and headers, stamps a fresh ``X-Amz-Date`` and signs, on each attempt).
 - Error statuses are mapped by the adapter's ``map_error`` (handed to the transport),
   so provider error shapes stay in the protocol layer.
 """
@@ -29,7 +31,7 @@ Theory of operation
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Union, overload
+from typing import TYPE_CHECKING, Literal, Mapping, Optional, Union, overload
 
 from ._config import USER_AGENT, ClientConfig, ProxySettings, Timeouts
 from ._errors import secret_values, url_secrets
@@ -96,7 +98,7 @@ class PreparedRequest(Record):
 
     method: str
     path: str
-    json: Any = None
+    json: object = None
     data: Optional[bytes] = None
     headers: Mapping[str, str] = factory(default_factory=dict)
     overrides: Mapping[str, str] = factory(default_factory=dict)

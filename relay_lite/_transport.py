@@ -142,7 +142,7 @@ class HTTPTransport(Protocol):
         url: str,
         *,
         headers: Optional[Mapping[str, str]] = None,
-        json_body: Any = None,
+        json_body: object = None,
         body: Optional[bytes] = None,
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
@@ -157,7 +157,7 @@ class HTTPTransport(Protocol):
         url: str,
         *,
         headers: Optional[Mapping[str, str]] = None,
-        json_body: Any = None,
+        json_body: object = None,
         body: Optional[bytes] = None,
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
@@ -171,7 +171,7 @@ class HTTPTransport(Protocol):
         ...
 
 
-def encode_json_body(json_body: Any) -> bytes:
+def encode_json_body(json_body: object) -> bytes:
     """The one JSON serialization of a request body (compact, UTF-8, non-ASCII kept)."""
     return json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
@@ -618,7 +618,7 @@ class _Call:
         method: str,
         url: str,
         headers: Optional[Mapping[str, str]],
-        json_body: Any,
+        json_body: object,
         body: Optional[bytes],
         authorizer: Optional[Authorizer],
         map_error: Optional[ErrorMapper],
@@ -707,7 +707,7 @@ class Transport:
         url: str,
         *,
         headers: Optional[Mapping[str, str]] = None,
-        json_body: Any = None,
+        json_body: object = None,
         body: Optional[bytes] = None,
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
@@ -735,7 +735,7 @@ class Transport:
         url: str,
         *,
         headers: Optional[Mapping[str, str]] = None,
-        json_body: Any = None,
+        json_body: object = None,
         body: Optional[bytes] = None,
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
