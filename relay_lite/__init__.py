@@ -16,7 +16,7 @@ from typing import Any
 from ._chat import ChatRequest
 from ._client import Client
 from ._config import VERSION as __version__
-from ._config import ClientConfig, RetryPolicy, Timeouts
+from ._config import ClientConfig, Preset, RetryPolicy, Timeouts, register_preset
 from ._errors import (
     APIError,
     AuthenticationError,
@@ -117,6 +117,8 @@ __all__ = [
     "Done",
     "Timeouts",
     "RetryPolicy",
+    "Preset",
+    "register_preset",
     "RelayError",
     "ConfigError",
     "APIError",

@@ -137,7 +137,7 @@ class Preset(Record):
     openai_account_env: bool = False
 
 
-PRESETS: Mapping[str, Preset] = {
+PRESETS: dict[str, Preset] = {
     "openai": Preset(
         "openai",
         "openai",
@@ -171,6 +171,25 @@ PRESETS: Mapping[str, Preset] = {
         "compatible", "openai", None, None, None, key_required=False, base_url_env="OPENAI_BASE_URL"
     ),
 }
+
+
+def register_preset(preset: Preset) -> None:
+    """Make ``preset`` a provider that ``Client(preset.name)`` (and ``RELAY_LITE_PROVIDER``)
+    can name; a preset of the same name is replaced.
+
+    Its ``protocol`` names an adapter in ``relay_lite.protocols.ADAPTERS`` (a built-in one,
+    or one added with ``register_adapter``); an unknown one raises ``ConfigError`` when a
+    client is made.
+
+    >>> register_preset(Preset("local", "openai", "http://localhost:8000/v1", None))  # doctest: +SKIP
+    """
+    if not isinstance(preset, Preset):
+        raise ConfigError(f"register_preset takes a Preset, got {type(preset).__name__}")
+    for name, value in (("name", preset.name), ("protocol", preset.protocol)):
+        if not isinstance(value, str) or not value.strip():
+            raise ConfigError(f"a preset needs a non-empty {name}, got {value!r}")
+    PRESETS[preset.name] = preset
+
 
 # CA bundle variables, in precedence order (requests' own variable after ours).
 CA_BUNDLE_ENV = ("RELAY_LITE_CA_BUNDLE", "REQUESTS_CA_BUNDLE")

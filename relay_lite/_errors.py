@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Optional, Union
 
 from ._ratelimits import parse_rate_limits
 
@@ -58,6 +58,9 @@ __all__ = [
     "TruncatedOutputError",
     "ToolArgumentsError",
     "api_error",
+    "build_api_error",
+    "read_error_body",
+    "ErrorFacts",
     "unreadable_reply",
     "REQUEST_ID_HEADERS",
     "REDACTED",
@@ -349,7 +352,12 @@ _CODE_CLASSES: dict[str, type[APIError]] = {
 }
 
 
-def _class_for(status: Optional[int], code: Optional[str], kind: Optional[str]) -> type[APIError]:
+def _class_for(
+    status: Optional[int],
+    code: Optional[str],
+    kind: Optional[str],
+    code_classes: Mapping[str, type[APIError]],
+) -> type[APIError]:
     if "overloaded_error" in (code, kind) or "overloaded" in (code, kind):
         return OverloadedError
     if status is not None and status in _STATUS_CLASSES:
@@ -359,8 +367,8 @@ def _class_for(status: Optional[int], code: Optional[str], kind: Optional[str]) 
     # Without a status (an error inside a stream) the specific code decides, then the
     # family named by the type: OpenAI's context_length_exceeded is an invalid_request_error.
     for name in (code, kind):
-        if name and name.lower() in _CODE_CLASSES:
-            return _CODE_CLASSES[name.lower()]
+        if name and name.lower() in code_classes:
+            return code_classes[name.lower()]
     return APIError
 
 
@@ -456,6 +464,75 @@ def _describe(
     return _text_of(message), code, kind, status
 
 
+class ErrorFacts(NamedTuple):
+    """What an adapter read from an error body, for ``build_api_error``.
+
+    ``code`` is the most specific reason (``insufficient_quota``), ``kind`` the family
+    (``invalid_request_error``), ``status`` an HTTP status the body states itself (inside a
+    200 stream), ``request_id`` one the body carries.
+    """
+
+    message: Optional[str] = None
+    code: Optional[str] = None
+    kind: Optional[str] = None
+    status: Optional[int] = None
+    request_id: Optional[str] = None
+
+
+def read_error_body(body: Union[bytes, str, Mapping[str, Any], None]) -> tuple[Any, Optional[str]]:
+    """(the parsed JSON, or the text itself when it is not JSON; the text) of an error body.
+
+    Bytes are decoded as UTF-8 with replacement; a body nested deeper than the JSON parser
+    allows is kept as text; an already-parsed value passes through (text None).
+    """
+    return _parse_body(body)
+
+
+def build_api_error(
+    status: Optional[int],
+    parsed: Any,
+    facts: ErrorFacts,
+    headers: Optional[Mapping[str, str]] = None,
+    *,
+    request_id_headers: Iterable[str] = (),
+    code_classes: Optional[Mapping[str, type[APIError]]] = None,
+    attempts: int = 1,
+    partial: Any = None,
+    secrets: Iterable[str] = (),
+) -> APIError:
+    """The ``APIError`` for an error an adapter has read (the generic half of every mapper).
+
+    The class follows the HTTP status (``status``, else the body's own); without one (an
+    error event inside a stream) ``facts.code`` then ``facts.kind`` are looked up,
+    lower-cased, in ``code_classes`` (the adapter's table). ``overloaded`` always means
+    ``OverloadedError``. The request id is the first of ``request_id_headers`` present in
+    ``headers``, else ``facts.request_id``. ``secrets`` are removed from everything.
+    """
+    if status == 200:
+        status = None
+    effective_status = status if status is not None else facts.status
+    lowered = {str(k).lower(): v for k, v in (headers or {}).items() if isinstance(v, str)}
+    request_id = _header(lowered, tuple(request_id_headers)) or facts.request_id or None
+    cls = _class_for(effective_status, facts.code, facts.kind, code_classes or {})
+    message = facts.message
+    if not message or not message.strip():
+        message = f"HTTP {status}" if status is not None else "error event in stream"
+    error = cls(
+        message,
+        status=effective_status,
+        code=facts.code,
+        request_id=request_id,
+        body=parsed,
+        attempts=attempts,
+        partial=partial,
+        headers=lowered,
+        rate_limits=parse_rate_limits(lowered),
+    )
+    if secrets:
+        scrub(error, secrets)
+    return error
+
+
 def api_error(
     status: Optional[int],
     body: Union[bytes, str, Mapping[str, Any], None],
@@ -474,30 +551,18 @@ def api_error(
     """
     parsed, text = _parse_body(body)
     message, code, kind, body_status = _describe(parsed, text)
-    if status == 200:
-        status = None
-    effective_status = status if status is not None else body_status
-    lowered = {str(k).lower(): v for k, v in (headers or {}).items() if isinstance(v, str)}
-    request_id = _header(lowered, REQUEST_ID_HEADERS)
-    if request_id is None and isinstance(parsed, Mapping):
-        request_id = _scalar(parsed.get("request_id")) or None
-    cls = _class_for(effective_status, code, kind)
-    if not message or not message.strip():
-        message = f"HTTP {status}" if status is not None else "error event in stream"
-    error = cls(
-        message,
-        status=effective_status,
-        code=code,
-        request_id=request_id,
-        body=parsed,
+    request_id = _scalar(parsed.get("request_id")) if isinstance(parsed, Mapping) else None
+    return build_api_error(
+        status,
+        parsed,
+        ErrorFacts(message, code, kind, body_status, request_id),
+        headers,
+        request_id_headers=REQUEST_ID_HEADERS,
+        code_classes=_CODE_CLASSES,
         attempts=attempts,
         partial=partial,
-        headers=lowered,
-        rate_limits=parse_rate_limits(lowered),
+        secrets=secrets,
     )
-    if secrets:
-        scrub(error, secrets)
-    return error
 
 
 # -- secrets ----------------------------------------------------------------------------------

@@ -5,19 +5,38 @@ An ``Adapter`` is sans-I/O. For each operation it supports it builds an ``HTTPCa
 events of a stream (with the decoder that frames them), and an error body. It names its
 auth headers, the header that carries a caller's request id, and how structured output is
 asked for. ``Client`` and the layers above it talk to adapters only through this class;
-they never look inside a protocol module.
+they never look inside a protocol module. The registry of adapters by protocol name is
+in ``relay_lite.protocols`` (``ADAPTERS``, ``register_adapter``, ``adapter_for``).
 
 How to add a provider
 ---------------------
-- An OpenAI-compatible server needs no code: ``Client.compatible(url)``, or a ``Preset``
-  naming the ``openai`` adapter in ``relay_lite._config.PRESETS``.
-- A new wire protocol is one module in ``relay_lite/protocols/`` with a subclass of
-  ``Adapter`` (build, parse, stream parser, error mapping; see the three existing ones),
-  registered under its name in ``ADAPTERS`` below, plus a ``Preset`` that names it
-  (base URL, key variable, default model). Code outside the package can do the same at
-  run time with ``register_adapter`` and ``register_preset``.
-- For tests, ``relay_lite.testing.FakeServer`` takes any handler; a renderer in
-  ``relay_lite._fake_chat`` makes it speak the protocol from ``ChatScript``s.
+An OpenAI-compatible server needs no code: ``Client.compatible(url)``, or a preset naming
+the ``openai`` protocol: ``relay_lite.register_preset(Preset("local", "openai", url,
+"LOCAL_API_KEY", "model-name"))`` (inside the package: an entry in
+``relay_lite._config.PRESETS``).
+
+A new wire protocol touches three places, and the toy provider in
+``tests/test_toy_provider.py`` does all three from outside the package:
+
+1. An ``Adapter`` subclass (in the package: one module in ``relay_lite/protocols/``,
+   sans-I/O). Set the class facts (``name``, ``display_name``, ``request_id_header``,
+   ``response_id_headers``, ``structured_default_mode``, ``supports_response_format``) and
+   write ``auth_headers``, ``chat_call`` (an ``HTTPCall``), ``parse_chat``,
+   ``stream_parser`` (a ``StreamParser``: ``feed``, ``finished``, ``partial()``; an
+   ``Accumulator`` builds the reply), ``stream_decoder`` if the stream is not SSE, and
+   ``map_error``: read the provider's error body (``relay_lite._errors.read_error_body``)
+   into ``ErrorFacts`` and call ``build_api_error`` with the provider's code table and
+   request-id headers. ``json_mode_format``, ``structured_stream_call`` and
+   ``structured_record_parser`` are optional.
+2. Register it by name: an entry in ``relay_lite.protocols.ADAPTERS`` (a factory that
+   imports the module on first use), or ``relay_lite.protocols.register_adapter``.
+3. A ``Preset`` naming that protocol (base URL, key variable, default model), in
+   ``PRESETS`` or with ``relay_lite.register_preset``.
+
+The rest does not branch on protocol names: the request path, retries, the stream pump,
+structured output and the error tree all ask the adapter. Optional: a renderer in
+``relay_lite._fake_chat.RENDERERS`` lets ``FakeServer(protocol=...)`` speak the protocol
+from ``ChatScript``s and echo, which ``relay-lite demo`` uses when no key is set.
 """
 
 from __future__ import annotations
