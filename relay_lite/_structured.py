@@ -453,7 +453,10 @@ class StructuredRequest:
         if call is None:
             return None
         http = client.open_call(params, call, stream=True)
-        return RecordStructuredStream(self, http)
+        # An error record may echo the key: the stream scrubs what this call sent.
+        return RecordStructuredStream(
+            self, http, secrets=lambda: client.session.secrets_for(client.prepare_call(params, call))
+        )
 
 
 class StructuredStream:

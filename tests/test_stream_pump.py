@@ -342,19 +342,20 @@ class User:
     view: Callable[[Any], Any] = lambda partial: partial
 
 
+KEY = "sk-pump-0123456789"
+
+
 def open_chat(server: FakeServer) -> Any:
-    client = Client.compatible(server.url, retry=NO_RETRY, model="m", env={})
+    client = Client.compatible(server.url, api_key=KEY, retry=NO_RETRY, model="m", env={})
     return client.chat().user("hi").stream()
 
 
 def open_run(server: FakeServer) -> Any:
-    return AgentClient(server.url, retry=NO_RETRY, env={}).chat("c1").send("hi")
+    return AgentClient(server.url, api_key=KEY, retry=NO_RETRY, env={}).chat("c1").send("hi")
 
 
 def open_records(server: FakeServer) -> Any:
-    client = relay_lite.Client.modelrelay(
-        api_key="mr_sk_test", base_url=server.url, model="m", retry=NO_RETRY
-    )
+    client = relay_lite.Client.modelrelay(api_key=KEY, base_url=server.url, model="m", retry=NO_RETRY)
     return client.chat().user("hi").structured(Person).stream()
 
 
@@ -484,16 +485,17 @@ def test_each_user_names_an_html_answer_and_quotes_it(server: FakeServer, user: 
 
 
 @pytest.mark.parametrize("user", USERS, ids=IDS)
-def test_each_user_raises_a_json_error_body_as_its_api_error(server: FakeServer, user: User) -> None:
-    # The OpenAI error envelope, as gateways return it with 200 to a streaming request.
-    error = {
-        "error": {"message": "Invalid API key: mr_sk_test", "type": "invalid_request_error", "code": "bad"}
-    }
+def test_each_user_raises_a_json_error_body_as_its_api_error_scrubbed_of_the_key(
+    server: FakeServer, user: User
+) -> None:
+    # The OpenAI error envelope, as gateways return it with 200 to a streaming request,
+    # echoing the key the way OpenAI's invalid_api_key message does.
+    error = {"error": {"message": f"Incorrect API key provided: {KEY}", "type": "invalid_request_error"}}
     server.add(Reply.json(error, headers={"x-request-id": "req_e"}))
     with pytest.raises(APIError) as caught:
         items(user.open(server))
     assert caught.value.request_id == "req_e"
-    assert caught.value.message.startswith("Invalid API key: ")
+    assert caught.value.message == f"Incorrect API key provided: {REDACTED}"
     assert caught.value.headers["x-request-id"] == "req_e"
 
 
@@ -511,3 +513,16 @@ def test_record_stream_refuses_json_that_is_not_an_error(server: FakeServer) -> 
     assert caught.value.message == (
         'structured stream answered with a JSON body, not an NDJSON stream: \'{"name": "John", "age": 30}\''
     )
+
+
+@pytest.mark.parametrize("user", USERS, ids=IDS)
+def test_each_user_scrubs_the_key_from_a_stream_error_quoting_an_event(
+    server: FakeServer, user: User
+) -> None:
+    # A broken last line that echoes the key (a proxy's debug output, say).
+    prefix = b"" if user.name == "structured stream" else b"data: "
+    answer(server, user, user.head + prefix + b'{"echo": "' + KEY.encode() + b'"', "whole")
+    with pytest.raises(StreamError) as caught:
+        items(user.open(server))
+    assert KEY not in str(caught.value)
+    assert REDACTED in caught.value.message

@@ -568,7 +568,13 @@ class AgentChat:
         if hitl_decisions is not None:
             body["hitl_decisions"] = _decisions_json(hitl_decisions)
         http = self._client._open_run(self._path, body)
-        return AgentRun(http, include_heartbeats=include_heartbeats)
+        session = self._client.session
+        # An error may echo the key: the run scrubs what this call sent.
+        return AgentRun(
+            http,
+            include_heartbeats=include_heartbeats,
+            secrets=lambda: session.secrets_for(PreparedRequest("POST", self._path)),
+        )
 
     def stop(self) -> None:
         """Ask the server to cancel the running turn (its stream then ends with ``Cancelled``)."""
