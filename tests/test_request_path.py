@@ -417,18 +417,18 @@ def _kept_sockets_after_concurrent_calls(pool_size: int, *, agents: bool = False
     return kept
 
 
-pytestmark_proc = pytest.mark.skipif(
+needs_proc = pytest.mark.skipif(
     not os.path.exists("/proc/net/tcp"), reason="counts sockets through /proc"
 )
 
 
-@pytestmark_proc
+@needs_proc
 def test_pool_size_bounds_the_sockets_kept_after_32_concurrent_calls() -> None:
     assert 0 < _kept_sockets_after_concurrent_calls(3) <= 3
     assert DEFAULT_POOL_SIZE < _kept_sockets_after_concurrent_calls(32) <= 32
 
 
-@pytestmark_proc
+@needs_proc
 def test_agent_client_pool_size_bounds_its_sockets_too() -> None:
     assert 0 < _kept_sockets_after_concurrent_calls(2, agents=True) <= 2
 
@@ -453,3 +453,37 @@ def test_session_sends_a_prepared_request_with_overrides_last() -> None:
     assert sent.headers["openai-project"] == "proj-1"
     assert sent.headers["authorization"] == "Bearer sk-session-1"
     assert "sk-session-1" in session.secrets_for(request)
+
+
+def test_agent_run_refused_with_401_is_mapped_and_scrubbed_like_chat() -> None:
+    key = "sk-agent-secret-42"
+    with FakeServer() as server:
+        # A gateway's 401 that quotes the bearer token it refused.
+        server.add(
+            Reply.json(
+                {"error": {"message": f"invalid token Bearer {key}", "type": "authentication_error"}},
+                status=401,
+                headers={"x-request-id": "run-req-1"},
+            )
+        )
+        agents = AgentClient(server.url, key, env={}, retry=NO_RETRY)
+        with pytest.raises(AuthenticationError) as caught:
+            agents.chat("c1").send("hello")
+        agents.close()
+    assert server.requests[0].path == "/api/open/v1/conversations/c1/chat"
+    assert caught.value.request_id == "run-req-1" and caught.value.status == 401
+    assert key not in str(caught.value) and key not in repr(caught.value.body)
+
+
+def test_mock_transport_runs_the_authorizer_once_on_the_serialized_body() -> None:
+    mock = MockTransport().add(Reply.json(OPENAI_REPLY))
+    client = Client.openai(api_key="sk-mock-key-1", base_url="https://api.example.com/v1", transport=mock)
+    signer = SigningAuthorizer(client.session.authorizer)
+    client.session.authorizer = signer
+    client.chat("gpt-4o-mini").user("hi").send()
+    ((method, url, body, attempt),) = signer.seen
+    assert (method, url, attempt) == ("POST", "https://api.example.com/v1/chat/completions", 1)
+    sent = mock.requests[0]
+    assert sent.body == body
+    assert sent.headers["x-test-signature"] == f"attempt-1-{hashlib.sha256(body).hexdigest()}"
+    assert sent.headers["authorization"] == "Bearer sk-mock-key-1"
