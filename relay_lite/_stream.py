@@ -59,7 +59,17 @@ from __future__ import annotations
 
 import json
 from itertools import chain
-from typing import TYPE_CHECKING, Any, Callable, Generic, Iterator, Mapping, Optional, Protocol, TypeVar
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Generator,
+    Generic,
+    Iterator,
+    Mapping,
+    Optional,
+    Protocol,
+    TypeVar,
+)
 
 from ._errors import REQUEST_ID_HEADERS, APIError, RelayError, StreamError, api_error, scrub
 from ._models import (
@@ -103,6 +113,14 @@ class Framing(Protocol):
     def MEDIA_TYPES(self) -> tuple[str, ...]: ...  # noqa: N802 - the decoders' class constant
 
     def sniff(self, head: bytes) -> Optional[bool]: ...
+
+
+class WholeReplyParser(Protocol):
+    """A protocol's ``parse_response``: a whole reply body (parsed JSON) as a ``ChatResponse``."""
+
+    def __call__(
+        self, payload: object, *, request_id: Optional[str] = ..., attempts: int = ...
+    ) -> ChatResponse: ...
 
 
 def request_id_from(headers: Mapping[str, str]) -> Optional[str]:
@@ -165,7 +183,7 @@ def open_stream_body(
     )
 
 
-def read_whole_json(http: StreamResponse, chunks: Iterator[bytes], *, what: str = "stream") -> Any:
+def read_whole_json(http: StreamResponse, chunks: Iterator[bytes], *, what: str = "stream") -> object:
     """Read a JSON body of at most ``MAX_WHOLE_REPLY_BYTES`` from ``chunks`` and parse it."""
     parts: list[bytes] = []
     size = 0
@@ -263,7 +281,7 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
         self.closed_early = False
         #: The error that ended the stream, once raised.
         self.error: Optional[RelayError] = None
-        self._iterator: Optional[Iterator[EventT]] = None
+        self._iterator: Optional[Generator[EventT, None, None]] = None
         self._rate_limits: Optional[RateLimits] = None
         self._rate_limits_read = False
 
@@ -294,7 +312,7 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
         partial = self.parser.partial()
         return self._stamp(partial) if self._stamp is not None else partial
 
-    def _pump(self) -> Iterator[EventT]:
+    def _pump(self) -> Generator[EventT, None, None]:
         http = self.http
         parser = self.parser
         decoder = self.decoder
@@ -373,7 +391,7 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
         if not self.done:
             self.closed_early = True
         if self._iterator is not None:
-            self._iterator.close()  # type: ignore[attr-defined]
+            self._iterator.close()
         self.http.close()
 
 
@@ -409,7 +427,7 @@ class ChatStream:
         http: StreamResponse,
         parser: ChatStreamParser,
         decoder: Optional[ChatDecoder] = None,
-        parse_whole: Optional[Callable[..., ChatResponse]] = None,
+        parse_whole: Optional[WholeReplyParser] = None,
         secrets: Callable[[], tuple[str, ...]] = tuple,
         request_id: Optional[str] = None,
     ) -> None:
@@ -427,7 +445,7 @@ class ChatStream:
         )
         self.request_id = self._pump.request_id
         self._response: Optional[ChatResponse] = None
-        self._iterator: Optional[Iterator[StreamEvent]] = None
+        self._iterator: Optional[Generator[StreamEvent, None, None]] = None
 
     # -- iteration ----------------------------------------------------------------------
 
@@ -463,7 +481,7 @@ class ChatStream:
             rate_limits=self._pump.rate_limits,
         )
 
-    def _events(self) -> Iterator[StreamEvent]:
+    def _events(self) -> Generator[StreamEvent, None, None]:
         yield from self._pump
         if self._response is None:  # a whole JSON reply set it, and yielded its Done
             self._response = self._pump.partial
@@ -506,7 +524,7 @@ class ChatStream:
         if self._response is None:
             self._pump.closed_early = True
         if self._iterator is not None:
-            self._iterator.close()  # type: ignore[attr-defined]
+            self._iterator.close()
         self._pump.close()
 
     def __enter__(self) -> ChatStream:

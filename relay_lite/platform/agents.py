@@ -38,7 +38,7 @@ body raises its ``APIError`` when it is an error body, ``StreamError`` otherwise
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Iterable, Iterator, Mapping, Optional, TypeVar, Union
+from typing import Any, Callable, Generator, Generic, Iterable, Iterator, Mapping, Optional, TypeVar, Union
 from urllib.parse import quote, urlencode, urlsplit
 
 from .._config import ClientConfig, RetryPolicy, Timeouts, check_base_url
@@ -243,7 +243,7 @@ class AgentRun:
             secrets=secrets,
         )
         self.request_id = self._pump.request_id
-        self._iterator: Optional[Iterator[AgentEvent]] = None
+        self._iterator: Optional[Generator[AgentEvent, None, None]] = None
 
     @property
     def text(self) -> str:
@@ -289,7 +289,7 @@ class AgentRun:
             self._iterator = self._events()
         return self._iterator
 
-    def _events(self) -> Iterator[AgentEvent]:
+    def _events(self) -> Generator[AgentEvent, None, None]:
         for event in self._pump:
             if isinstance(event, Heartbeat) and not self._include_heartbeats:
                 continue
@@ -302,7 +302,7 @@ class AgentRun:
     def close(self) -> None:
         """Stop reading and release the connection now."""
         if self._iterator is not None:
-            self._iterator.close()  # type: ignore[attr-defined]
+            self._iterator.close()
         self._pump.close()
 
     def __enter__(self) -> AgentRun:
