@@ -716,7 +716,8 @@ class RecordStructuredStream(StructuredStream):
     ) -> None:
         self._request = request
         self._http = http
-        self._records = _RecordEvents(request._shaped.client.adapter.structured_record_parser(), self._unwrap)
+        adapter = request._shaped.client.adapter
+        self._records = _RecordEvents(adapter.structured_record_parser(), self._unwrap)
         self._pump: StreamPump[object, StructuredRecord, object] = StreamPump(
             http,
             _RecordDecoder(),
@@ -727,6 +728,7 @@ class RecordStructuredStream(StructuredStream):
             whole=self._whole,
             on_error=self._name_request,
             secrets=secrets,
+            request_id=adapter.request_id(http.headers),
         )
         self.request_id = self._pump.request_id
         self._start()

@@ -227,6 +227,7 @@ class AgentRun:
         *,
         include_heartbeats: bool = False,
         secrets: Callable[[], tuple[str, ...]] = tuple,
+        request_id: Optional[str] = None,
     ) -> None:
         self._http = http
         self._include_heartbeats = include_heartbeats
@@ -241,6 +242,7 @@ class AgentRun:
             whole=self._whole,
             may_end=self._parser.may_pause,
             secrets=secrets,
+            request_id=request_id,
         )
         self.request_id = self._pump.request_id
         self._iterator: Optional[Generator[AgentEvent, None, None]] = None
@@ -574,6 +576,7 @@ class AgentChat:
             http,
             include_heartbeats=include_heartbeats,
             secrets=lambda: session.secrets_for(PreparedRequest("POST", self._path)),
+            request_id=session.adapter.request_id(http.headers),
         )
 
     def stop(self) -> None:
