@@ -16,9 +16,15 @@ Every error carries ``attempts`` (how many HTTP attempts were made) and says it 
 message. Nothing here ever formats a credential, and ``redact`` / ``scrub`` remove the
 ones a server echoes back (see "Secrets" below).
 
-``api_error`` turns any error body into an ``APIError`` with a string message: bodies of
-unknown shape, odd types, invalid UTF-8 or absurd nesting fall back to text, never to a
-bare Python exception.
+Mapping an error body to a class is split in two. This module holds the generic half:
+``read_error_body`` (bytes to JSON or text), ``describe_error_body`` (the common shapes
+into ``ErrorFacts``), ``build_api_error`` (status, facts and a code table to the right
+class, request id, rate limits, secrets scrubbed) and the generic words and headers. Each
+protocol adapter's ``map_error`` (``relay_lite/protocols/*.py``) holds its provider's
+half: body quirks, code table, request-id headers. ``api_error`` is the generic mapper
+alone, for calls without a provider (the transport's default). Bodies of unknown shape,
+odd types, invalid UTF-8 or absurd nesting fall back to text, never to a bare Python
+exception.
 """
 
 from __future__ import annotations
@@ -61,6 +67,11 @@ __all__ = [
     "build_api_error",
     "read_error_body",
     "ErrorFacts",
+    "GENERIC_CODE_CLASSES",
+    "describe_error_body",
+    "error_object",
+    "scalar_text",
+    "status_of",
     "unreadable_reply",
     "REQUEST_ID_HEADERS",
     "REDACTED",
@@ -71,8 +82,9 @@ __all__ = [
     "scrub",
 ]
 
-# Response headers that carry the provider's request id, most specific first.
-REQUEST_ID_HEADERS = ("x-modelrelay-chat-request-id", "x-request-id", "request-id")
+# Response headers that commonly carry a request id, for a mapper that knows no provider.
+# Each adapter names its own (``Adapter.response_id_headers``).
+REQUEST_ID_HEADERS = ("x-request-id", "request-id")
 
 # How much of an unreadable body a ``ResponseError`` keeps.
 BODY_SNIPPET_CHARS = 200
@@ -320,34 +332,23 @@ _STATUS_CLASSES: dict[int, type[APIError]] = {
     529: OverloadedError,
 }
 
-# Error "type"/"code" strings that name a class, for errors inside a 200 stream.
-_CODE_CLASSES: dict[str, type[APIError]] = {
-    "invalid_request_error": BadRequestError,
-    "request_too_large": BadRequestError,
+# Error "type"/"code" words any HTTP API may use, naming a class for an error without a
+# status (inside a 200 stream). Each adapter adds its provider's own words to these.
+GENERIC_CODE_CLASSES: Mapping[str, type[APIError]] = {
     "bad_request": BadRequestError,
-    "authentication_error": AuthenticationError,
-    "invalid_api_key": AuthenticationError,
+    "invalid_request": BadRequestError,
     "unauthorized": AuthenticationError,
-    "permission_error": PermissionDeniedError,
-    "permission_denied": PermissionDeniedError,
     "forbidden": PermissionDeniedError,
-    "not_found_error": NotFoundError,
+    "permission_denied": PermissionDeniedError,
     "not_found": NotFoundError,
-    "model_not_found": NotFoundError,
     "conflict": ConflictError,
-    "rate_limit_error": RateLimitError,
-    "rate_limit_exceeded": RateLimitError,
-    "insufficient_quota": RateLimitError,
-    "overloaded_error": OverloadedError,
+    "unprocessable_entity": UnprocessableEntityError,
+    "too_many_requests": RateLimitError,
     "overloaded": OverloadedError,
-    "api_error": ServerError,
+    # Anthropic's word, which gateways (OpenRouter, LiteLLM) relay in other bodies too.
+    "overloaded_error": OverloadedError,
     "server_error": ServerError,
     "internal_error": ServerError,
-    "timeout_error": ServerError,
-    # ModelRelay's upper-case codes, looked up lower-cased
-    "rate_limit": RateLimitError,
-    "validation_error": UnprocessableEntityError,
-    "invalid_input": BadRequestError,
     "service_unavailable": ServerError,
 }
 
@@ -358,7 +359,11 @@ def _class_for(
     kind: Optional[str],
     code_classes: Mapping[str, type[APIError]],
 ) -> type[APIError]:
-    if "overloaded_error" in (code, kind) or "overloaded" in (code, kind):
+    # Overloaded is not a status of its own (Anthropic uses 529 or a 500 with the code).
+    if any(
+        name and name.lower() in code_classes and code_classes[name.lower()] is OverloadedError
+        for name in (code, kind)
+    ):
         return OverloadedError
     if status is not None and status in _STATUS_CLASSES:
         return _STATUS_CLASSES[status]
@@ -428,40 +433,53 @@ def _status_of(value: Any) -> Optional[int]:
     return None
 
 
-def _describe(
-    parsed: Any, text: Optional[str]
-) -> tuple[Optional[str], Optional[str], Optional[str], Optional[int]]:
-    """Pull (message, code, type, status) out of any known error body shape."""
-    if isinstance(parsed, list):
-        # Google's OpenAI-compatible endpoint wraps its error object in a list.
-        parsed = next((item for item in parsed if isinstance(item, Mapping)), parsed)
+def describe_error_body(parsed: Any, text: Optional[str] = None) -> ErrorFacts:
+    """Read the common error-body shapes: ``{"error": {"message", "type", "code",
+    "status"}}``, ``{"error": "text"}``, a flat ``{"message", "code", "status"}``, or text.
+
+    Adapters call this and add what their provider does differently. A value of any odd
+    type becomes text, never an exception. ``text`` is the body as received.
+    """
     if not isinstance(parsed, Mapping):
         # Text as sent (a JSON string as its content); JSON null says nothing.
         raw = parsed if isinstance(parsed, str) or parsed is None else (text or _text_of(parsed))
         message = raw.strip()[:MAX_MESSAGE_CHARS] if raw and raw.strip() else None
-        return message, None, None, None
+        return ErrorFacts(message)
     inner: Any = parsed.get("error", parsed)
-    if isinstance(inner, list):
-        inner = next((item for item in inner if isinstance(item, Mapping)), inner)
     if not isinstance(inner, Mapping):
-        # {"error": "text"}, or an error that is a number or a list of strings.
+        # {"error": "text"}, or an error that is a number or a list.
         message = _text_of(parsed.get("message")) or _text_of(inner)
-        return message, _scalar(parsed.get("code")), None, _status_of(parsed.get("status"))
+        return ErrorFacts(message, _scalar(parsed.get("code")), None, _status_of(parsed.get("status")))
     message = inner.get("message")
     if message is None or message == "":
         message = parsed.get("message")
     kind = _scalar(inner.get("type"))
-    if kind == "error":  # Anthropic's outer {"type": "error"} names no family
+    if kind == "error":  # a flat {"type": "error", ...} names no family
         kind = None
-    # OpenAI puts the specific reason in "code" and the family in "type";
-    # Anthropic only has "type". The code shown is the more specific one.
+    # The specific reason is usually in "code" and the family in "type"; the code shown is
+    # the more specific one.
     raw_code = inner.get("code")
     code = _scalar(raw_code) or kind
     status = _status_of(inner.get("status"))
     if status is None and isinstance(raw_code, int) and not isinstance(raw_code, bool):
-        # OpenRouter and vLLM put the HTTP status in "code" inside streams.
+        # OpenRouter, vLLM and the agent platform put the HTTP status in "code".
         status = _status_of(raw_code)
-    return _text_of(message), code, kind, status
+    return ErrorFacts(_text_of(message), code, kind, status)
+
+
+def error_object(parsed: Any) -> Any:
+    """The error object of a body: ``parsed["error"]`` when there is one, else ``parsed``."""
+    return parsed.get("error", parsed) if isinstance(parsed, Mapping) else parsed
+
+
+def scalar_text(value: Any) -> Optional[str]:
+    """A string or number as text; containers, booleans and null give None."""
+    return _scalar(value)
+
+
+def status_of(value: Any) -> Optional[int]:
+    """An HTTP status from a body field (100-599, a 3-digit string too); else None."""
+    return _status_of(value)
 
 
 class ErrorFacts(NamedTuple):
@@ -544,21 +562,22 @@ def api_error(
 ) -> APIError:
     """Build the right ``APIError`` subclass from a status and an error body.
 
-    ``status`` is None (or 200) for an error event inside a stream; the class then
-    follows the error's type or code. Understands the OpenAI, Anthropic, ModelRelay
-    (nested and flat) and agent-platform body shapes; any other body becomes text.
-    ``secrets`` (see ``secret_values``) are removed from everything the error carries.
+    The generic mapper, for a call whose adapter adds nothing (and the transport's
+    default): the common body shapes (``describe_error_body``), the generic code words
+    and request-id headers. Each protocol adapter's ``map_error`` knows its provider's
+    shapes, codes and headers on top (``relay_lite/protocols/*.py``). ``status`` is None
+    (or 200) for an error event inside a stream; the class then follows the error's type
+    or code. Any body of unknown shape becomes text. ``secrets`` (see ``secret_values``)
+    are removed from everything the error carries.
     """
     parsed, text = _parse_body(body)
-    message, code, kind, body_status = _describe(parsed, text)
-    request_id = _scalar(parsed.get("request_id")) if isinstance(parsed, Mapping) else None
     return build_api_error(
         status,
         parsed,
-        ErrorFacts(message, code, kind, body_status, request_id),
+        describe_error_body(parsed, text),
         headers,
         request_id_headers=REQUEST_ID_HEADERS,
-        code_classes=_CODE_CLASSES,
+        code_classes=GENERIC_CODE_CLASSES,
         attempts=attempts,
         partial=partial,
         secrets=secrets,

@@ -9,7 +9,7 @@ built from the request, so demos and smoke tests need no script at all.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
 from ._fake_wire import RecordedRequest, Reply, sse_event
@@ -274,8 +274,14 @@ def _anthropic_blocks(script: ChatScript) -> list[dict[str, Any]]:
     return blocks
 
 
+def _anthropic_headers(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` as Anthropic names them: its request id comes in ``request-id``."""
+    return {("request-id" if name.lower() == "x-request-id" else name): v for name, v in headers.items()}
+
+
 def render_anthropic(script: ChatScript, request: RecordedRequest) -> Reply:
     """``script`` as an Anthropic Messages reply, or its event stream when the body asks."""
+    script = replace(script, headers=_anthropic_headers(script.headers))
     body = request.json()
     reason = _ANTHROPIC_REASONS.get(script.neutral_finish_reason, script.neutral_finish_reason)
     message: dict[str, Any] = {

@@ -23,6 +23,11 @@ from relay_lite import (
 )
 from relay_lite._errors import api_error
 from relay_lite._transport import Response
+from relay_lite.protocols import anthropic, modelrelay
+from relay_lite.protocols.openai import map_error as openai_error
+
+# The generic mapper and each provider's own, which all build on it.
+MAPPERS = [api_error, openai_error, anthropic.map_error, modelrelay.map_error]
 
 # Real shapes, byte for byte as the providers send them.
 # OpenAI 401 (pretty-printed with a trailing newline).
@@ -111,7 +116,8 @@ def test_empty_or_null_message_falls_back_to_the_status() -> None:
 
 
 def test_error_that_is_a_list_uses_its_first_object() -> None:
-    error = api_error(
+    # An OpenAI-compatible server's shape (the openai adapter unwraps it).
+    error = openai_error(
         None, {"error": [{"message": "first", "type": "rate_limit_error"}, {"message": "second"}]}
     )
     check(error)
@@ -136,7 +142,7 @@ def test_google_style_list_body_is_understood() -> None:
         b'[{\n  "error": {\n    "code": 400,\n    "message": "API key not valid.",\n'
         b'    "status": "INVALID_ARGUMENT"\n  }\n}\n]'
     )
-    error = api_error(400, body)
+    error = openai_error(400, body)
     check(error)
     assert (type(error), error.message, error.status) == (BadRequestError, "API key not valid.", 400)
 
@@ -275,18 +281,22 @@ def mutated_bodies(draw: st.DrawFn) -> bytes:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(body=mutated_bodies(), status=st.sampled_from([None, 200, 400, 401, 429, 500, 529]))
 def test_any_mutated_error_body_gives_a_proper_api_error(body: bytes, status: int | None) -> None:
-    check(api_error(status, body, {"x-request-id": "req_1"}))
+    for mapper in MAPPERS:
+        check(mapper(status, body, {"x-request-id": "req_1"}))
     parsed: Any
     try:
         parsed = json.loads(body)
     except ValueError:
         return
-    check(api_error(status, parsed))  # as an in-stream error event hands it over
+    for mapper in MAPPERS:
+        check(mapper(status, parsed))  # as an in-stream error event hands it over
 
 
 @settings(max_examples=200, deadline=None)
 @given(value=json_value, status=st.sampled_from([None, 400, 503]))
 def test_any_json_value_as_error_body_gives_a_proper_api_error(value: Any, status: int | None) -> None:
-    check(api_error(status, json.dumps(value).encode()))
-    check(api_error(status, {"error": value}))
-    check(api_error(status, {"error": {"message": value, "code": value, "type": value, "status": value}}))
+    for mapper in MAPPERS:
+        check(mapper(status, json.dumps(value).encode()))
+        check(mapper(status, {"error": value}))
+        check(mapper(status, {"error": {"message": value, "code": value, "type": value, "status": value}}))
+        check(mapper(status, [{"error": value, "request_id": value}]))

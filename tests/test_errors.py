@@ -35,6 +35,15 @@ from relay_lite._errors import (
     api_error,
 )
 from relay_lite._errors import TimeoutError as RelayTimeoutError
+from relay_lite.protocols import anthropic as anthropic_protocol
+from relay_lite.protocols import modelrelay as modelrelay_protocol
+from relay_lite.protocols import openai as openai_protocol
+
+# Each provider's error shapes, codes and request-id headers live in its protocol module;
+# ``api_error`` is the generic mapper (common shapes and words only).
+openai_error = openai_protocol.map_error
+anthropic_error = anthropic_protocol.map_error
+modelrelay_error = modelrelay_protocol.map_error
 
 # -- status -> class ------------------------------------------------------------------------
 
@@ -168,7 +177,7 @@ def test_modelrelay_nested_body_gives_code_message_and_request_id_from_body() ->
         },
         "request_id": "req_mr_body",
     }
-    error = api_error(422, json.dumps(body).encode(), attempts=2)
+    error = modelrelay_error(422, json.dumps(body).encode(), attempts=2)
     assert type(error) is UnprocessableEntityError
     assert error.status == 422
     assert error.code == "VALIDATION_ERROR"
@@ -185,7 +194,7 @@ def test_modelrelay_flat_body_gives_code_and_message() -> None:
         "code": "INVALID_INPUT",
         "fields": [{"field": "model", "message": "required"}],
     }
-    error = api_error(400, json.dumps(body).encode(), {"X-ModelRelay-Chat-Request-Id": "chat_42"})
+    error = modelrelay_error(400, json.dumps(body).encode(), {"X-ModelRelay-Chat-Request-Id": "chat_42"})
     assert type(error) is BadRequestError
     assert error.code == "INVALID_INPUT"
     assert error.message == "model is required"
@@ -234,22 +243,31 @@ def test_body_given_as_dict_is_accepted() -> None:
 
 
 @pytest.mark.parametrize(
-    "header",
+    ("mapper", "header"),
     [
-        "x-request-id",
-        "X-Request-Id",
-        "request-id",
-        "x-modelrelay-chat-request-id",
-        "X-ModelRelay-Chat-Request-Id",
+        (api_error, "x-request-id"),
+        (api_error, "X-Request-Id"),
+        (api_error, "request-id"),
+        (openai_error, "X-Request-Id"),
+        (anthropic_error, "request-id"),
+        (modelrelay_error, "x-modelrelay-chat-request-id"),
+        (modelrelay_error, "X-ModelRelay-Chat-Request-Id"),
+        (modelrelay_error, "x-request-id"),
     ],
 )
-def test_request_id_is_read_from_each_header(header: str) -> None:
-    error = api_error(500, b"", {header: "req_from_header", "content-type": "text/plain"})
+def test_request_id_is_read_from_each_header(mapper: Any, header: str) -> None:
+    error = mapper(500, b"", {header: "req_from_header", "content-type": "text/plain"})
     assert error.request_id == "req_from_header"
 
 
-def test_request_id_is_read_from_body_when_no_header() -> None:
-    error = api_error(500, json.dumps({"error": {"message": "x"}, "request_id": "req_body"}))
+def test_each_provider_reads_only_its_own_request_id_header() -> None:
+    # Anthropic names its request id "request-id"; an "x-request-id" there is not one.
+    assert anthropic_error(500, b"", {"x-request-id": "req_other"}).request_id is None
+    assert openai_error(500, b"", {"x-modelrelay-chat-request-id": "chat_1"}).request_id is None
+
+
+def test_modelrelay_request_id_is_read_from_body_when_no_header() -> None:
+    error = modelrelay_error(500, json.dumps({"error": {"message": "x"}, "request_id": "req_body"}))
     assert error.request_id == "req_body"
 
 
@@ -268,6 +286,7 @@ IN_STREAM = [
     ("api_error", ServerError),
     ("something_new_error", APIError),
 ]
+# (OpenRouter relays an upstream provider's error types in OpenAI-shaped bodies.)
 
 
 @pytest.mark.parametrize("status", [None, 200])
@@ -276,7 +295,7 @@ def test_anthropic_in_stream_error_maps_by_type(
     status: Optional[int], error_type: str, cls: type[APIError]
 ) -> None:
     body = {"type": "error", "error": {"type": error_type, "message": "went wrong"}}
-    error = api_error(status, json.dumps(body).encode(), attempts=1)
+    error = anthropic_error(status, json.dumps(body).encode(), attempts=1)
     assert type(error) is cls
     assert error.status is None
     assert error.code == error_type
@@ -288,19 +307,19 @@ def test_anthropic_in_stream_error_maps_by_type(
 def test_openai_style_in_stream_error_maps_by_type(
     status: Optional[int], error_type: str, cls: type[APIError]
 ) -> None:
-    error = api_error(status, openai_body("went wrong", error_type, None))
+    error = openai_error(status, openai_body("went wrong", error_type, None))
     assert type(error) is cls
     assert error.code == error_type
 
 
 def test_openai_in_stream_error_with_unknown_code_maps_by_its_type() -> None:
     body = openai_body("context too long", "invalid_request_error", "context_length_exceeded")
-    error = api_error(None, body)
+    error = openai_error(None, body)
     assert type(error) is BadRequestError
 
 
 def test_in_stream_insufficient_quota_is_quota_exhausted() -> None:
-    error = api_error(200, openai_body("quota gone", "insufficient_quota", "insufficient_quota"))
+    error = openai_error(200, openai_body("quota gone", "insufficient_quota", "insufficient_quota"))
     assert isinstance(error, RateLimitError)
     assert error.quota_exhausted is True
 
@@ -484,6 +503,6 @@ def test_modelrelay_upper_case_codes_in_a_stream_map_to_their_class() -> None:
         "VALIDATION_ERROR": UnprocessableEntityError,
     }
     for code, cls in cases.items():
-        error = api_error(None, {"error": {"code": code, "message": "m"}})
+        error = modelrelay_error(None, {"error": {"code": code, "message": "m"}})
         assert type(error) is cls, code
         assert error.code == code

@@ -26,7 +26,23 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .._errors import ConfigError, StreamError, api_error, unreadable_reply
+from .._errors import (
+    GENERIC_CODE_CLASSES,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    NotFoundError,
+    OverloadedError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    build_api_error,
+    describe_error_body,
+    read_error_body,
+    unreadable_reply,
+)
 from .._models import (
     ChatParams,
     ChatResponse,
@@ -264,7 +280,7 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
             attempts=attempts,
         )
     if payload.get("type") == "error":
-        raise api_error(None, payload, {"request-id": request_id or ""}, attempts=attempts)
+        raise map_error(None, payload, {RESPONSE_ID_HEADERS[0]: request_id or ""}, attempts=attempts)
     try:
         return _parse_message(payload, request_id, attempts)
     except StreamError as exc:
@@ -361,7 +377,7 @@ class StreamParser:
             raise StreamError(f"stream event is not a JSON object: {event.data[:200]!r}")
         kind = payload.get("type") or event.event
         if kind == "error":
-            raise api_error(None, payload)
+            raise map_error(None, payload)
         handler = _HANDLERS.get(str(kind))
         if handler is None:  # ping, and event types newer than this code
             return []
@@ -517,6 +533,50 @@ def _string(delta: Mapping[str, Any], key: str, delta_type: str) -> str:
     return value
 
 
+# -- errors -------------------------------------------------------------------------------
+#
+# Bodies: {"type": "error", "error": {"type": "overloaded_error", "message"}}, as a status
+# body or an "error" event inside a 200 stream; 529 means overloaded.
+
+#: Response headers carrying the request id.
+RESPONSE_ID_HEADERS = ("request-id",)
+#: Error types naming a class when no HTTP status does (inside a stream).
+ERROR_CODES: Mapping[str, type[APIError]] = {
+    **GENERIC_CODE_CLASSES,
+    "invalid_request_error": BadRequestError,
+    "request_too_large": BadRequestError,
+    "authentication_error": AuthenticationError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "rate_limit_error": RateLimitError,
+    "overloaded_error": OverloadedError,
+    "api_error": ServerError,
+    "timeout_error": ServerError,
+}
+
+
+def map_error(
+    status: Optional[int],
+    body: Any,
+    headers: Optional[Mapping[str, str]] = None,
+    *,
+    attempts: int = 1,
+    partial: Any = None,
+) -> APIError:
+    """The ``APIError`` for a Messages error body (``status`` None: an in-stream event)."""
+    parsed, text = read_error_body(body)
+    return build_api_error(
+        status,
+        parsed,
+        describe_error_body(parsed, text),
+        headers,
+        request_id_headers=RESPONSE_ID_HEADERS,
+        code_classes=ERROR_CODES,
+        attempts=attempts,
+        partial=partial,
+    )
+
+
 class AnthropicAdapter(Adapter):
     """The Messages API. It has no ``response_format``: structured output uses a forced tool."""
 
@@ -524,6 +584,8 @@ class AnthropicAdapter(Adapter):
     display_name = "Anthropic"
     structured_default_mode = "tool"
     supports_response_format = False
+
+    response_id_headers = RESPONSE_ID_HEADERS
 
     def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
         return auth_headers(api_key)
@@ -538,3 +600,13 @@ class AnthropicAdapter(Adapter):
 
     def stream_parser(self) -> StreamParser:
         return StreamParser()
+
+    def map_error(
+        self,
+        status: Optional[int],
+        body: Any,
+        headers: Optional[Mapping[str, str]] = None,
+        *,
+        attempts: int = 1,
+    ) -> APIError:
+        return map_error(status, body, headers, attempts=attempts)

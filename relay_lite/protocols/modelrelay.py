@@ -64,7 +64,20 @@ import json
 from typing import Any, Mapping, Optional
 
 from .._config import USER_AGENT_PREFIX, VERSION
-from .._errors import APIError, ConfigError, StreamError, api_error, unreadable_reply
+from .._errors import (
+    GENERIC_CODE_CLASSES,
+    APIError,
+    BadRequestError,
+    ConfigError,
+    RateLimitError,
+    StreamError,
+    UnprocessableEntityError,
+    build_api_error,
+    describe_error_body,
+    read_error_body,
+    scalar_text,
+    unreadable_reply,
+)
 from .._models import (
     ChatParams,
     ChatResponse,
@@ -299,7 +312,7 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
             attempts=attempts,
         )
     if _is_error_body(payload):
-        raise api_error(None, payload, {REQUEST_ID_HEADER: request_id or ""}, attempts=attempts)
+        raise map_error(None, payload, {RESPONSE_ID_HEADERS[0]: request_id or ""}, attempts=attempts)
     try:
         raw_reason = _stop_reason(payload)
         return ChatResponse(
@@ -362,7 +375,7 @@ class StreamParser:
         if self.finished:
             raise StreamError(f"{kind!r} event after message_stop")
         if kind == "error" or (kind not in _HANDLERS and "error" in payload):
-            raise api_error(None, payload)
+            raise map_error(None, payload)
         handler = _HANDLERS.get(kind)
         if handler is None:  # event kinds newer than this code
             return []
@@ -639,10 +652,10 @@ class StructuredRecordParser:
         if self.finished:
             raise StreamError(f"structured stream record {kind or '(no type)'!r} after the completion")
         if kind == "error" or (not kind and "error" in record):
-            error = api_error(None, record)
+            error = map_error(None, record)
             if type(error) is APIError and error.status is None:
                 # Neither a status nor a known code: the SDKs treat it as a server failure.
-                error = api_error(500, record)
+                error = map_error(500, record)
             raise error
         if not kind:
             raise StreamError(f"structured stream record has no type: {_snippet(record)}")
@@ -705,12 +718,55 @@ def _snippet(value: Any) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
+# -- errors -------------------------------------------------------------------------------
+#
+# Bodies: {"error": {"code", "message", "fields", "status"}, "request_id"} or a flat
+# {"message", "code", "fields"}; codes are upper case (RATE_LIMIT, VALIDATION_ERROR).
+
+#: Response headers carrying the request id, most specific first.
+RESPONSE_ID_HEADERS = ("x-modelrelay-chat-request-id", "x-request-id")
+#: Error codes (lower-cased) naming a class when no HTTP status does.
+ERROR_CODES: Mapping[str, type[APIError]] = {
+    **GENERIC_CODE_CLASSES,
+    "rate_limit": RateLimitError,
+    "validation_error": UnprocessableEntityError,
+    "invalid_input": BadRequestError,
+}
+
+
+def map_error(
+    status: Optional[int],
+    body: Any,
+    headers: Optional[Mapping[str, str]] = None,
+    *,
+    attempts: int = 1,
+    partial: Any = None,
+) -> APIError:
+    """The ``APIError`` for a ModelRelay error body (``status`` None: inside a stream)."""
+    parsed, text = read_error_body(body)
+    facts = describe_error_body(parsed, text)
+    if isinstance(parsed, Mapping):
+        facts = facts._replace(request_id=scalar_text(parsed.get("request_id")) or None)
+    return build_api_error(
+        status,
+        parsed,
+        facts,
+        headers,
+        request_id_headers=RESPONSE_ID_HEADERS,
+        code_classes=ERROR_CODES,
+        attempts=attempts,
+        partial=partial,
+    )
+
+
 class ModelRelayAdapter(Adapter):
     """``/llm/proxy`` chat, with its NDJSON structured stream."""
 
     name = "modelrelay"
     display_name = "ModelRelay"
     request_id_header = REQUEST_ID_HEADER
+
+    response_id_headers = RESPONSE_ID_HEADERS
 
     def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
         return auth_headers(api_key)
@@ -731,3 +787,13 @@ class ModelRelayAdapter(Adapter):
 
     def structured_record_parser(self) -> StructuredRecordParser:
         return StructuredRecordParser()
+
+    def map_error(
+        self,
+        status: Optional[int],
+        body: Any,
+        headers: Optional[Mapping[str, str]] = None,
+        *,
+        attempts: int = 1,
+    ) -> APIError:
+        return map_error(status, body, headers, attempts=attempts)

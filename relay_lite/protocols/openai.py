@@ -12,7 +12,22 @@ from __future__ import annotations
 import json
 from typing import Any, Mapping, Optional
 
-from .._errors import ConfigError, StreamError, api_error, unreadable_reply
+from .._errors import (
+    GENERIC_CODE_CLASSES,
+    APIError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    build_api_error,
+    describe_error_body,
+    read_error_body,
+    unreadable_reply,
+)
 from .._models import (
     ChatParams,
     ChatResponse,
@@ -273,7 +288,7 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
             attempts=attempts,
         )
     if "error" in payload and "choices" not in payload:
-        raise api_error(None, payload, {"x-request-id": request_id or ""}, attempts=attempts)
+        raise map_error(None, payload, {RESPONSE_ID_HEADERS[0]: request_id or ""}, attempts=attempts)
     try:
         choices = optional_list(payload.get("choices"), "choices")
         if not choices:
@@ -338,7 +353,7 @@ class StreamParser:
         if type(chunk) is not dict:
             raise StreamError(f"stream chunk is not a JSON object: {data[:200]!r}")
         if chunk.get("error"):
-            raise api_error(None, chunk)
+            raise map_error(None, chunk)
         acc = self.acc
         if acc.id is None:
             acc.id = optional_str(chunk.get("id"), "chunk.id")
@@ -456,12 +471,75 @@ class _Choice:
                 events.append(fragment)
 
 
+# -- errors -------------------------------------------------------------------------------
+#
+# Bodies: {"error": {"message", "type", "code", "param"}}. "type" is the family
+# (invalid_request_error), "code" the reason (context_length_exceeded, insufficient_quota).
+# Compatible servers vary: OpenRouter and vLLM put the HTTP status in an integer "code"
+# inside streams (read by the generic ``describe_error_body``); Google's endpoint wraps
+# the error object in a list.
+
+#: Response headers carrying the request id.
+RESPONSE_ID_HEADERS = ("x-request-id",)
+#: Error codes and types (lower case) naming a class when no HTTP status does.
+ERROR_CODES: Mapping[str, type[APIError]] = {
+    **GENERIC_CODE_CLASSES,
+    "invalid_request_error": BadRequestError,
+    "invalid_api_key": AuthenticationError,
+    "model_not_found": NotFoundError,
+    "rate_limit_exceeded": RateLimitError,
+    "insufficient_quota": RateLimitError,
+    # Gateways (OpenRouter) relay an upstream provider's error types in OpenAI's shape.
+    "authentication_error": AuthenticationError,
+    "permission_error": PermissionDeniedError,
+    "not_found_error": NotFoundError,
+    "rate_limit_error": RateLimitError,
+    "request_too_large": BadRequestError,
+    "api_error": ServerError,
+    "timeout_error": ServerError,
+}
+
+
+def _first_object(value: Any) -> Any:
+    """The first object of a list (Google's wrapping), else the value itself."""
+    if isinstance(value, list):
+        return next((item for item in value if isinstance(item, Mapping)), value)
+    return value
+
+
+def map_error(
+    status: Optional[int],
+    body: Any,
+    headers: Optional[Mapping[str, str]] = None,
+    *,
+    attempts: int = 1,
+    partial: Any = None,
+) -> APIError:
+    """The ``APIError`` for an OpenAI-style error body (``status`` None: inside a stream)."""
+    parsed, text = read_error_body(body)
+    unwrapped = _first_object(parsed)
+    if isinstance(unwrapped, Mapping) and isinstance(unwrapped.get("error"), list):
+        unwrapped = {**unwrapped, "error": _first_object(unwrapped["error"])}
+    return build_api_error(
+        status,
+        parsed,
+        describe_error_body(unwrapped, text),
+        headers,
+        request_id_headers=RESPONSE_ID_HEADERS,
+        code_classes=ERROR_CODES,
+        attempts=attempts,
+        partial=partial,
+    )
+
+
 class OpenAIAdapter(Adapter):
     """Chat completions for OpenAI itself (``provider="openai"``) and compatible servers."""
 
     name = "openai"
     display_name = "OpenAI"
     request_id_header = REQUEST_ID_HEADER
+
+    response_id_headers = RESPONSE_ID_HEADERS
 
     def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
         return auth_headers(api_key)
@@ -479,3 +557,13 @@ class OpenAIAdapter(Adapter):
 
     def stream_parser(self) -> StreamParser:
         return StreamParser()
+
+    def map_error(
+        self,
+        status: Optional[int],
+        body: Any,
+        headers: Optional[Mapping[str, str]] = None,
+        *,
+        attempts: int = 1,
+    ) -> APIError:
+        return map_error(status, body, headers, attempts=attempts)
