@@ -31,7 +31,8 @@ from typing import Any, Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ._config import Timeouts
-from ._fake_chat import ChatScript
+from ._errors import ConfigError
+from ._fake_chat import RENDERERS, ChatScript
 from ._fake_wire import Handler, RecordedRequest, Reply, sse_event
 from ._fake_wire import to_bytes as _to_bytes
 from ._transport import Authorizer, ErrorMapper, Response, StreamResponse
@@ -46,10 +47,12 @@ class _Script:
         self.handler = handler
         self.protocol = protocol
         if protocol is not None:
-            from ._fake_chat import RENDERERS
-
             if protocol not in RENDERERS:
-                raise ValueError(f"no fake protocol {protocol!r}; known: {sorted(RENDERERS)}")
+                # ConfigError is a ValueError too; the CLI's demo reports it as such.
+                raise ConfigError(
+                    f"no fake protocol {protocol!r} (add a renderer to relay_lite._fake_chat.RENDERERS); "
+                    f"known: {sorted(RENDERERS)}"
+                )
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Any] = deque()
         self._lock = threading.Lock()

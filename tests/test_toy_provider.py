@@ -37,10 +37,18 @@ from relay_lite import (
     UsageEvent,
     register_preset,
 )
-from relay_lite._errors import ErrorFacts, build_api_error, read_error_body
 from relay_lite._models import ChatParams, StreamEvent
 from relay_lite._sse import ServerSentEvent
-from relay_lite.protocols import ADAPTERS, Accumulator, Adapter, HTTPCall, register_adapter
+from relay_lite.protocols import (
+    ADAPTERS,
+    Accumulator,
+    Adapter,
+    ErrorFacts,
+    HTTPCall,
+    build_api_error,
+    read_error_body,
+    register_adapter,
+)
 from relay_lite.testing import FakeServer, RecordedRequest, Reply, sse_event
 
 TOY_CODES: Mapping[str, type[APIError]] = {"hot": OverloadedError, "slow": RateLimitError}
@@ -246,3 +254,12 @@ def test_a_cut_toy_stream_raises_stream_error_with_the_text_so_far(toy: FakeServ
     with pytest.raises(StreamError) as info:
         list(toy_client(toy).chat().user("hello").stream())
     assert info.value.text == "half"
+
+
+def test_a_fake_server_for_a_protocol_without_a_renderer_is_a_config_error(toy: FakeServer) -> None:
+    with pytest.raises(relay_lite.ConfigError) as info:
+        FakeServer(protocol="toy")
+    assert str(info.value) == (
+        "no fake protocol 'toy' (add a renderer to relay_lite._fake_chat.RENDERERS); "
+        "known: ['anthropic', 'modelrelay', 'openai']"
+    )

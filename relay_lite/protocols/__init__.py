@@ -12,17 +12,26 @@ from __future__ import annotations
 
 from typing import Callable
 
-from .._errors import ConfigError
-from ._adapter import Adapter
+from .._errors import ConfigError, ErrorFacts, build_api_error, describe_error_body, read_error_body
+from ._adapter import Adapter, Decoder, StreamParser
 from ._common import Accumulator, HTTPCall
 
+# What an adapter written outside the package needs (see _adapter's "How to add a
+# provider"): the base class and seam protocols, the call shape, the stream accumulator,
+# and the generic half of error mapping.
 __all__ = [
     "ADAPTERS",
     "Accumulator",
     "Adapter",
     "AdapterFactory",
+    "Decoder",
+    "ErrorFacts",
     "HTTPCall",
+    "StreamParser",
     "adapter_for",
+    "build_api_error",
+    "describe_error_body",
+    "read_error_body",
     "register_adapter",
 ]
 

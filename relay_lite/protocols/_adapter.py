@@ -24,9 +24,10 @@ A new wire protocol touches three places, and the toy provider in
    write ``auth_headers``, ``chat_call`` (an ``HTTPCall``), ``parse_chat``,
    ``stream_parser`` (a ``StreamParser``: ``feed``, ``finished``, ``partial()``; an
    ``Accumulator`` builds the reply), ``stream_decoder`` if the stream is not SSE, and
-   ``map_error``: read the provider's error body (``relay_lite._errors.read_error_body``)
-   into ``ErrorFacts`` and call ``build_api_error`` with the provider's code table and
-   request-id headers. ``json_mode_format``, ``structured_stream_call`` and
+   ``map_error``: read the provider's error body (``read_error_body``, and
+   ``describe_error_body`` for the common shapes) into ``ErrorFacts`` and call
+   ``build_api_error`` with the provider's code table and request-id headers. All of
+   these are importable from ``relay_lite.protocols``. ``json_mode_format``, ``structured_stream_call`` and
    ``structured_record_parser`` are optional.
 2. Register it by name: an entry in ``relay_lite.protocols.ADAPTERS`` (a factory that
    imports the module on first use), or ``relay_lite.protocols.register_adapter``.
