@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, NamedTuple, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 from ._ratelimits import parse_rate_limits
 
@@ -482,19 +482,48 @@ def status_of(value: Any) -> Optional[int]:
     return _status_of(value)
 
 
-class ErrorFacts(NamedTuple):
+class ErrorFacts:
     """What an adapter read from an error body, for ``build_api_error``.
 
     ``code`` is the most specific reason (``insufficient_quota``), ``kind`` the family
     (``invalid_request_error``), ``status`` an HTTP status the body states itself (inside a
-    200 stream), ``request_id`` one the body carries.
+    200 stream), ``request_id`` one the body carries. (A plain class, not a NamedTuple:
+    building one of those costs ``import relay_lite`` almost half a millisecond.)
     """
 
-    message: Optional[str] = None
-    code: Optional[str] = None
-    kind: Optional[str] = None
-    status: Optional[int] = None
-    request_id: Optional[str] = None
+    __slots__ = ("message", "code", "kind", "status", "request_id")
+
+    def __init__(
+        self,
+        message: Optional[str] = None,
+        code: Optional[str] = None,
+        kind: Optional[str] = None,
+        status: Optional[int] = None,
+        request_id: Optional[str] = None,
+    ) -> None:
+        self.message = message
+        self.code = code
+        self.kind = kind
+        self.status = status
+        self.request_id = request_id
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.message, self.code, self.kind, self.status, self.request_id)
+
+    def replace(self, **changes: Any) -> ErrorFacts:
+        """A copy with ``changes`` applied (``facts.replace(request_id="req_1")``)."""
+        values = dict(zip(self.__slots__, self._fields()))
+        values.update(changes)
+        return ErrorFacts(**values)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ErrorFacts) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{name}={value!r}" for name, value in zip(self.__slots__, self._fields()))
+        return f"ErrorFacts({inner})"
 
 
 def read_error_body(body: Union[bytes, str, Mapping[str, Any], None]) -> tuple[Any, Optional[str]]:

@@ -506,3 +506,12 @@ def test_modelrelay_upper_case_codes_in_a_stream_map_to_their_class() -> None:
         error = modelrelay_error(None, {"error": {"code": code, "message": "m"}})
         assert type(error) is cls, code
         assert error.code == code
+
+
+def test_error_facts_replace_makes_a_changed_copy() -> None:
+    from relay_lite._errors import ErrorFacts
+
+    facts = ErrorFacts("m", "c")
+    assert facts.replace(request_id="req_1") == ErrorFacts("m", "c", request_id="req_1")
+    assert facts == ErrorFacts("m", "c")
+    assert repr(facts) == "ErrorFacts(message='m', code='c', kind=None, status=None, request_id=None)"

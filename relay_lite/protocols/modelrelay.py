@@ -746,7 +746,7 @@ def map_error(
     parsed, text = read_error_body(body)
     facts = describe_error_body(parsed, text)
     if isinstance(parsed, Mapping):
-        facts = facts._replace(request_id=scalar_text(parsed.get("request_id")) or None)
+        facts = facts.replace(request_id=scalar_text(parsed.get("request_id")) or None)
     return build_api_error(
         status,
         parsed,
