@@ -417,9 +417,7 @@ def _kept_sockets_after_concurrent_calls(pool_size: int, *, agents: bool = False
     return kept
 
 
-needs_proc = pytest.mark.skipif(
-    not os.path.exists("/proc/net/tcp"), reason="counts sockets through /proc"
-)
+needs_proc = pytest.mark.skipif(not os.path.exists("/proc/net/tcp"), reason="counts sockets through /proc")
 
 
 @needs_proc
