@@ -211,17 +211,25 @@ def read_whole_json(http: StreamResponse, chunks: Iterator[bytes], *, what: str 
         ) from None
 
 
-def whole_json_error(data: object, headers: Mapping[str, str], *, what: str, expected: str) -> RelayError:
+def whole_json_error(
+    data: object,
+    headers: Mapping[str, str],
+    *,
+    what: str,
+    expected: str,
+    map_error: Callable[..., APIError] = api_error,
+) -> RelayError:
     """The error for a whole JSON body where only a stream will do.
 
     An error body (``{"error": ...}``, a ``{"code": 40001, "message": ...}`` envelope) is
-    its ``APIError``; anything else is ``StreamError`` quoting it (``expected`` names the
+    its ``APIError``, mapped by ``map_error`` (the adapter's, so provider codes and request
+    id headers apply); anything else is ``StreamError`` quoting it (``expected`` names the
     framing: "an event stream").
     """
     if isinstance(data, dict):
         failed_envelope = data.get("code") not in (None, 0, "0", 200) and ("message" in data or "msg" in data)
         if "error" in data or failed_envelope:
-            return api_error(None, data, headers)
+            return map_error(None, data, headers)
     shown = json.dumps(data, ensure_ascii=False)
     return StreamError(f"{what} answered with a JSON body, not {expected}: {quote_start(shown)}")
 

@@ -745,7 +745,11 @@ class RecordStructuredStream(StructuredStream):
     def _whole(self, data: object) -> list[StructuredRecord]:
         """A whole JSON body instead of records: its APIError, or refused."""
         raise whole_json_error(
-            data, self._http.headers, what="structured stream", expected="an NDJSON stream"
+            data,
+            self._http.headers,
+            what="structured stream",
+            expected="an NDJSON stream",
+            map_error=self._request._shaped.client.adapter.map_error,
         )
 
     def _name_request(self, exc: RelayError) -> None:

@@ -343,12 +343,12 @@ class EmbeddingResult:
 
 def _parse_embeddings(payload: Any) -> EmbeddingResult:
     if not isinstance(payload, Mapping) or not isinstance(payload.get("data"), list) or not payload["data"]:
-        raise StreamError("the embeddings response has no 'data' list of embeddings")
+        raise ResponseError("the embeddings response has no 'data' list of embeddings")
     try:
         rows = sorted(payload["data"], key=lambda row: int(row.get("index", 0)))
         vectors = [[float(x) for x in row["embedding"]] for row in rows]
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
-        raise StreamError(f"malformed embeddings response: {exc!r}") from None
+        raise ResponseError(f"malformed embeddings response: {exc!r}") from None
     raw_usage = payload.get("usage")
     usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
     model = payload.get("model")

@@ -493,3 +493,19 @@ def test_mock_transport_speaks_the_same_records() -> None:
         StructuredUpdate({"name": "John Doe", "age": 30}, ("name", "age"), True, Person("John Doe", 30)),
     ]
     assert transport.requests[0].headers["accept"] == "application/x-ndjson"
+
+
+def test_json_error_answering_a_record_stream_is_mapped_by_modelrelay(
+    server: FakeServer, client: relay_lite.Client
+) -> None:
+    # A gateway in front of ModelRelay answers the NDJSON request with a whole JSON error:
+    # ModelRelay's own codes and request-id header apply, as for any of its errors.
+    body = {"error": {"code": "RATE_LIMIT", "message": "slow down"}}
+    server.add(Reply.json(body, headers={"X-ModelRelay-Chat-Request-Id": "req-rl-1"}))
+    with pytest.raises(relay_lite.RateLimitError) as caught:
+        list(client.chat().user("x").structured(Person).stream())
+    assert (caught.value.code, caught.value.request_id, caught.value.message) == (
+        "RATE_LIMIT",
+        "req-rl-1",
+        "slow down",
+    )

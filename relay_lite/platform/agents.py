@@ -228,9 +228,11 @@ class AgentRun:
         include_heartbeats: bool = False,
         secrets: Callable[[], tuple[str, ...]] = tuple,
         request_id: Optional[str] = None,
+        map_error: Callable[..., APIError] = api_error,
     ) -> None:
         self._http = http
         self._include_heartbeats = include_heartbeats
+        self._map_error = map_error  # the adapter's: maps a whole JSON error body
         self._parser = AgentRunParser()
         self._pump: StreamPump[ServerSentEvent, AgentEvent, RunSnapshot] = StreamPump(
             http,
@@ -299,7 +301,9 @@ class AgentRun:
 
     def _whole(self, data: object) -> list[AgentEvent]:
         """A run answered with a whole JSON body instead of events: always an error."""
-        raise whole_json_error(data, self._http.headers, what="agent run", expected="an event stream")
+        raise whole_json_error(
+            data, self._http.headers, what="agent run", expected="an event stream", map_error=self._map_error
+        )
 
     def close(self) -> None:
         """Stop reading and release the connection now."""
@@ -577,6 +581,7 @@ class AgentChat:
             include_heartbeats=include_heartbeats,
             secrets=lambda: session.secrets_for(PreparedRequest("POST", self._path)),
             request_id=session.adapter.request_id(http.headers),
+            map_error=session.adapter.map_error,
         )
 
     def stop(self) -> None:
