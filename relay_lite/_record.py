@@ -174,9 +174,17 @@ class Record:
 
     def replace(self: _R, **changes: Any) -> _R:
         """A copy with some fields changed (like ``dataclasses.replace``)."""
-        values = {name: self.__dict__[name] for name in self._fields}
-        unknown = set(changes) - set(values)
+        cls = type(self)
+        unknown = changes.keys() - set(cls._fields)
         if unknown:
-            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
-        values.update(changes)
-        return type(self)(**values)
+            raise TypeError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
+        if hasattr(cls, "__post_init__"):  # its checks must see the new values
+            values = dict(self.__dict__)
+            values.update(changes)
+            return cls(**values)
+        # No checks to run: copy the instance dict (replies are stamped this way per call).
+        copy = object.__new__(cls)
+        fields = copy.__dict__
+        fields.update(self.__dict__)
+        fields.update(changes)
+        return copy

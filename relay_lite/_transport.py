@@ -198,8 +198,11 @@ def check_headers(headers: Mapping[str, str]) -> None:
     for name, value in headers.items():
         if not isinstance(value, str):
             raise ConfigError(f"header {name!r} must be a string, got {type(value).__name__}")
-        if any(ch in name or ch in value for ch in "\r\n") or not name or ":" in name:
+        # Plain ``in`` tests: this runs for every header of every call.
+        if "\n" in value or "\r" in value or "\n" in name or "\r" in name or not name or ":" in name:
             raise ConfigError(f"header {name!r} contains CR, LF or another forbidden character")
+        if value.isascii():
+            continue
         try:
             value.encode("latin-1")
         except UnicodeEncodeError:
@@ -405,6 +408,12 @@ def _timeout_until(read_timeout: Optional[float], deadline: Optional[float]) -> 
     return remaining if read_timeout is None else min(read_timeout, remaining)
 
 
+def _set_timeout(sock: Any, seconds: Optional[float]) -> None:
+    """``sock.settimeout(seconds)``, skipped when already so (each set is a system call)."""
+    if sock.gettimeout() != seconds:
+        sock.settimeout(seconds)
+
+
 class _TimedSocketIO(io.RawIOBase):
     """A socket's reads, each waiting at most ``read_timeout`` and never past ``deadline``."""
 
@@ -422,7 +431,7 @@ class _TimedSocketIO(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> Optional[int]:
-        self._sock.settimeout(_timeout_until(self.read_timeout, self.deadline))
+        _set_timeout(self._sock, _timeout_until(self.read_timeout, self.deadline))
         result: Optional[int] = self._file.readinto(buffer)
         return result
 
@@ -484,7 +493,7 @@ class _TimedConnectionMixin:
         view = memoryview(data)
         for start in range(0, max(len(view), 1), WRITE_CHUNK_BYTES):
             try:
-                self.sock.settimeout(_timeout_until(limits.read_timeout, limits.deadline))
+                _set_timeout(self.sock, _timeout_until(limits.read_timeout, limits.deadline))
                 self.sock.sendall(view[start : start + WRITE_CHUNK_BYTES])
             except _SOCKET_TIMEOUTS:
                 raise _WriteStalled(limits.read_timeout) from None

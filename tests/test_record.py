@@ -100,3 +100,22 @@ def test_mutable_default_is_refused():
 
         class Shared(Record):
             items: list = []  # noqa: RUF012
+
+
+def test_replace_copies_without_sharing_and_refuses_unknown_fields():
+    original = ChatResponse(text="hi", usage=Usage(1, 2, 3))
+    copy = original.replace(text="bye", status=200)
+    assert (copy.text, copy.status, copy.usage) == ("bye", 200, Usage(1, 2, 3))
+    assert (original.text, original.status) == ("hi", None)
+    with pytest.raises(FrozenInstanceError):
+        copy.text = "x"  # type: ignore[misc]
+    with pytest.raises(TypeError, match="has no field 'colour'"):
+        original.replace(colour="red")
+
+
+def test_replace_still_runs_the_checks_of_a_class_with_post_init():
+    from relay_lite import ConfigError, Timeouts
+
+    with pytest.raises(ConfigError, match="Timeouts.connect"):
+        Timeouts().replace(connect=-1)
+    assert Timeouts().replace(read=5).read == 5.0
