@@ -72,6 +72,7 @@ _LAZY = {
     "StructuredRequest": "relay_lite._structured",
     "StructuredStream": "relay_lite._structured",
     "json_schema": "relay_lite._schema",
+    "lambda_deadline": "relay_lite._deadlines",
     "FakeServer": "relay_lite.testing",
     "MockTransport": "relay_lite.testing",
     # The agent platform. Its run events (RunError among them: an event a run yields when

@@ -50,6 +50,18 @@ def test_lambda_handler_against_a_fake_server():
     assert out == "{'statusCode': 200, 'body': '{\"text\": \"Echo: ping\", \"tokens\": 3}'}\n"
 
 
+def test_lambda_example_runs_locally_with_a_fake_context_and_answers_before_its_deadline():
+    out = run(["examples/aws_lambda_handler.py"])
+    lines = out.splitlines()
+    assert lines[0].startswith("No API key set: using the built-in fake server at http://127.0.0.1:")
+    assert lines[1:] == [
+        "{'statusCode': 200, 'body': '{\"text\": \"Echo: ping\", \"tokens\": 3}'}",
+        "returned before the function's 3 s timeout: True",
+        "{'statusCode': 504, 'body': '{\"error\": \"the model did not answer in time\", \"attempts\": 1}'}",
+        "returned before the function's 2.5 s timeout: True",
+    ]
+
+
 def test_demo_without_a_key_streams_a_chat_a_tool_call_and_usage():
     out = run(["-m", "relay_lite", "demo"])
     lines = out.splitlines()
