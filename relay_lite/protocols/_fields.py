@@ -40,14 +40,16 @@ def decode_json(text: str, what: str) -> Any:
 
 def mapping(value: Any, where: str) -> Mapping[str, Any]:
     """``value`` as an object; anything else raises."""
-    if isinstance(value, Mapping):
+    # ``type is dict`` first: parsed JSON objects are dicts, and an isinstance check
+    # against typing's Mapping costs microseconds on this per-reply path.
+    if type(value) is dict or isinstance(value, Mapping):
         return value
     raise wrong_type(where, value, "an object")
 
 
 def optional_mapping(value: Any, where: str) -> Optional[Mapping[str, Any]]:
     """``value`` as an object, or None for null/missing."""
-    if value is None or isinstance(value, Mapping):
+    if value is None or type(value) is dict or isinstance(value, Mapping):
         return value
     raise wrong_type(where, value, "an object")
 
