@@ -24,6 +24,8 @@ Theory of operation
   a request signer can replace it without touching anything else: pass
   ``Session(..., authorizer=signer)`` (AWS SigV4 reads ``OutgoingRequest.body``, method,
   URL and headers, stamps a fresh ``X-Amz-Date`` and signs, on each attempt).
+- Hooks (``_hooks``): when any is registered, each call gets a ``CallEvents`` that the
+  transport's retry loop and the stream pump report to; otherwise nothing is built.
 - Error statuses are mapped by the adapter's ``map_error`` (handed to the transport),
   so provider error shapes stay in the protocol layer.
 """
@@ -35,6 +37,7 @@ from typing import TYPE_CHECKING, Literal, Mapping, Optional, Union, overload
 
 from ._config import USER_AGENT, ClientConfig, ProxySettings, Timeouts
 from ._errors import secret_values, url_secrets
+from ._hooks import CallEvents, Hooks
 from ._record import Record, factory
 from ._transport import (
     Authorizer,
@@ -44,6 +47,7 @@ from ._transport import (
     StreamResponse,
     Transport,
 )
+from ._urls import join_url, split_query
 
 if TYPE_CHECKING:  # the adapter module loads with the first client, not with the package
     from .protocols._adapter import Adapter
@@ -121,9 +125,14 @@ class Session:
         transport: Optional[HTTPTransport] = None,
         env: Optional[Mapping[str, str]] = None,
         authorizer: Optional[Authorizer] = None,
+        hooks: Optional[Hooks] = None,
     ) -> None:
         self.config = config
+        #: Functions called at each request, response, retry, first token, stream end, usage.
+        self.hooks = hooks if hooks is not None else Hooks()
         self.adapter = adapter
+        # Split once: the base URL's query (Azure's api-version) is merged into every call's.
+        self._url_base, self._url_query = split_query(adapter.request_base_url(config.base_url))
         if config.log_level:
             configure_logging(config.log_level)
         self.authorizer: Authorizer = authorizer or KeyAuthorizer(adapter.auth_headers(config.api_key))
@@ -160,9 +169,21 @@ class Session:
 
     def send(self, request: PreparedRequest, *, stream: bool = False) -> Union[Response, StreamResponse]:
         """Send ``request`` with retries: the whole ``Response``, or the open ``StreamResponse``."""
-        url = self.config.base_url + request.path
+        url = join_url(self._url_base, self._url_query, request.path)
         headers = self.headers_for(request)
         send = self.transport.stream if stream else self.transport.request
+        if self.hooks:  # only then: a call without hooks pays nothing for them
+            return send(
+                request.method,
+                url,
+                headers=headers,
+                json_body=request.json,
+                body=request.data,
+                timeouts=request.timeouts,
+                authorizer=self.authorizer,
+                map_error=self.adapter.map_error,
+                events=CallEvents(self.hooks, self.adapter.request_id),
+            )
         return send(
             request.method,
             url,

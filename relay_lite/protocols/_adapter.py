@@ -158,6 +158,14 @@ class Adapter:
 
     # -- requests -------------------------------------------------------------------------
 
+    def request_base_url(self, base_url: str) -> str:
+        """The configured base URL as calls are joined to it (a query string is kept).
+
+        A protocol whose paths repeat a prefix users often include overrides this (the
+        Anthropic adapter drops a trailing ``/v1``, since its paths start with ``/v1/``).
+        """
+        return base_url
+
     def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
         """The headers that carry ``api_key`` (and any fixed ones the protocol needs)."""
         raise NotImplementedError

@@ -590,6 +590,15 @@ class AnthropicAdapter(Adapter):
     def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
         return auth_headers(api_key)
 
+    def request_base_url(self, base_url: str) -> str:
+        # Docs show https://api.anthropic.com/v1 and users copy it; the paths already
+        # start with /v1/, so /v1/v1/messages would 404.
+        head, sep, query = base_url.partition("?")
+        head = head.rstrip("/")
+        if head.endswith("/v1"):
+            head = head[: -len("/v1")]
+        return head + sep + query
+
     def chat_call(self, params: ChatParams, *, stream: bool) -> HTTPCall:
         return build_request(params, stream=stream, provider=self.provider)
 
