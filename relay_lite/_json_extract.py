@@ -18,7 +18,9 @@ the reply may hold, most likely first, each source text at most once:
    ``[`` is tried in order as a start with ``json.JSONDecoder.raw_decode``, which follows
    strings and escapes exactly (a ``}`` inside a string does not end anything), so braces
    in prose that do not start valid JSON are skipped. After a value parses the scan goes
-   on after its end, so values nested in it are not offered on their own.
+   on after its end, and after a start that fails it goes on after that bracket's balanced
+   end (or stops, when it never closes), so values nested in another -- parsed or broken --
+   are never offered on their own.
 
 The caller picks the first candidate that validates (``_structured``). Values follow
 RFC 8259: ``NaN`` and ``Infinity`` are not JSON.
@@ -108,10 +110,45 @@ def _scan(text: str) -> Iterator[tuple[str, Any]]:
             value, end = _DECODER.raw_decode(text, start)
         except (ValueError, RecursionError):  # not JSON, NaN, nested too deep, ...
             failures += 1
-            pos = start + 1
+            # What this bracket encloses is not top level: skip past its balanced end, so a
+            # value nested in a broken one (a trailing comma, a cut reply) is never offered
+            # as the answer. A bracket never closed encloses the rest of the text.
+            region_end = _balanced_end(text, start)
+            if region_end is None:
+                return
+            pos = region_end
             continue
         yield text[start:end], value
         pos = end
+
+
+_BRACKETS_AND_QUOTES = re.compile(r'[\[\]{}"\\]')
+
+
+def _balanced_end(text: str, start: int) -> Optional[int]:
+    """Index after the bracket that closes the one at ``start`` (strings followed), or None."""
+    depth = 0
+    in_string = False
+    escaped_at = -1  # the position a backslash in a string escapes
+    for match in _BRACKETS_AND_QUOTES.finditer(text, start):
+        char = match.group()
+        if in_string:
+            if match.start() == escaped_at:
+                continue
+            if char == "\\":
+                escaped_at = match.end()
+            elif char == '"':
+                in_string = False
+            continue
+        if char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if depth == 0:
+                return match.end()
+    return None
 
 
 def json_candidates(text: str) -> Iterator[Any]:

@@ -235,9 +235,10 @@ def test_nan_and_infinity_are_not_json_and_are_skipped() -> None:
     assert json_error('{"x": Infinity}') == "reply is not valid JSON: Infinity is not a JSON value"
 
 
-def test_truncated_json_in_prose_gives_only_its_complete_inner_values() -> None:
-    # The outer object and the list never close; only {"name": "A"} is complete.
-    assert candidates('Here: {"people": [{"name": "A"}, {"name": "B"') == [{"name": "A"}]
+def test_truncated_json_in_prose_gives_no_inner_values() -> None:
+    # The outer object and the list never close: {"name": "A"} is complete but not top
+    # level, and taking it for the answer would hand back the wrong value.
+    assert candidates('Here: {"people": [{"name": "A"}, {"name": "B"') == []
 
 
 # -- nothing to find, and the error message ------------------------------------------------
@@ -273,9 +274,10 @@ def test_at_most_max_candidates_values() -> None:
 
 
 def test_scan_stops_after_max_failed_starts() -> None:
-    broken = '{"a" ' * MAX_FAILED_STARTS  # each passes the cheap test, then fails to parse
+    piece = '{"a" } '  # passes the cheap test, fails to parse, closes its bracket
+    broken = piece * MAX_FAILED_STARTS
     assert candidates(broken + '{"b": 1}') == []
-    assert candidates(broken[5:] + '{"b": 1}') == [{"b": 1}]
+    assert candidates(broken[len(piece) :] + '{"b": 1}') == [{"b": 1}]
 
 
 def test_duplicates_do_not_use_up_the_candidate_limit() -> None:
@@ -551,3 +553,23 @@ def test_bare_array_streams_as_the_value_itself(server: FakeServer, client: rela
         True,
         [Person("A", 1), Person("B", 2)],
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a trailing comma makes the outer object invalid: the friend inside is not the answer
+        '{"name": "Alice", "age": 30, "friend": {"name": "Bob", "age": 25},}',
+        # cut off by the token limit
+        'Here: {"name": "Alice", "age": 30, "friend": {"name": "Bob", "age": 25}',
+        # a comment inside the outer object
+        '{"name": "Alice", // the user\n "age": 30, "friend": {"name": "Bob", "age": 25}}',
+    ],
+)
+def test_a_value_nested_in_a_broken_one_is_never_offered(text: str) -> None:
+    assert list(json_candidates(text)) == []
+
+
+def test_after_a_broken_value_the_next_top_level_value_is_found() -> None:
+    text = 'Draft {"name": "Bob",} then final: {"name": "Alice", "age": 30, "tags": ["a\\"}"]}'
+    assert list(json_candidates(text)) == [{"name": "Alice", "age": 30, "tags": ['a"}']}]
