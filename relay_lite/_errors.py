@@ -674,11 +674,27 @@ def url_secrets(url: str) -> tuple[str, ...]:
     return tuple(v for v in values if v)
 
 
+# The shortest start of a secret that is redacted on its own: messages quote the first
+# 200 characters of a body, and a key crossing that cut must not survive as a prefix.
+MIN_SECRET_PREFIX = 8
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with each secret and any URL's user info replaced by ``[REDACTED]``."""
-    for secret in secrets:
-        if secret and secret in text:
+    """``text`` with each secret and any URL's user info replaced by ``[REDACTED]``.
+
+    A secret cut short (a quote that ends inside it) is redacted too: any start of it
+    ``MIN_SECRET_PREFIX`` characters or longer.
+    """
+    secrets = [secret for secret in secrets if secret]
+    for secret in secrets:  # whole secrets first, then what is left of cut ones
+        if secret in text:
             text = text.replace(secret, REDACTED)
+    for secret in secrets:
+        for length in range(len(secret) - 1, MIN_SECRET_PREFIX - 1, -1):
+            prefix = secret[:length]
+            if prefix in text:
+                text = text.replace(prefix, REDACTED)
+                break
     if "@" in text:
         text = re.sub(_URL_CREDENTIALS, r"\1" + REDACTED + "@", text)
     return text
@@ -713,6 +729,8 @@ def scrub(error: RelayError, secrets: Iterable[str]) -> RelayError:
     secrets = tuple(secrets)
     error.message = redact(error.message, secrets)
     error.args = (error.message,)
+    if isinstance(error, ResponseError) and error.body is not None:
+        error.body = redact(error.body, secrets)
     if isinstance(error, APIError):
         if error.code is not None:
             error.code = redact(error.code, secrets)

@@ -302,3 +302,15 @@ def test_key_echoed_inside_an_error_event_of_a_200_stream_is_redacted(
     assert REDACTED in str(info.value)
     assert info.value.partial.text == "Hi"
     assert info.value.headers["x-ratelimit-remaining-requests"] == "7"
+
+
+def test_a_key_cut_by_a_quote_is_redacted_as_far_as_it_goes() -> None:
+    # Messages quote the first 200 characters of a body; a key crossing that cut must not
+    # survive as a prefix (review finding: 20 of 41 characters leaked).
+    key = "sk-proj-SECRETSECRETSECRETSECRETSECRET123"
+    quoted = "stream ended in the middle of an event: '" + ("x" * 170) + key[:20] + "'"
+    assert redact(quoted, secret_values({"Authorization": f"Bearer {key}"})) == (
+        "stream ended in the middle of an event: '" + ("x" * 170) + REDACTED + "'"
+    )
+    # shorter than MIN_SECRET_PREFIX: nothing to recognise it by, and nothing much leaked
+    assert redact("key sk-proj", [key]) == "key sk-proj"
