@@ -36,7 +36,7 @@ import logging
 from typing import TYPE_CHECKING, Literal, Mapping, Optional, Union, overload
 
 from ._config import USER_AGENT, ClientConfig, ProxySettings, Timeouts
-from ._errors import secret_values, url_secrets
+from ._errors import RelayError, scrub, secret_values, url_secrets
 from ._hooks import CallEvents, Hooks
 from ._record import Record, factory
 from ._transport import (
@@ -160,6 +160,15 @@ class Session:
         """The credentials ``request`` sends, for scrubbing a reply that echoes them."""
         extra = url_secrets(self.config.base_url) + self.authorizer.secrets()
         return secret_values(self.headers_for(request), extra)
+
+    def scrubbed(self, request: PreparedRequest, error: RelayError) -> RelayError:
+        """``error``, raised while reading a reply to ``request``, cleaned of its credentials.
+
+        The transport scrubs what it raises itself; a reply that arrived whole may still
+        echo a key into an error its reader raises (an error envelope in a 200 body, a
+        ``ResponseError`` quoting the body).
+        """
+        return scrub(error, self.secrets_for(request))
 
     @overload
     def send(self, request: PreparedRequest, *, stream: Literal[False] = ...) -> Response: ...

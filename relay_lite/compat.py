@@ -347,7 +347,7 @@ def _parse_embeddings(payload: Any) -> EmbeddingResult:
     try:
         rows = sorted(payload["data"], key=lambda row: int(row.get("index", 0)))
         vectors = [[float(x) for x in row["embedding"]] for row in rows]
-    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+    except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ResponseError(f"malformed embeddings response: {exc!r}") from None
     raw_usage = payload.get("usage")
     usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
@@ -629,6 +629,9 @@ class Provider:
         try:
             # The client's one request path, as chat: key, configured headers, retries.
             response = client.session.send(request)
-            return _parse_embeddings(response.json())
+            try:
+                return _parse_embeddings(response.json())
+            except RelayError as exc:  # a body quoted in the error may echo the key
+                raise client.session.scrubbed(request, exc) from None
         except RelayError as exc:
             raise as_builtin(exc) from exc

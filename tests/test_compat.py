@@ -509,3 +509,18 @@ def test_compat_errors_survive_pickling() -> None:
     assert (copy.status, copy.code, copy.attempts, str(copy)) == (429, "rate_limit_exceeded", 3, str(error))
     streamed = pickle.loads(pickle.dumps(as_builtin(relay_lite.StreamError("cut"), streaming=True)))
     assert isinstance(streamed, RuntimeError) and isinstance(streamed, relay_lite.StreamError)
+
+
+def test_embeddings_with_an_index_json_cannot_hold_in_an_int_are_a_response_error(server):
+    # json reads 1e400 as inf; int(inf) raised a bare OverflowError before.
+    server.add(
+        Reply(
+            body=b'{"data": [{"index": 1e400, "embedding": [0.5]}]}',
+            headers={"Content-Type": "application/json"},
+        )
+    )
+    p = Provider("m", api_key="k", base_url=server.url)
+    with pytest.raises(relay_lite.ResponseError) as info:
+        p.embed("x")
+    assert isinstance(info.value, ValueError)
+    assert str(info.value).startswith("malformed embeddings response: OverflowError(")

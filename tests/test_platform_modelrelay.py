@@ -21,8 +21,8 @@ from relay_lite import (
     ConfigError,
     ConflictError,
     NotFoundError,
+    ResponseError,
     RetryPolicy,
-    StreamError,
     UnprocessableEntityError,
 )
 from relay_lite._config import VERSION
@@ -527,10 +527,18 @@ def test_older_tier_fields_and_tolerated_shapes() -> None:
     assert old.tier_code is None and old.display_name is None
     session = CheckoutSession.from_json({"id": "cs_1", "url": "https://x"})
     assert session.session_id == "cs_1"
-    with pytest.raises(StreamError, match="no 'url'"):
+    # A whole reply of the wrong shape is a ResponseError (streams keep StreamError).
+    with pytest.raises(ResponseError, match="no 'url'"):
         CheckoutSession.from_json({"session_id": "cs_1"})
-    with pytest.raises(StreamError, match="no 'id'"):
+    with pytest.raises(ResponseError, match="no 'id'"):
         Customer.from_json({"email": "a@example.com"})
+
+
+@pytest.mark.parametrize("limit", [float("inf"), float("nan"), float("-inf")])
+def test_counts_that_are_not_finite_read_as_unknown(limit: float) -> None:
+    # json accepts 1e400 (inf) and NaN; int() of them raised a bare OverflowError/ValueError.
+    tier = Tier.from_json({"id": "t", "spend_limit_cents": limit, "price_amount_cents": 5.0})
+    assert (tier.spend_limit_cents, tier.price_amount_cents) == (None, 5)
 
 
 # -- frontend tokens --------------------------------------------------------------------------

@@ -314,3 +314,29 @@ def test_a_key_cut_by_a_quote_is_redacted_as_far_as_it_goes() -> None:
     )
     # shorter than MIN_SECRET_PREFIX: nothing to recognise it by, and nothing much leaked
     assert redact("key sk-proj", [key]) == "key sk-proj"
+
+
+def test_agent_platform_error_envelope_in_a_200_body_is_redacted(caplog: pytest.LogCaptureFixture) -> None:
+    # The agent platform wraps errors as {"code": 401, "message": ...} with status 200.
+    from relay_lite import AgentClient
+
+    key = "sk-agent-secret-123456"
+    with FakeServer() as server:
+        server.add(Reply.json({"code": 401, "message": f"bad key {key}", "data": None}))
+        with AgentClient(server.url, api_key=key, env={}) as agents:
+            with pytest.raises(APIError) as info:
+                agents.conversations.get("c1")
+    assert key not in everything_said(info.value, caplog)
+    assert str(info.value).startswith(f"bad key {REDACTED}")
+
+
+def test_a_200_html_page_echoing_the_key_is_a_redacted_response_error() -> None:
+    from relay_lite import ResponseError
+
+    with FakeServer() as server:
+        server.add(Reply(body=f"<html>hello {KEY}</html>".encode(), headers={"Content-Type": "text/html"}))
+        client = Client.modelrelay(api_key=KEY, base_url=server.url)
+        with pytest.raises(ResponseError) as info:
+            client.tiers.get("t1")
+    assert KEY not in str(info.value) + repr(info.value) + str(info.value.body)
+    assert REDACTED in str(info.value.body)

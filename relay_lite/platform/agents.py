@@ -42,7 +42,7 @@ from typing import Any, Callable, Generator, Generic, Iterable, Iterator, Mappin
 from urllib.parse import quote, urlencode, urlsplit
 
 from .._config import ClientConfig, RetryPolicy, Timeouts, check_base_url
-from .._errors import APIError, ConfigError, StreamError, api_error
+from .._errors import APIError, ConfigError, RelayError, ResponseError, api_error
 from .._session import PreparedRequest, Session
 from .._sse import ServerSentEvent, SSEDecoder
 from .._stream import StreamPump, whole_json_error
@@ -205,7 +205,7 @@ def _cursor(value: Any) -> Optional[Cursor]:
 
 def _object(data: Any, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise StreamError(f"expected a JSON object for a {what}, got {type(data).__name__}")
+        raise ResponseError(f"expected a JSON object for a {what}, got {type(data).__name__}")
     return data
 
 
@@ -420,7 +420,10 @@ class AgentClient:
         response = self.session.send(request)
         if not response.body.strip():
             return None
-        return _unwrap(response.json(), response.headers, self.session.adapter)
+        try:
+            return _unwrap(response.json(), response.headers, self.session.adapter)
+        except RelayError as exc:  # an error envelope in a 200 body may echo the key
+            raise self.session.scrubbed(request, exc) from None
 
     def _open_run(self, path: str, body: dict[str, Any]) -> StreamResponse:
         """The request that opens a run's event stream (through the same request path)."""
@@ -460,15 +463,15 @@ def _page(data: Any, parse: Any, what: str) -> Page[Any]:
     obj = _object(data, f"page of {what}s")
     raw_items = obj.get("items") or []
     if not isinstance(raw_items, list):
-        raise StreamError(f"page of {what}s has 'items' that is not a list")
+        raise ResponseError(f"page of {what}s has 'items' that is not a list")
     items = tuple(parse(item) for item in raw_items)
     has_more = obj.get("has_more", False)
     if not isinstance(has_more, bool):
-        raise StreamError(f"page of {what}s has 'has_more' that is not a boolean: {has_more!r}")
+        raise ResponseError(f"page of {what}s has 'has_more' that is not a boolean: {has_more!r}")
     cursor = items[-1].seq if items and has_more else None
     if has_more and cursor is None:
         # Stopping here would silently drop the rest of the list.
-        raise StreamError(f"page of {what}s says it has more, but its last item has no 'seq' cursor")
+        raise ResponseError(f"page of {what}s says it has more, but its last item has no 'seq' cursor")
     return Page(items, has_more, cursor)
 
 
@@ -499,7 +502,7 @@ class Conversations:
             if page.next_cursor is None:
                 return
             if page.next_cursor == cursor:
-                raise StreamError(f"conversation list cursor did not advance (stuck at {cursor!r})")
+                raise ResponseError(f"conversation list cursor did not advance (stuck at {cursor!r})")
             cursor = page.next_cursor
 
     def get(self, conversation_id: str) -> Conversation:

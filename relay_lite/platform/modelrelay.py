@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, List, Mapping, Optional
 from urllib.parse import quote, urlsplit
 
-from .._errors import APIError, ConfigError, StreamError
+from .._errors import APIError, ConfigError, RelayError, ResponseError
 from ..protocols.modelrelay import ACCEPT_JSON, CLIENT_HEADER, CLIENT_NAME
 
 if TYPE_CHECKING:
@@ -76,7 +76,10 @@ def _str(data: Mapping[str, Any], *names: str) -> Optional[str]:
 def _int(data: Mapping[str, Any], *names: str) -> Optional[int]:
     for name in names:
         value = data.get(name)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        # JSON allows 1e400 (inf) and Python's json reads NaN: neither is a count.
+        if isinstance(value, float) and value == value and value not in (float("inf"), float("-inf")):
             return int(value)
     return None
 
@@ -99,20 +102,20 @@ def _object(payload: Any, wrapper: Optional[str], what: str) -> Mapping[str, Any
     if isinstance(payload, Mapping):
         inner = payload.get(wrapper) if wrapper else None
         return inner if isinstance(inner, Mapping) else payload
-    raise StreamError(f"expected a JSON object for {what}, got {type(payload).__name__}")
+    raise ResponseError(f"expected a JSON object for {what}, got {type(payload).__name__}")
 
 
 def _objects(payload: Any, wrapper: str, what: str) -> list[Mapping[str, Any]]:
     items = payload.get(wrapper) if isinstance(payload, Mapping) else payload
     if not isinstance(items, list) or not all(isinstance(item, Mapping) for item in items):
-        raise StreamError(f"expected a list of {what} objects in {wrapper!r}")
+        raise ResponseError(f"expected a list of {what} objects in {wrapper!r}")
     return list(items)
 
 
 def _required(data: Mapping[str, Any], name: str, what: str) -> str:
     value = _str(data, name)
     if value is None:
-        raise StreamError(f"{what} in the response has no {name!r}")
+        raise ResponseError(f"{what} in the response has no {name!r}")
     return value
 
 
@@ -263,7 +266,7 @@ class CheckoutSession:
         """Build from ``{session_id, url}`` (``id`` accepted for ``session_id``)."""
         session_id = _str(data, "session_id", "id")
         if session_id is None:
-            raise StreamError("checkout session in the response has no 'session_id'")
+            raise ResponseError("checkout session in the response has no 'session_id'")
         return cls(session_id=session_id, url=_required(data, "url", "checkout session"), raw=dict(data))
 
 
@@ -401,8 +404,14 @@ class _Group:
         request = PreparedRequest(
             method, path, json=body, headers={"Accept": ACCEPT_JSON, CLIENT_HEADER: CLIENT_NAME}
         )
-        response = self._client.session.send(request)
-        return response.json() if parse else None
+        session = self._client.session
+        response = session.send(request)
+        if not parse:
+            return None
+        try:
+            return response.json()
+        except RelayError as exc:  # a body quoted in the error may echo the key
+            raise session.scrubbed(request, exc) from None
 
 
 def _segment(name: str, value: Any) -> str:
