@@ -97,8 +97,11 @@ class PreparedRequest(Record):
     ``path`` is below the configured base URL (a query string included); ``json`` is a
     JSON value to send, or ``data`` raw bytes. ``headers`` are the call's own (from the
     adapter); ``overrides`` win over the configured headers (request id, per-request
-    headers). ``timeouts`` replaces the client's for this call only.
+    headers). ``timeouts`` replaces the client's for this call only. Header values and
+    bodies stay out of ``repr``: a per-request header may carry a credential.
     """
+
+    _hidden_in_repr = frozenset({"json", "data", "headers", "overrides"})
 
     method: str
     path: str

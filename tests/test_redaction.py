@@ -340,3 +340,10 @@ def test_a_200_html_page_echoing_the_key_is_a_redacted_response_error() -> None:
             client.tiers.get("t1")
     assert KEY not in str(info.value) + repr(info.value) + str(info.value.body)
     assert REDACTED in str(info.value.body)
+
+
+def test_prepared_request_repr_shows_no_header_value() -> None:
+    from relay_lite._session import PreparedRequest
+
+    request = PreparedRequest("POST", "/chat", json={"k": KEY}, overrides={"X-Api-Key": KEY})
+    assert repr(request) == "PreparedRequest(method='POST', path='/chat', timeouts=None)"
