@@ -58,6 +58,8 @@ raises.
 from __future__ import annotations
 
 import json
+import logging
+import time
 from itertools import chain
 from typing import (
     TYPE_CHECKING,
@@ -72,6 +74,7 @@ from typing import (
 )
 
 from ._errors import REQUEST_ID_HEADERS, APIError, RelayError, StreamError, api_error, scrub
+from ._hooks import StreamStats, gap_stats
 from ._models import (
     ChatResponse,
     Done,
@@ -87,7 +90,10 @@ from ._sse import ServerSentEvent, SSEDecoder
 from ._transport import StreamResponse
 
 if TYPE_CHECKING:
+    from ._hooks import CallEvents
     from .protocols._adapter import ChatDecoder, ChatStreamParser, Decoder, StreamParser
+
+logger = logging.getLogger("relay_lite")
 
 #: Most bytes a JSON reply to a streaming request may have (it is read whole).
 MAX_WHOLE_REPLY_BYTES = 16 * 1024 * 1024
@@ -292,6 +298,18 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
         self._iterator: Optional[Generator[EventT, None, None]] = None
         self._rate_limits: Optional[RateLimits] = None
         self._rate_limits_read = False
+        # Timing: from the call's start (set by the transport) to each read that made events.
+        #: The call's hook reporter (None when the client has no hooks).
+        self.call_events: Optional[CallEvents] = getattr(http, "events", None)
+        self._started: float = getattr(http, "started", None) or time.monotonic()
+        self._chunks = 0
+        self._bytes = 0
+        self._event_count = 0
+        self._ttft: Optional[float] = None
+        self._last_mark = 0.0
+        self._gaps: list[float] = []
+        #: Timing figures (``StreamStats``), set when the stream ends, cleanly or not.
+        self.stats: Optional[StreamStats] = None
 
     def __iter__(self) -> Iterator[EventT]:
         if self._iterator is None:
@@ -330,11 +348,23 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
                 events = self._whole(read_whole_json(http, chunks, what=self.what))
                 http.close()  # a no-op when reading to the end already released the connection
                 self.done = True
+                self._mark(len(events))
+                self._finish(True)
                 yield from events
                 return
             for chunk in chunks:
+                self._chunks += 1
+                self._bytes += len(chunk)
+                marked = False
                 for item in decoder.feed(chunk):
-                    yield from parser.feed(item)
+                    produced = parser.feed(item)
+                    if produced:
+                        if not marked:  # one timing mark per read: gaps are between reads
+                            self._mark(len(produced))
+                            marked = True
+                        else:
+                            self._event_count += len(produced)
+                        yield from produced
                     if parser.finished:
                         break
                 if parser.finished:
@@ -364,9 +394,62 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
         except GeneratorExit:
             self.closed_early = not self.done
             http.close()
+            self._finish(False)
             raise
         http.drain()
         self.done = True
+        self._finish(True)
+
+    def _mark(self, count: int) -> None:
+        """A read produced ``count`` events: note the time to first token or the gap."""
+        now = time.monotonic()
+        if self._ttft is None:
+            self._ttft = now - self._started
+            if self.call_events is not None:
+                self.call_events.first_token(self._ttft, self.request_id)
+        else:
+            self._gaps.append(now - self._last_mark)
+        self._last_mark = now
+        self._event_count += count
+
+    def _finish(self, ok: bool) -> None:
+        """Work out ``stats`` once, log them at debug and report them to the hooks."""
+        if self.stats is not None:
+            return
+        mean, p50, p95, largest = gap_stats(self._gaps)
+        stats = StreamStats(
+            self._chunks,
+            self._bytes,
+            self._event_count,
+            time.monotonic() - self._started,
+            self._ttft,
+            mean,
+            p50,
+            p95,
+            largest,
+            self.request_id,
+            ok,
+        )
+        self.stats = stats
+        if logger.isEnabledFor(logging.DEBUG):
+            gaps = (
+                "-"
+                if mean is None
+                else "/".join(f"{g:.3f}" for g in (mean, p50, p95, largest) if g is not None)
+            )
+            logger.debug(
+                "%s ended%s: %d chunks, %d bytes, %d events in %.3f s; ttft %s; gaps mean/p50/p95/max %s s",
+                self.what,
+                "" if ok else " early",
+                stats.chunks,
+                stats.bytes,
+                stats.events,
+                stats.duration,
+                "-" if stats.ttft is None else f"{stats.ttft:.3f} s",
+                gaps,
+            )
+        if self.call_events is not None:
+            self.call_events.stream_end(stats)
 
     def _last_item(self, item: ItemT) -> list[EventT]:
         """Feed the item the stream ended inside (an SSE event with no blank line after it).
@@ -393,6 +476,7 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
             self._on_error(exc)
         scrub(exc, self._secrets())
         http.close()
+        self._finish(False)
 
     def close(self) -> None:
         """Stop reading and release the connection now."""
@@ -401,6 +485,8 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
         if self._iterator is not None:
             self._iterator.close()
         self.http.close()
+        if self.started:
+            self._finish(self.done)
 
 
 def events_of_whole(response: ChatResponse) -> list[StreamEvent]:
@@ -493,7 +579,21 @@ class ChatStream:
         yield from self._pump
         if self._response is None:  # a whole JSON reply set it, and yielded its Done
             self._response = self._pump.partial
+            self._report_usage(self._response)
             yield Done(self._response)
+        else:
+            self._report_usage(self._response)
+
+    def _report_usage(self, response: ChatResponse) -> None:
+        events = self._pump.call_events
+        if events is not None:
+            events.usage(response.usage, response.model, self.request_id)
+
+    @property
+    def stats(self) -> Optional[StreamStats]:
+        """Timing figures (chunks, bytes, duration, time to first token, gaps between
+        reads: mean, p50, p95, max) once the stream has ended; None before."""
+        return self._pump.stats
 
     def _whole_reply(self, payload: object) -> list[StreamEvent]:
         assert self._parse_whole is not None  # only given to the pump with it

@@ -43,7 +43,7 @@ import socket
 import threading
 import time
 import zlib
-from typing import Any, Iterator, Mapping, Optional, Protocol, Union
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Protocol, Union
 
 import urllib3
 from urllib3 import connection as u3_connection
@@ -68,6 +68,9 @@ from ._errors import (
     url_secrets,
 )
 from ._errors import TimeoutError as RelayTimeoutError  # not the builtin of the same name
+
+if TYPE_CHECKING:
+    from ._hooks import CallEvents
 
 logger = logging.getLogger("relay_lite")
 
@@ -147,8 +150,13 @@ class HTTPTransport(Protocol):
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
+        events: Optional[CallEvents] = None,
     ) -> Response:
-        """Send one call (with retries) and read the whole successful body."""
+        """Send one call (with retries) and read the whole successful body.
+
+        ``events`` (given only when the client has hooks) hears of each attempt,
+        response and retry.
+        """
         ...
 
     def stream(
@@ -162,6 +170,7 @@ class HTTPTransport(Protocol):
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
+        events: Optional[CallEvents] = None,
     ) -> StreamResponse:
         """Send one call (with retries until a 2xx arrives) and return its open body."""
         ...
@@ -566,6 +575,10 @@ class StreamResponse:
         self._body = body
         self._finished = False
         self.closed = False
+        #: The call's hook reporter (set by the transport when the client has hooks).
+        self.events: Optional[CallEvents] = None
+        #: When the call began (``time.monotonic()``; set by the transport), for timing.
+        self.started: float = time.monotonic()
 
     def iter_bytes(self) -> Iterator[bytes]:
         """Yield raw body bytes as they arrive. Errors carry the attempt count."""
@@ -620,7 +633,7 @@ def _lower_headers(raw: Any) -> dict[str, str]:
 class _Call:
     """One call's inputs, as ``Transport._send`` takes them."""
 
-    __slots__ = ("method", "url", "headers", "json_body", "body", "authorizer", "map_error")
+    __slots__ = ("method", "url", "headers", "json_body", "body", "authorizer", "map_error", "events")
 
     def __init__(
         self,
@@ -631,6 +644,7 @@ class _Call:
         body: Optional[bytes],
         authorizer: Optional[Authorizer],
         map_error: Optional[ErrorMapper],
+        events: Optional[CallEvents] = None,
     ) -> None:
         self.method = method
         self.url = url
@@ -639,6 +653,7 @@ class _Call:
         self.body = body
         self.authorizer = authorizer
         self.map_error = map_error
+        self.events = events
 
 
 class Transport:
@@ -721,11 +736,12 @@ class Transport:
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
+        events: Optional[CallEvents] = None,
     ) -> Response:
         """Send one request (with retries) and read the whole successful body."""
         timeouts = timeouts or self.timeouts
         deadline = _deadline(timeouts)
-        call = _Call(method, url, headers, json_body, body, authorizer, map_error)
+        call = _Call(method, url, headers, json_body, body, authorizer, map_error, events)
         raw, attempts = self._send(call, timeouts, deadline, stream=False)
         try:
             data = _read_whole_body(raw, timeouts, deadline)
@@ -749,15 +765,20 @@ class Transport:
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
+        events: Optional[CallEvents] = None,
     ) -> StreamResponse:
         """Send one request (with retries until a 2xx arrives) and return its open body."""
+        started = time.monotonic()
         timeouts = timeouts or self.timeouts
         deadline = _deadline(timeouts)
-        call = _Call(method, url, headers, json_body, body, authorizer, map_error)
+        call = _Call(method, url, headers, json_body, body, authorizer, map_error, events)
         raw, attempts = self._send(call, timeouts, deadline, stream=True)
-        return StreamResponse(
+        response = StreamResponse(
             raw, _lower_headers(raw), _Body(raw, timeouts.read, deadline), attempts, deadline
         )
+        response.events = events
+        response.started = started
+        return response
 
     # -- the retry loop -----------------------------------------------------------------
 
@@ -774,6 +795,7 @@ class Transport:
         check_headers(all_headers)
         pool = self._pool_for(url)
         body_bytes = body or b""
+        events = call.events
 
         attempt = 0
         while True:
@@ -786,6 +808,8 @@ class Transport:
             attempt_headers = authorized_headers(
                 method, url, all_headers, body_bytes, call.authorizer, attempt
             )
+            if events is not None:
+                events.request(method, url, attempt, self.retry.max_retries + 1)
             started = time.monotonic()
             _call_limits.deadline, _call_limits.read_timeout = deadline, timeouts.read
             try:
@@ -808,11 +832,17 @@ class Transport:
                 logger.debug("%s %s failed on attempt %d: %s", method, safe_url(url), attempt, error.message)
                 if not retryable or attempt > self.retry.max_retries:
                     raise error from exc
-                self._wait(self.retry.backoff_delay(attempt), deadline, error, attempt)
+                wait = self.retry.backoff_delay(attempt)
+                self._allow_wait(wait, deadline, error, attempt)
+                if events is not None:
+                    events.retry(method, url, attempt, wait, error.message)
+                self.sleep(wait)
                 continue
 
             _call_limits.deadline = _call_limits.read_timeout = None
             elapsed = time.monotonic() - started
+            if events is not None:
+                events.response(method, url, raw.status, elapsed, _lower_headers(raw), attempt)
             if 200 <= raw.status < 300:
                 logger.debug(
                     "%s %s -> %d in %.3f s (attempt %d)", method, safe_url(url), raw.status, elapsed, attempt
@@ -841,7 +871,10 @@ class Transport:
                 )
                 raise api_exc
             wait = demanded if demanded is not None else self.retry.backoff_delay(attempt)
-            self._wait(wait, deadline, api_exc, attempt)
+            self._allow_wait(wait, deadline, api_exc, attempt)
+            if events is not None:
+                events.retry(method, url, attempt, wait, api_exc.message, raw.status, demanded is not None)
+            self.sleep(wait)
 
     def _secrets(
         self, headers: Mapping[str, str], url: str, authorizer: Optional[Authorizer] = None
@@ -882,7 +915,8 @@ class Transport:
         _release(raw)
         return b"".join(parts)[:MAX_ERROR_BODY_BYTES]
 
-    def _wait(self, seconds: float, deadline: Optional[float], error: RelayError, attempt: int) -> None:
+    def _allow_wait(self, seconds: float, deadline: Optional[float], error: RelayError, attempt: int) -> None:
+        """Refuse (``DeadlineExceeded``) a wait that would cross the deadline; log it otherwise."""
         if deadline is not None and time.monotonic() + seconds >= deadline:
             raise DeadlineExceeded(
                 f"total deadline would pass during the {seconds:.2f} s wait before retry {attempt}; "
@@ -890,7 +924,6 @@ class Transport:
                 attempts=attempt,
             ) from error
         logger.info("retrying in %.2f s after attempt %d: %s", seconds, attempt, error.message)
-        self.sleep(seconds)
 
 
 def _read_whole_body(raw: Any, timeouts: Timeouts, deadline: Optional[float]) -> bytes:

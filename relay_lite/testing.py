@@ -35,6 +35,7 @@ from ._errors import ConfigError
 from ._fake_chat import RENDERERS, ChatScript
 from ._fake_wire import Handler, RecordedRequest, Reply, sse_event
 from ._fake_wire import to_bytes as _to_bytes
+from ._hooks import CallEvents
 from ._transport import Authorizer, ErrorMapper, Response, StreamResponse
 
 __all__ = ["FakeServer", "MockTransport", "Reply", "RecordedRequest", "ChatScript", "Handler", "sse_event"]
@@ -270,6 +271,7 @@ class MockTransport(_Script):
         json_body: object,
         body: Optional[bytes],
         authorizer: Optional[Authorizer],
+        events: Optional[CallEvents] = None,
     ) -> Reply:
         from ._transport import authorized_headers, check_headers, encode_json_body
 
@@ -280,7 +282,13 @@ class MockTransport(_Script):
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")
         lowered = {k.lower(): v for k, v in sent.items()}
-        return self._next_reply(RecordedRequest(method, path, lowered, body or b""))
+        if events is not None:  # one attempt, answered at once: the hooks hear of both
+            events.request(method, url, 1, 1)
+        reply = self._next_reply(RecordedRequest(method, path, lowered, body or b""))
+        if events is not None and not reply.drop:
+            reply_headers = {k.lower(): v for k, v in reply.headers.items()}
+            events.response(method, url, reply.status, 0.0, reply_headers, 1)
+        return reply
 
     @staticmethod
     def _raise_for(reply: Reply, data: bytes, map_error: Optional[ErrorMapper]) -> None:
@@ -303,11 +311,12 @@ class MockTransport(_Script):
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
+        events: Optional[CallEvents] = None,
     ) -> Response:
         """Answer one request with the next scripted reply, as ``Transport.request`` would."""
         from ._errors import StreamError
 
-        reply = self._record(method, url, headers, json_body, body, authorizer)
+        reply = self._record(method, url, headers, json_body, body, authorizer, events)
         data = _reply_bytes(reply)
         self._raise_for(reply, data, map_error)
         if reply.abort:
@@ -325,11 +334,14 @@ class MockTransport(_Script):
         timeouts: Optional[Timeouts] = None,
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
+        events: Optional[CallEvents] = None,
     ) -> StreamResponse:
         """Answer with the next scripted reply as an open stream of its chunks."""
-        reply = self._record(method, url, headers, json_body, body, authorizer)
+        reply = self._record(method, url, headers, json_body, body, authorizer, events)
         self._raise_for(reply, _reply_bytes(reply), map_error)
-        return _MockStream(reply)
+        stream = _MockStream(reply)
+        stream.events = events
+        return stream
 
     def close(self) -> None:
         """Nothing to release."""
@@ -352,6 +364,7 @@ class _MockStream(StreamResponse):
         self.attempts = 1
         self.deadline = None
         self.closed = False
+        self.events = None
         self._reply = reply
 
     def iter_bytes(self) -> Iterator[bytes]:
