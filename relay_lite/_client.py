@@ -13,7 +13,7 @@ there and nowhere else. ``AgentClient`` (``platform/agents.py``) is built the sa
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Union, overload
 
 from ._chat import ChatRequest
 from ._config import PRESETS, ClientConfig, RetryPolicy, Timeouts
@@ -21,7 +21,7 @@ from ._errors import APIError, ConfigError, safe_url, scrub
 from ._models import ChatParams, ChatResponse
 from ._ratelimits import parse_rate_limits
 from ._stream import ChatStream
-from ._transport import HTTPTransport, Response, StreamResponse
+from ._transport import Authorizer, HTTPTransport, Response, StreamResponse
 
 if TYPE_CHECKING:
     from ._session import PreparedRequest, Session
@@ -53,6 +53,7 @@ class Client:
         env: Optional[Mapping[str, str]] = None,
         transport: Optional[HTTPTransport] = None,
         pool_size: Optional[int] = None,
+        authorizer: Optional[Authorizer] = None,
     ) -> None:
         self.config = ClientConfig.resolve(
             provider=provider,
@@ -82,7 +83,9 @@ class Client:
         self.adapter: Adapter = adapter_for(self.config.protocol, self.config.provider)
         #: The one request path; ``transport`` replaces the network (e.g.
         #: relay_lite.testing.MockTransport in tests). Also sets up ``RELAY_LITE_LOG``.
-        self.session: Session = Session(self.config, self.adapter, transport=transport, env=env)
+        self.session: Session = Session(
+            self.config, self.adapter, transport=transport, env=env, authorizer=authorizer
+        )
         self.transport: HTTPTransport = self.session.transport
 
     # -- presets --------------------------------------------------------------------------
@@ -118,6 +121,40 @@ class Client:
         ``base_url`` may be None to read it from ``RELAY_LITE_BASE_URL`` or ``OPENAI_BASE_URL``.
         """
         return cls("compatible", api_key=api_key, base_url=base_url, **options)
+
+    @classmethod
+    def azure(
+        cls,
+        endpoint: Optional[str] = None,
+        deployment: Optional[str] = None,
+        api_version: Optional[str] = None,
+        api_key: Optional[str] = None,
+        azure_ad_token_provider: Optional[Callable[[], str]] = None,
+        **options: Any,
+    ) -> Client:
+        """Azure OpenAI (endpoint, key and api-version from ``AZURE_OPENAI_ENDPOINT``,
+        ``AZURE_OPENAI_API_KEY`` and ``OPENAI_API_VERSION`` when not given).
+
+        With ``deployment``: ``{endpoint}/openai/deployments/{deployment}/chat/completions
+        ?api-version=...``; without: the v1 API, ``{endpoint}/openai/v1/chat/completions``
+        with the model (a deployment name) per request or as ``model=``. Auth is the
+        ``api-key`` header, or ``azure_ad_token_provider`` (a callable returning a Microsoft
+        Entra ID token, called on every attempt) as a bearer token.
+
+        >>> Client.azure("https://my.openai.azure.com", "gpt-4o", "2024-10-21")  # doctest: +SKIP
+        """
+        from ._azure import azure_options, resolve_azure
+
+        settings = resolve_azure(
+            endpoint=endpoint,
+            deployment=deployment,
+            api_version=api_version,
+            api_key=api_key,
+            azure_ad_token_provider=azure_ad_token_provider,
+            model=options.pop("model", None),
+            env=options.get("env"),
+        )
+        return cls("azure", **azure_options(settings), **options)
 
     def __repr__(self) -> str:
         config = self.config

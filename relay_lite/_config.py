@@ -165,6 +165,10 @@ PRESETS: dict[str, Preset] = {
     "modelrelay": Preset(
         "modelrelay", "modelrelay", "https://api.modelrelay.ai/api/v1", "MODELRELAY_API_KEY"
     ),
+    # Azure OpenAI: the URL is built from endpoint and deployment by Client.azure, which
+    # also reads AZURE_OPENAI_API_KEY itself (no key_env: a set Azure key must not make
+    # Azure the provider a bare Client() picks, as it has no URL to go with it).
+    "azure": Preset("azure", "azure", None, None, None, key_required=False),
     # Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...): no default URL, key
     # optional. OPENAI_BASE_URL names such a server for the openai SDK, so it does here too.
     "compatible": Preset(

@@ -9,6 +9,7 @@ built from the request, so demos and smoke tests need no script at all.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Optional
 
@@ -544,6 +545,56 @@ def _modelrelay_structured(
     return reply
 
 
+# -- Azure OpenAI ----------------------------------------------------------------------------
+
+# What Azure's default filter reports for harmless text, per category.
+_AZURE_SAFE = {
+    name: {"filtered": False, "severity": "safe"} for name in ("hate", "self_harm", "sexual", "violence")
+}
+_AZURE_PATH = re.compile(
+    r"^(?:/openai/deployments/[^/?]+/chat/completions\?(?:.*&)?api-version=[^&]+.*|/openai/v1/chat/completions(?:\?.*)?)$"
+)
+
+
+def _azure_error(status: int, code: str, message: str) -> Reply:
+    return Reply.json({"error": {"code": code, "message": message}}, status=status)
+
+
+def render_azure(script: ChatScript, request: RecordedRequest) -> Reply:
+    """``script`` as Azure OpenAI answers it: OpenAI's shapes plus content-filter results.
+
+    Only Azure's two URL shapes are served (a deployment path needs ``api-version``); a
+    request without ``api-key`` or a bearer token gets API Management's flat 401.
+    """
+    if not _AZURE_PATH.match(request.path):
+        return _azure_error(404, "404", f"Resource not found: {request.path}")
+    if not (request.headers.get("api-key") or request.headers.get("authorization", "").startswith("Bearer ")):
+        return Reply.json(
+            {"statusCode": 401, "message": "Access denied due to missing subscription key."}, status=401
+        )
+    reply = render_openai(script, request)
+    prompt_filter = [{"prompt_index": 0, "content_filter_results": _AZURE_SAFE}]
+    if reply.chunks is None and isinstance(reply.body, (bytes, str)):
+        payload = json.loads(reply.body)
+        payload["prompt_filter_results"] = prompt_filter
+        for choice in payload.get("choices") or []:
+            choice["content_filter_results"] = _AZURE_SAFE
+        return Reply.json(payload, status=reply.status, headers=script.headers)
+    # Azure's stream opens with a chunk that has no choices, only the prompt's results.
+    first = sse_event(
+        {
+            "id": "",
+            "object": "",
+            "created": 0,
+            "model": "",
+            "choices": [],
+            "prompt_filter_results": prompt_filter,
+        }
+    )
+    reply.chunks = [first, *(reply.chunks or [])]
+    return reply
+
+
 Renderer = Callable[[ChatScript, RecordedRequest], Reply]
 Neutraliser = Callable[[dict[str, Any]], tuple[list[Any], list[dict[str, Any]]]]
 
@@ -552,4 +603,5 @@ RENDERERS: dict[str, tuple[Renderer, Neutraliser]] = {
     "openai": (render_openai, _openai_neutral),
     "anthropic": (render_anthropic, _anthropic_neutral),
     "modelrelay": (render_modelrelay, _modelrelay_neutral),
+    "azure": (render_azure, _openai_neutral),
 }

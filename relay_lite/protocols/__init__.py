@@ -51,6 +51,12 @@ def _anthropic(provider: str) -> Adapter:
     return AnthropicAdapter(provider)
 
 
+def _azure(provider: str) -> Adapter:
+    from .azure import AzureOpenAIAdapter
+
+    return AzureOpenAIAdapter(provider)
+
+
 def _modelrelay(provider: str) -> Adapter:
     from .modelrelay import ModelRelayAdapter
 
@@ -63,6 +69,7 @@ ADAPTERS: dict[str, AdapterFactory] = {
     "openai": _openai,
     "anthropic": _anthropic,
     "modelrelay": _modelrelay,
+    "azure": _azure,
 }
 
 

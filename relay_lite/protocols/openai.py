@@ -480,7 +480,7 @@ class _Choice:
 # the error object in a list.
 
 #: Response headers carrying the request id.
-RESPONSE_ID_HEADERS = ("x-request-id",)
+RESPONSE_ID_HEADERS: tuple[str, ...] = ("x-request-id",)
 #: Error codes and types (lower case) naming a class when no HTTP status does.
 ERROR_CODES: Mapping[str, type[APIError]] = {
     **GENERIC_CODE_CLASSES,
@@ -514,8 +514,13 @@ def map_error(
     *,
     attempts: int = 1,
     partial: Any = None,
+    code_classes: Mapping[str, type[APIError]] = ERROR_CODES,
+    request_id_headers: tuple[str, ...] = RESPONSE_ID_HEADERS,
 ) -> APIError:
-    """The ``APIError`` for an OpenAI-style error body (``status`` None: inside a stream)."""
+    """The ``APIError`` for an OpenAI-style error body (``status`` None: inside a stream).
+
+    ``code_classes`` and ``request_id_headers`` let a server speaking this protocol with
+    its own codes (Azure OpenAI) reuse the mapping."""
     parsed, text = read_error_body(body)
     unwrapped = _first_object(parsed)
     if isinstance(unwrapped, Mapping) and isinstance(unwrapped.get("error"), list):
@@ -525,8 +530,8 @@ def map_error(
         parsed,
         describe_error_body(unwrapped, text),
         headers,
-        request_id_headers=RESPONSE_ID_HEADERS,
-        code_classes=ERROR_CODES,
+        request_id_headers=request_id_headers,
+        code_classes=code_classes,
         attempts=attempts,
         partial=partial,
     )
