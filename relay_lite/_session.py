@@ -33,9 +33,9 @@ Theory of operation
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Literal, Mapping, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Union, overload
 
-from ._config import USER_AGENT, ClientConfig, ProxySettings, Timeouts
+from ._config import USER_AGENT, ClientConfig, ProxySettings, RetryPolicy, Timeouts
 from ._errors import RelayError, scrub, secret_values, url_secrets
 from ._hooks import CallEvents, Hooks
 from ._record import Record, factory
@@ -97,7 +97,7 @@ class PreparedRequest(Record):
     ``path`` is below the configured base URL (a query string included); ``json`` is a
     JSON value to send, or ``data`` raw bytes. ``headers`` are the call's own (from the
     adapter); ``overrides`` win over the configured headers (request id, per-request
-    headers). ``timeouts`` replaces the client's for this call only. Header values and
+    headers). ``timeouts`` and ``retry`` replace the client's for this call only. Header values and
     bodies stay out of ``repr``: a per-request header may carry a credential.
     """
 
@@ -110,6 +110,7 @@ class PreparedRequest(Record):
     headers: Mapping[str, str] = factory(default_factory=dict)
     overrides: Mapping[str, str] = factory(default_factory=dict)
     timeouts: Optional[Timeouts] = None
+    retry: Optional[RetryPolicy] = None
 
 
 class Session:
@@ -133,6 +134,9 @@ class Session:
         self.config = config
         #: Functions called at each request, response, retry, first token, stream end, usage.
         self.hooks = hooks if hooks is not None else Hooks()
+        #: Per-copy defaults (``Client.with_options``); None leaves the transport's own.
+        self.default_timeouts: Optional[Timeouts] = None
+        self.default_retry: Optional[RetryPolicy] = None
         self.adapter = adapter
         # Split once: the base URL's query (Azure's api-version) is merged into every call's.
         self._url_base, self._url_query = split_query(adapter.request_base_url(config.base_url))
@@ -184,27 +188,23 @@ class Session:
         url = join_url(self._url_base, self._url_query, request.path)
         headers = self.headers_for(request)
         send = self.transport.stream if stream else self.transport.request
+        # Optional arguments go only when set: a transport written before them still works.
+        options: dict[str, Any] = {}
         if self.hooks:  # only then: a call without hooks pays nothing for them
-            return send(
-                request.method,
-                url,
-                headers=headers,
-                json_body=request.json,
-                body=request.data,
-                timeouts=request.timeouts,
-                authorizer=self.authorizer,
-                map_error=self.adapter.map_error,
-                events=CallEvents(self.hooks, self.adapter.request_id),
-            )
+            options["events"] = CallEvents(self.hooks, self.adapter.request_id)
+        retry = request.retry or self.default_retry
+        if retry is not None:
+            options["retry"] = retry
         return send(
             request.method,
             url,
             headers=headers,
             json_body=request.json,
             body=request.data,
-            timeouts=request.timeouts,
+            timeouts=request.timeouts or self.default_timeouts,
             authorizer=self.authorizer,
             map_error=self.adapter.map_error,
+            **options,
         )
 
     def close(self) -> None:

@@ -151,11 +151,13 @@ class HTTPTransport(Protocol):
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
         events: Optional[CallEvents] = None,
+        retry: Optional[RetryPolicy] = None,
     ) -> Response:
         """Send one call (with retries) and read the whole successful body.
 
         ``events`` (given only when the client has hooks) hears of each attempt,
-        response and retry.
+        response and retry; ``retry`` replaces the transport's policy for this call
+        (given only when a request or a client copy sets one).
         """
         ...
 
@@ -171,6 +173,7 @@ class HTTPTransport(Protocol):
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
         events: Optional[CallEvents] = None,
+        retry: Optional[RetryPolicy] = None,
     ) -> StreamResponse:
         """Send one call (with retries until a 2xx arrives) and return its open body."""
         ...
@@ -633,7 +636,17 @@ def _lower_headers(raw: Any) -> dict[str, str]:
 class _Call:
     """One call's inputs, as ``Transport._send`` takes them."""
 
-    __slots__ = ("method", "url", "headers", "json_body", "body", "authorizer", "map_error", "events")
+    __slots__ = (
+        "method",
+        "url",
+        "headers",
+        "json_body",
+        "body",
+        "authorizer",
+        "map_error",
+        "events",
+        "retry",
+    )
 
     def __init__(
         self,
@@ -645,6 +658,7 @@ class _Call:
         authorizer: Optional[Authorizer],
         map_error: Optional[ErrorMapper],
         events: Optional[CallEvents] = None,
+        retry: Optional[RetryPolicy] = None,
     ) -> None:
         self.method = method
         self.url = url
@@ -654,6 +668,7 @@ class _Call:
         self.authorizer = authorizer
         self.map_error = map_error
         self.events = events
+        self.retry = retry
 
 
 class Transport:
@@ -737,11 +752,12 @@ class Transport:
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
         events: Optional[CallEvents] = None,
+        retry: Optional[RetryPolicy] = None,
     ) -> Response:
         """Send one request (with retries) and read the whole successful body."""
         timeouts = timeouts or self.timeouts
         deadline = _deadline(timeouts)
-        call = _Call(method, url, headers, json_body, body, authorizer, map_error, events)
+        call = _Call(method, url, headers, json_body, body, authorizer, map_error, events, retry)
         raw, attempts = self._send(call, timeouts, deadline, stream=False)
         try:
             data = _read_whole_body(raw, timeouts, deadline)
@@ -766,12 +782,13 @@ class Transport:
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
         events: Optional[CallEvents] = None,
+        retry: Optional[RetryPolicy] = None,
     ) -> StreamResponse:
         """Send one request (with retries until a 2xx arrives) and return its open body."""
         started = time.monotonic()
         timeouts = timeouts or self.timeouts
         deadline = _deadline(timeouts)
-        call = _Call(method, url, headers, json_body, body, authorizer, map_error, events)
+        call = _Call(method, url, headers, json_body, body, authorizer, map_error, events, retry)
         raw, attempts = self._send(call, timeouts, deadline, stream=True)
         response = StreamResponse(
             raw, _lower_headers(raw), _Body(raw, timeouts.read, deadline), attempts, deadline
@@ -796,6 +813,7 @@ class Transport:
         pool = self._pool_for(url)
         body_bytes = body or b""
         events = call.events
+        policy = call.retry or self.retry
 
         attempt = 0
         while True:
@@ -809,7 +827,7 @@ class Transport:
                 method, url, all_headers, body_bytes, call.authorizer, attempt
             )
             if events is not None:
-                events.request(method, url, attempt, self.retry.max_retries + 1)
+                events.request(method, url, attempt, policy.max_retries + 1)
             started = time.monotonic()
             _call_limits.deadline, _call_limits.read_timeout = deadline, timeouts.read
             try:
@@ -830,9 +848,9 @@ class Transport:
                 error.attempts = attempt
                 scrub(error, self._secrets(attempt_headers, url, call.authorizer))
                 logger.debug("%s %s failed on attempt %d: %s", method, safe_url(url), attempt, error.message)
-                if not retryable or attempt > self.retry.max_retries:
+                if not retryable or attempt > policy.max_retries:
                     raise error from exc
-                wait = self.retry.backoff_delay(attempt)
+                wait = policy.backoff_delay(attempt)
                 self._allow_wait(wait, deadline, error, attempt)
                 if events is not None:
                     events.retry(method, url, attempt, wait, error.message)
@@ -859,18 +877,18 @@ class Transport:
             if 300 <= raw.status < 400:
                 api_exc.message += _redirect_note(response_headers)
             if (
-                not self._should_retry(raw.status, response_headers, api_exc)
-                or attempt > self.retry.max_retries
+                not self._should_retry(raw.status, response_headers, api_exc, policy)
+                or attempt > policy.max_retries
             ):
                 raise api_exc
             demanded = parse_retry_after(response_headers)
-            if demanded is not None and demanded > self.retry.max_retry_after:
+            if demanded is not None and demanded > policy.max_retry_after:
                 api_exc.message += (
                     f"; the server asked to retry after {demanded:g} s, more than the "
-                    f"{self.retry.max_retry_after:g} s cap (max_retry_after), so not waiting"
+                    f"{policy.max_retry_after:g} s cap (max_retry_after), so not waiting"
                 )
                 raise api_exc
-            wait = demanded if demanded is not None else self.retry.backoff_delay(attempt)
+            wait = demanded if demanded is not None else policy.backoff_delay(attempt)
             self._allow_wait(wait, deadline, api_exc, attempt)
             if events is not None:
                 events.retry(method, url, attempt, wait, api_exc.message, raw.status, demanded is not None)
@@ -890,7 +908,9 @@ class Transport:
             extra += authorizer.secrets()
         return secret_values(headers, extra)
 
-    def _should_retry(self, status: int, headers: Mapping[str, str], error: APIError) -> bool:
+    def _should_retry(
+        self, status: int, headers: Mapping[str, str], error: APIError, policy: RetryPolicy
+    ) -> bool:
         override = headers.get("x-should-retry", "").strip().lower()
         if override == "true":
             return True
@@ -898,7 +918,7 @@ class Transport:
             return False
         if getattr(error, "quota_exhausted", False):
             return False
-        return status in self.retry.retry_statuses
+        return status in policy.retry_statuses
 
     def _read_error_body(self, raw: Any, timeouts: Timeouts, deadline: Optional[float]) -> bytes:
         parts: list[bytes] = []

@@ -69,6 +69,7 @@ from ._config import RetryPolicy, Timeouts, retry_from_env, timeouts_from_env
 from ._errors import ConfigError, RelayError, ResponseError, StreamError, TransportError
 from ._models import ChatResponse
 from ._stream import ChatStream
+from ._transport import HTTPTransport
 
 __all__ = ["Provider", "GenerateResult", "TextStream", "EmbeddingResult"]
 
@@ -369,47 +370,92 @@ class Provider:
     ``Provider(model)`` talks to OpenRouter with ``OPENROUTER_API_KEY``; ``base_url``
     points it at any other OpenAI-compatible server (the key still comes from
     ``OPENROUTER_API_KEY`` unless given). ``client`` is the underlying relay_lite
-    ``Client``, for anything this API does not cover.
+    ``Client``, for anything this API does not cover. ``transport=`` replaces the
+    network as ``Client(transport=...)`` does (``relay_lite.testing.MockTransport``).
     """
 
     client: Client
     model: str
 
-    def __init__(self, model: str, api_key: Optional[str] = None, base_url: Optional[str] = None) -> None:
-        self._setup("openrouter", model, api_key, base_url)
+    def __init__(
+        self,
+        model: str,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        *,
+        transport: Optional[HTTPTransport] = None,
+    ) -> None:
+        self._setup("openrouter", model, api_key, base_url, transport)
 
     @classmethod
-    def _preset(cls, provider: str, model: str, api_key: Optional[str], base_url: Optional[str]) -> Provider:
+    def _preset(
+        cls,
+        provider: str,
+        model: str,
+        api_key: Optional[str],
+        base_url: Optional[str],
+        transport: Optional[HTTPTransport] = None,
+    ) -> Provider:
         self = cls.__new__(cls)
-        self._setup(provider, model, api_key, base_url)
+        self._setup(provider, model, api_key, base_url, transport)
         return self
 
     @classmethod
-    def openai(cls, model: str, *, api_key: Optional[str] = None, base_url: Optional[str] = None) -> Provider:
+    def openai(
+        cls,
+        model: str,
+        *,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        transport: Optional[HTTPTransport] = None,
+    ) -> Provider:
         """OpenAI's API; the key defaults to ``OPENAI_API_KEY``."""
-        return cls._preset("openai", model, api_key, base_url)
+        return cls._preset("openai", model, api_key, base_url, transport)
 
     @classmethod
     def anthropic(
-        cls, model: str, *, api_key: Optional[str] = None, base_url: Optional[str] = None
+        cls,
+        model: str,
+        *,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        transport: Optional[HTTPTransport] = None,
     ) -> Provider:
         """Anthropic's Messages API; the key defaults to ``ANTHROPIC_API_KEY``."""
-        return cls._preset("anthropic", model, api_key, base_url)
+        return cls._preset("anthropic", model, api_key, base_url, transport)
 
     @classmethod
     def openrouter(
-        cls, model: str, *, api_key: Optional[str] = None, base_url: Optional[str] = None
+        cls,
+        model: str,
+        *,
+        api_key: Optional[str] = None,
+        base_url: Optional[str] = None,
+        transport: Optional[HTTPTransport] = None,
     ) -> Provider:
         """OpenRouter; the key defaults to ``OPENROUTER_API_KEY``."""
-        return cls._preset("openrouter", model, api_key, base_url)
+        return cls._preset("openrouter", model, api_key, base_url, transport)
 
-    def _setup(self, provider: str, model: str, api_key: Optional[str], base_url: Optional[str]) -> None:
+    def _setup(
+        self,
+        provider: str,
+        model: str,
+        api_key: Optional[str],
+        base_url: Optional[str],
+        transport: Optional[HTTPTransport] = None,
+    ) -> None:
         if not isinstance(model, str) or not model.strip():
             raise ConfigError(f"model must be a non-empty string, got {model!r}")
         timeouts, retry = settings_from_env(os.environ)
         self.model = model
         self.client = Client(
-            provider, api_key=api_key, base_url=base_url, model=model, timeouts=timeouts, retry=retry
+            provider,
+            api_key=api_key,
+            base_url=base_url,
+            model=model,
+            timeouts=timeouts,
+            retry=retry,
+            transport=transport,
         )
         # generate_text: the request timeout bounds the whole call (unless a total is set).
         if timeouts.total is None and timeouts.read is not None:

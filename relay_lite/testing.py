@@ -30,7 +30,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
-from ._config import Timeouts
+from ._config import RetryPolicy, Timeouts
 from ._errors import ConfigError
 from ._fake_chat import RENDERERS, ChatScript
 from ._fake_wire import Handler, RecordedRequest, Reply, sse_event
@@ -312,6 +312,7 @@ class MockTransport(_Script):
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
         events: Optional[CallEvents] = None,
+        retry: Optional[RetryPolicy] = None,
     ) -> Response:
         """Answer one request with the next scripted reply, as ``Transport.request`` would."""
         from ._errors import StreamError
@@ -335,6 +336,7 @@ class MockTransport(_Script):
         authorizer: Optional[Authorizer] = None,
         map_error: Optional[ErrorMapper] = None,
         events: Optional[CallEvents] = None,
+        retry: Optional[RetryPolicy] = None,
     ) -> StreamResponse:
         """Answer with the next scripted reply as an open stream of its chunks."""
         reply = self._record(method, url, headers, json_body, body, authorizer, events)

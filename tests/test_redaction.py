@@ -346,4 +346,4 @@ def test_prepared_request_repr_shows_no_header_value() -> None:
     from relay_lite._session import PreparedRequest
 
     request = PreparedRequest("POST", "/chat", json={"k": KEY}, overrides={"X-Api-Key": KEY})
-    assert repr(request) == "PreparedRequest(method='POST', path='/chat', timeouts=None)"
+    assert repr(request) == "PreparedRequest(method='POST', path='/chat', timeouts=None, retry=None)"
