@@ -31,14 +31,31 @@ if TYPE_CHECKING:
 
 
 def _content(
-    text: Optional[str], images: Sequence[Union[str, ImagePart]]
+    text: Optional[str], images: Sequence[Union[str, bytes, ImagePart]]
 ) -> Union[str, tuple[ContentPart, ...]]:
     if not images:
         return text or ""
     parts: list[ContentPart] = [TextPart(text)] if text else []
     for image in images:
-        parts.append(image if isinstance(image, ImagePart) else ImagePart(url=image))
+        if isinstance(image, ImagePart):
+            parts.append(image)
+        elif isinstance(image, (bytes, bytearray)):
+            parts.append(ImagePart(data=image))  # type: ignore[arg-type]  # encoded by ImagePart
+        elif isinstance(image, str):
+            parts.append(ImagePart(url=image))
+        else:
+            raise ConfigError(f"an image is a URL, bytes or an ImagePart, got {type(image).__name__}")
     return tuple(parts)
+
+
+def _whole(name: str, value: Any, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ConfigError(f"{name} must be a whole number >= {low}, got {value!r}")
+    return value
+
+
+#: OpenAI's reasoning_effort values.
+REASONING_EFFORTS = ("minimal", "low", "medium", "high")
 
 
 class ChatRequest:
@@ -73,9 +90,9 @@ class ChatRequest:
         return self.with_message(Message("system", text))
 
     def user(
-        self, text: Optional[str] = None, *, images: Sequence[Union[str, ImagePart]] = ()
+        self, text: Optional[str] = None, *, images: Sequence[Union[str, bytes, ImagePart]] = ()
     ) -> ChatRequest:
-        """Add a user message; ``images`` are URLs or ``ImagePart``s."""
+        """Add a user message; ``images`` are URLs, raw image bytes or ``ImagePart``s."""
         return self.with_message(Message("user", _content(text, images)))
 
     def assistant(
@@ -156,6 +173,31 @@ class ChatRequest:
                 total=value,
             )
         return self.with_params(timeout=value)
+
+    def reasoning_effort(self, effort: str) -> ChatRequest:
+        """How hard a reasoning model thinks: "minimal", "low", "medium" or "high" (OpenAI's
+        ``reasoning_effort``; Anthropic refuses it: use ``thinking``)."""
+        if effort not in REASONING_EFFORTS:
+            raise ConfigError(
+                f"reasoning_effort must be one of {', '.join(REASONING_EFFORTS)}, got {effort!r}"
+            )
+        return self.with_params(reasoning_effort=effort)
+
+    def thinking(self, budget_tokens: int) -> ChatRequest:
+        """Anthropic extended thinking with ``budget_tokens`` (>= 1024, below ``max_tokens``);
+        OpenAI refuses it: use ``reasoning_effort``."""
+        return self.with_params(thinking_budget=_whole("thinking budget_tokens", budget_tokens, 1024))
+
+    def n(self, count: int) -> ChatRequest:
+        """Ask for ``count`` choices (``ChatResponse.choices``); Anthropic has one only."""
+        return self.with_params(n=_whole("n", count, 1))
+
+    def parallel_tool_calls(self, enabled: bool) -> ChatRequest:
+        """Whether the model may call several tools in one turn (OpenAI's
+        ``parallel_tool_calls``; Anthropic's ``disable_parallel_tool_use``)."""
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"parallel_tool_calls must be True or False, got {enabled!r}")
+        return self.with_params(parallel_tool_calls=enabled)
 
     def request_id(self, value: str) -> ChatRequest:
         """Your own id for this request, sent where the provider accepts one."""

@@ -45,8 +45,29 @@ class TextPart(Record):
     text: str
 
 
+# Leading bytes of the image formats the providers accept, for raw bytes given without a
+# media type (PNG and GIF signatures; JPEG's SOI marker; WebP's RIFF....WEBP header).
+_IMAGE_SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def sniff_image_type(data: bytes) -> Optional[str]:
+    """The media type of image bytes from their signature (PNG, JPEG, GIF, WebP), or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((kind for magic, kind in _IMAGE_SIGNATURES if data.startswith(magic)), None)
+
+
 class ImagePart(Record):
-    """An image, by ``url`` or as base64 ``data`` with its ``media_type`` (e.g. image/png)."""
+    """An image, by ``url`` or as base64 ``data`` with its ``media_type`` (e.g. image/png).
+
+    ``data`` may also be the raw bytes of the image: they are base64-encoded here, and the
+    media type is read from the bytes' signature when not given (PNG, JPEG, GIF, WebP).
+    """
 
     url: Optional[str] = None
     data: Optional[str] = None
@@ -56,6 +77,21 @@ class ImagePart(Record):
     def __post_init__(self) -> None:
         if (self.url is None) == (self.data is None):
             raise ConfigError("ImagePart needs exactly one of url= or data=")
+        raw: Any = self.data
+        if isinstance(raw, (bytes, bytearray, memoryview)):
+            raw = bytes(raw)
+            if not self.media_type:
+                kind = sniff_image_type(raw)
+                if kind is None:
+                    raise ConfigError(
+                        "ImagePart bytes are not PNG, JPEG, GIF or WebP; pass media_type= to send them anyway"
+                    )
+                object.__setattr__(self, "media_type", kind)
+            import base64  # only where images are sent as bytes
+
+            object.__setattr__(self, "data", base64.b64encode(raw).decode("ascii"))
+        elif self.data is not None and not isinstance(self.data, str):
+            raise ConfigError(f"ImagePart data= must be bytes or base64 text, got {type(self.data).__name__}")
         if self.data is not None and not self.media_type:
             raise ConfigError("ImagePart with data= needs media_type= (for example 'image/png')")
 
@@ -435,3 +471,8 @@ class ChatParams(Record):
     request_id: Optional[str] = None
     extra_body: Mapping[str, Any] = factory(default_factory=dict)
     customer_id: Optional[str] = None  # ModelRelay customer-attributed calls
+    # Request features each protocol maps or refuses (ConfigError naming the provider).
+    reasoning_effort: Optional[str] = None  # OpenAI: minimal/low/medium/high
+    thinking_budget: Optional[int] = None  # Anthropic extended thinking, in tokens
+    n: Optional[int] = None  # several choices (OpenAI)
+    parallel_tool_calls: Optional[bool] = None

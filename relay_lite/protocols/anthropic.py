@@ -201,6 +201,12 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "anthropi
             "response_format is not supported by the Anthropic Messages API; "
             "use structured() for typed output"
         )
+    if params.reasoning_effort is not None:
+        raise ConfigError(
+            "reasoning_effort is not supported by the Anthropic Messages API; use thinking(budget_tokens)"
+        )
+    if params.n is not None and params.n != 1:
+        raise ConfigError(f"the Anthropic Messages API returns one choice; n={params.n} is not supported")
     system, messages = messages_to_wire(params.messages)
     body: dict[str, Any] = {
         "model": params.model,
@@ -215,6 +221,16 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "anthropi
         "tool_choice": tool_choice_to_wire(params.tool_choice),
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    if params.thinking_budget is not None:
+        if params.thinking_budget >= body["max_tokens"]:
+            raise ConfigError(
+                f"Anthropic needs the thinking budget ({params.thinking_budget}) below max_tokens "
+                f"({body['max_tokens']}); raise max_tokens"
+            )
+        body["thinking"] = {"type": "enabled", "budget_tokens": params.thinking_budget}
+    if params.parallel_tool_calls is False:
+        # Anthropic says it the other way round, inside tool_choice.
+        body["tool_choice"] = {**body.get("tool_choice", {"type": "auto"}), "disable_parallel_tool_use": True}
     if params.stop:
         body["stop_sequences"] = list(params.stop)
     if params.tools:

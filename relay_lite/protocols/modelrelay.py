@@ -188,6 +188,14 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "modelrel
         raise ConfigError("top_p is not supported by ModelRelay /llm/proxy")
     if params.seed is not None:
         raise ConfigError("seed is not supported by ModelRelay /llm/proxy")
+    for name, value in (
+        ("reasoning_effort", params.reasoning_effort),
+        ("thinking", params.thinking_budget),
+        ("n", params.n),
+        ("parallel_tool_calls", params.parallel_tool_calls),
+    ):
+        if value is not None:
+            raise ConfigError(f"{name} is not supported by ModelRelay /llm/proxy")
     headers = {"Accept": ACCEPT_SSE if stream else ACCEPT_JSON, CLIENT_HEADER: CLIENT_NAME}
     body: dict[str, Any] = {}
     if params.customer_id:

@@ -135,7 +135,14 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "compatib
         "response_format": params.response_format,
         "metadata": params.metadata,
         "tool_choice": tool_choice_to_wire(params.tool_choice),
+        "reasoning_effort": params.reasoning_effort,
+        "n": params.n,
+        "parallel_tool_calls": params.parallel_tool_calls,
     }
+    if params.thinking_budget is not None:
+        raise ConfigError(
+            f"a thinking budget is an Anthropic setting; {provider} (OpenAI protocol) takes reasoning_effort"
+        )
     body.update({k: v for k, v in optional.items() if v is not None})
     if params.stop:
         body["stop"] = list(params.stop)
