@@ -1,24 +1,46 @@
 """The ``relay-lite`` command (also ``python -m relay_lite``).
 
     relay-lite demo                 stream a chat, a tool call and usage figures
-    relay-lite chat "Hello" [-m MODEL] [-s SYSTEM] [--no-stream]
-    relay-lite version
+    relay-lite chat "Hello" [-m MODEL] [-s SYSTEM] [--no-stream] [--json] [--usage]
+    echo "Hello" | relay-lite chat -          the prompt from stdin
+    relay-lite run --request-file request.json [--stream]
+    relay-lite version                        (or relay-lite --version)
 
-Without an API key in the environment, ``demo`` starts the built-in fake server and runs
-against it, so it works on a machine with no network and no account.
+Without an API key in the environment, ``demo`` and ``chat`` start the built-in fake
+server and run against it (``chat`` says so on stderr), so they work on a machine with no
+network and no account. Point them at a real server with ``RELAY_LITE_PROVIDER`` and its
+key, or at any OpenAI-compatible one with ``RELAY_LITE_PROVIDER=compatible`` and
+``RELAY_LITE_BASE_URL``.
+
+``run`` reads prompti's model-client request format::
+
+    {"provider": "openai", "model": "gpt-4o-mini",
+     "messages": [{"role": "user", "content": "Hi", "kind": "text"}],
+     "parameters": {"temperature": 0.2, "max_tokens": 100, "api_base": "http://..."}}
+
+and prints one JSON line per chunk (``{"content": ..., "role": "assistant"}``; without
+``--stream`` one line with the whole text), then ``{"finish_reason": ..., "usage": {...}}``.
+Parameters other than temperature, max_tokens, top_p, stop, seed, api_base and api_key
+go into the request body as they are. Errors go to stderr as one JSON line.
+
+Exit codes: 0 success; 1 the API answered with an error (``APIError``); 2 usage error
+(bad arguments, a bad request file, ``ConfigError``); 3 transport error (connection,
+timeout, deadline: ``TransportError``); 4 any other relay_lite error (a broken stream, a
+reply that cannot be read); 130 interrupted (Ctrl-C); 141 the output pipe closed.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
-from contextlib import ExitStack
-from typing import Optional, Sequence, TextIO
+from contextlib import ExitStack, contextmanager
+from typing import Any, Iterator, Optional, Sequence, TextIO
 
 from ._client import Client
 from ._config import PRESETS, VERSION
-from ._errors import RelayError
+from ._errors import APIError, ConfigError, RelayError, TransportError
 from ._models import ChatResponse, ToolSpec, Usage
 
 WEATHER_TOOL = ToolSpec(
@@ -107,12 +129,71 @@ def run_demo(out: TextIO, provider: Optional[str] = None, model: Optional[str] =
             out.write(f"\n3. Usage over the demo: {_usage_line(total)}\n")
 
 
-def _chat(args: argparse.Namespace, out: TextIO) -> None:
-    with Client(args.provider, model=args.model) as client:
+EXIT_API_ERROR = 1
+EXIT_USAGE = 2
+EXIT_TRANSPORT = 3
+EXIT_OTHER_ERROR = 4
+EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141
+
+
+def exit_code_for(error: RelayError) -> int:
+    """The documented exit status for a relay_lite error."""
+    if isinstance(error, ConfigError):
+        return EXIT_USAGE
+    if isinstance(error, APIError):
+        return EXIT_API_ERROR
+    if isinstance(error, TransportError):
+        return EXIT_TRANSPORT
+    return EXIT_OTHER_ERROR
+
+
+def _usage_dict(usage: Usage) -> dict[str, Optional[int]]:
+    return {
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "total_tokens": usage.total_tokens,
+    }
+
+
+@contextmanager
+def _chat_client(provider: Optional[str], model: Optional[str], err: TextIO) -> Iterator[Client]:
+    """The configured client, or one on the fake server (echo) when no key is set."""
+    provider = provider or os.environ.get("RELAY_LITE_PROVIDER") or None
+    if _has_key(provider) or os.environ.get("RELAY_LITE_BASE_URL"):
+        with Client(provider, model=model) as client:
+            yield client
+        return
+    from .testing import FakeServer
+
+    protocol = PRESETS.get(provider or "openai", PRESETS["openai"]).protocol
+    name = "compatible" if protocol == "openai" else str(provider)
+    with FakeServer(protocol=protocol) as server:
+        err.write(f"relay-lite: no API key set: using the built-in fake server ({protocol} protocol)\n")
+        with Client(name, api_key="fake-key", base_url=server.url, model=model or "fake-model") as client:
+            yield client
+
+
+def _chat(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> None:
+    prompt = stdin.read() if args.prompt == "-" else args.prompt
+    if not prompt.strip():
+        raise ConfigError("the prompt is empty")
+    with _chat_client(args.provider, args.model, err) as client:
         request = client.chat()
         if args.system:
             request = request.system(args.system)
-        request = request.user(args.prompt)
+        request = request.user(prompt)
+        if args.json:
+            reply = request.send()
+            record = {
+                "text": reply.text,
+                "finish_reason": reply.finish_reason,
+                "model": reply.model,
+                "request_id": reply.request_id,
+                "usage": _usage_dict(reply.usage),
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            return
         if args.no_stream:
             reply = request.send()
             out.write(reply.text + "\n")
@@ -127,9 +208,91 @@ def _chat(args: argparse.Namespace, out: TextIO) -> None:
             out.write(_usage_line(reply.usage) + "\n")
 
 
+# prompti parameters with a builder method (or a client setting) of their own.
+_RUN_PARAMETERS = ("temperature", "max_tokens", "top_p", "stop", "seed", "api_base", "api_key")
+
+
+def _load_request_file(path: str) -> dict[str, Any]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"cannot read the request file {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise ConfigError(f"the request file {path} is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"the request file {path} must hold a JSON object, got {type(data).__name__}")
+    messages = data.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise ConfigError(f'the request file {path} needs a non-empty "messages" list')
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise ConfigError(f'messages[{index}] must be an object with a "role"')
+        kind = message.get("kind", "text")
+        if kind != "text":
+            raise ConfigError(f"messages[{index}] has kind {kind!r}; relay-lite run reads text messages only")
+        if not isinstance(message.get("content"), str):
+            raise ConfigError(f"messages[{index}].content must be a string")
+    parameters = data.get("parameters", {})
+    if not isinstance(parameters, dict):
+        raise ConfigError('"parameters" must be a JSON object')
+    return data
+
+
+def _run(args: argparse.Namespace, out: TextIO) -> None:
+    data = _load_request_file(args.request_file)
+    parameters: dict[str, Any] = data.get("parameters") or {}
+    provider = data.get("provider")
+    if provider is not None and provider not in PRESETS:
+        raise ConfigError(f"unknown provider {provider!r}; known: {', '.join(sorted(PRESETS))}")
+    with Client(
+        provider,
+        model=data.get("model"),
+        base_url=parameters.get("api_base"),
+        api_key=parameters.get("api_key"),
+    ) as client:
+        request = client.chat().messages(
+            [{"role": m["role"], "content": m["content"]} for m in data["messages"]]
+        )
+        for name in ("temperature", "max_tokens", "top_p", "seed"):
+            if parameters.get(name) is not None:
+                request = getattr(request, name)(parameters[name])
+        stop = parameters.get("stop")
+        if stop:
+            request = request.stop(*([stop] if isinstance(stop, str) else stop))
+        extra = {k: v for k, v in parameters.items() if k not in _RUN_PARAMETERS}
+        if extra:
+            request = request.extra_body(extra)
+        if args.stream:
+            with request.stream() as stream:
+                for piece in stream.text():
+                    out.write(json.dumps({"content": piece, "role": "assistant"}, ensure_ascii=False) + "\n")
+                    out.flush()
+            reply = stream.response
+        else:
+            reply = request.send()
+            out.write(json.dumps({"content": reply.text, "role": "assistant"}, ensure_ascii=False) + "\n")
+        final = {"finish_reason": reply.finish_reason, "usage": _usage_dict(reply.usage)}
+        out.write(json.dumps(final) + "\n")
+
+
+def _error_line(exc: RelayError) -> str:
+    record: dict[str, Any] = {"type": type(exc).__name__, "message": exc.message, "attempts": exc.attempts}
+    if isinstance(exc, APIError):
+        record["status"] = exc.status
+        record["request_id"] = exc.request_id
+    return json.dumps({"error": record}, ensure_ascii=False) + "\n"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of ``relay-lite``; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="relay-lite", description="A small, blocking LLM client.")
+    parser = argparse.ArgumentParser(
+        prog="relay-lite",
+        description="A small, blocking LLM client.",
+        epilog="exit codes: 0 ok, 1 API error, 2 usage error, 3 transport error, "
+        "4 other relay_lite error, 130 interrupted",
+    )
+    parser.add_argument("--version", action="version", version=f"relay-lite {VERSION}")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser(
         "demo", help="stream a chat, a tool call and usage (fake server without a key)"
@@ -137,30 +300,39 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     demo.add_argument("-p", "--provider", choices=sorted(PRESETS))
     demo.add_argument("-m", "--model")
     chat = commands.add_parser("chat", help="send one prompt and print the reply")
-    chat.add_argument("prompt")
+    chat.add_argument("prompt", help='the prompt, or "-" to read it from stdin')
     chat.add_argument("-p", "--provider", choices=sorted(PRESETS))
     chat.add_argument("-m", "--model")
     chat.add_argument("-s", "--system")
     chat.add_argument("--no-stream", action="store_true", help="wait for the whole reply")
     chat.add_argument("--usage", action="store_true", help="print token usage")
+    chat.add_argument("--json", action="store_true", help="print one JSON object: text, usage, ...")
+    run = commands.add_parser("run", help="send a request file (prompti's format); print JSON lines")
+    run.add_argument("--request-file", required=True, metavar="PATH")
+    run.add_argument("--stream", action="store_true", help="one JSON line per chunk")
     commands.add_parser("version", help="print the version")
     args = parser.parse_args(argv)
     try:
         if args.command == "demo":
             run_demo(sys.stdout, args.provider, args.model)
         elif args.command == "chat":
-            _chat(args, sys.stdout)
+            _chat(args, sys.stdout, sys.stderr, sys.stdin)
+        elif args.command == "run":
+            _run(args, sys.stdout)
         else:
             sys.stdout.write(f"relay-lite {VERSION}\n")
     except RelayError as exc:
-        sys.stderr.write(f"relay-lite: {type(exc).__name__}: {exc}\n")
-        return 1
+        if args.command == "run":
+            sys.stderr.write(_error_line(exc))
+        else:
+            sys.stderr.write(f"relay-lite: {type(exc).__name__}: {exc}\n")
+        return exit_code_for(exc)
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (``relay-lite demo | head``): stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
+        return EXIT_BROKEN_PIPE
     return 0
 
 

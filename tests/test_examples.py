@@ -100,7 +100,7 @@ def test_cli_reports_errors_without_a_traceback():
     envd = {k: v for k, v in os.environ.items() if k not in KEY_VARIABLES}
     envd.update(env, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-c", code], env=envd, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 1
+    assert done.returncode == 3  # a transport error (see relay_lite.cli's exit codes)
     assert done.stderr.startswith("relay-lite: ConnectError: could not connect to 127.0.0.1:9")
     assert "Traceback" not in done.stderr
 
