@@ -85,9 +85,21 @@ class ChatRequest:
 
     # -- messages -----------------------------------------------------------------------
 
-    def system(self, text: str) -> ChatRequest:
-        """Add a system message."""
-        return self.with_message(Message("system", text))
+    def system(self, text: str, *, cache: bool = False) -> ChatRequest:
+        """Add a system message; ``cache=True`` is ``.system(text).cache()``."""
+        request = self.with_message(Message("system", text))
+        return request.cache() if cache else request
+
+    def cache(self) -> ChatRequest:
+        """Mark the message added last as a prompt-cache breakpoint: everything up to and
+        including it is cached (Anthropic ``cache_control: {"type": "ephemeral"}``; other
+        protocols refuse the mark -- OpenAI caches long prompts by itself)."""
+        if not self.params.messages:
+            raise ConfigError("cache() marks the message added last; add a message first")
+        index = len(self.params.messages) - 1
+        if index in self.params.cache_marks:
+            return self
+        return self.with_params(cache_marks=(*self.params.cache_marks, index))
 
     def user(
         self, text: Optional[str] = None, *, images: Sequence[Union[str, bytes, ImagePart]] = ()
@@ -144,9 +156,12 @@ class ChatRequest:
         """Sampling seed, where the provider supports it."""
         return self.with_params(seed=value)
 
-    def tools(self, tools: Sequence[Union[ToolSpec, Mapping[str, Any]]]) -> ChatRequest:
-        """Tools the model may call (``ToolSpec``s or OpenAI/Anthropic tool dicts)."""
-        return self.with_params(tools=tuple(ToolSpec.coerce(t) for t in tools))
+    def tools(
+        self, tools: Sequence[Union[ToolSpec, Mapping[str, Any]]], *, cache: bool = False
+    ) -> ChatRequest:
+        """Tools the model may call (``ToolSpec``s or OpenAI/Anthropic tool dicts);
+        ``cache=True`` makes the tool definitions a prompt-cache breakpoint (Anthropic)."""
+        return self.with_params(tools=tuple(ToolSpec.coerce(t) for t in tools), cache_tools=bool(cache))
 
     def tool_choice(self, choice: Union[str, Mapping[str, Any]]) -> ChatRequest:
         """ "auto", "none", "required" (or "any"), a tool's name, or a provider dict."""

@@ -476,3 +476,7 @@ class ChatParams(Record):
     thinking_budget: Optional[int] = None  # Anthropic extended thinking, in tokens
     n: Optional[int] = None  # several choices (OpenAI)
     parallel_tool_calls: Optional[bool] = None
+    # Prompt-cache breakpoints (Anthropic cache_control): indexes into ``messages``, and
+    # whether the tool definitions end one.
+    cache_marks: tuple[int, ...] = ()
+    cache_tools: bool = False

@@ -4,13 +4,14 @@ sends, and the ConfigError naming the provider where a protocol has no such fiel
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
 import pytest
 
 import relay_lite
 from relay_lite import ConfigError, ImagePart
-from relay_lite.testing import FakeServer
+from relay_lite.testing import FakeServer, Reply
 
 # The first bytes of a real PNG (signature + IHDR chunk of a 1x1 image).
 PNG = (
@@ -172,3 +173,117 @@ def test_raw_image_bytes_reach_the_server_as_json() -> None:
             client.chat().user("look", images=[PNG]).send()
         part = server.requests[0].json()["messages"][0]["content"][1]
     assert part == {"type": "image_url", "image_url": {"url": "data:image/png;base64," + PNG_B64}}
+
+
+# -- prompt caching -----------------------------------------------------------------------------
+
+TOOL = {"name": "weather", "description": "Weather by city", "parameters": {"type": "object"}}
+
+
+def test_anthropic_cache_marks_on_system_message_and_tools() -> None:
+    client = relay_lite.Client("anthropic", api_key="k", model="m", env={})
+    request = (
+        client.chat()
+        .system("You are terse.", cache=True)
+        .user("Long document ...")
+        .cache()
+        .user("Question?")
+        .tools([TOOL], cache=True)
+    )
+    sent = client.adapter.chat_call(request.params, stream=False).body
+    assert sent == {
+        "model": "m",
+        "max_tokens": 4096,
+        "system": [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}],
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "Long document ...", "cache_control": {"type": "ephemeral"}},
+                    {"type": "text", "text": "Question?"},
+                ],
+            }
+        ],
+        "tools": [
+            {
+                "name": "weather",
+                "description": "Weather by city",
+                "input_schema": {"type": "object"},
+                "cache_control": {"type": "ephemeral"},
+            }
+        ],
+    }
+
+
+def test_anthropic_unmarked_system_stays_a_string() -> None:
+    client = relay_lite.Client("anthropic", api_key="k", model="m", env={})
+    request = client.chat().system("a").system("b").user("hi").cache()
+    sent = client.adapter.chat_call(request.params, stream=False).body
+    assert sent["system"] == "a\n\nb"
+    assert sent["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}]}
+    ]
+
+
+def test_cache_before_any_message_is_a_config_error() -> None:
+    client = relay_lite.Client("anthropic", api_key="k", env={})
+    with pytest.raises(ConfigError, match="^cache\\(\\) marks the message added last; add a message first$"):
+        client.chat().cache()
+
+
+@pytest.mark.parametrize(
+    ("provider", "message"),
+    [
+        (
+            "openai",
+            "cache marks are an Anthropic setting; openai (OpenAI protocol) caches long prompts by itself "
+            "and reports usage.cached_input_tokens",
+        ),
+        ("modelrelay", "cache is not supported by ModelRelay /llm/proxy"),
+    ],
+)
+def test_cache_marks_are_refused_where_the_protocol_has_none(provider: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        body(provider, lambda r: r.cache())
+    assert str(info.value) == message
+
+
+def test_cache_tokens_of_a_cached_anthropic_call_reach_usage_streamed_and_not() -> None:
+    # Usage as the Messages API reports a cache read (docs: prompt caching, "Tracking
+    # cache performance"): input_tokens excludes the cached and the newly cached tokens.
+    usage = {
+        "input_tokens": 21,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 1888,
+        "output_tokens": 5,
+    }
+    message = {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-sonnet-4-5",
+        "content": [{"type": "text", "text": "Short."}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": usage,
+    }
+    start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+    events = (
+        f"event: message_start\ndata: {json.dumps({'type': 'message_start', 'message': start})}\n\n"
+        'event: content_block_start\ndata: {"type":"content_block_start","index":0,'
+        '"content_block":{"type":"text","text":""}}\n\n'
+        'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,'
+        '"delta":{"type":"text_delta","text":"Short."}}\n\n'
+        'event: content_block_stop\ndata: {"type":"content_block_stop","index":0}\n\n'
+        'event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn",'
+        '"stop_sequence":null},"usage":{"output_tokens":5}}\n\n'
+        'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+    )
+    with FakeServer() as server:
+        server.add(Reply.json(message), Reply.sse([events]))
+        with relay_lite.Client.anthropic(api_key="k", base_url=server.url, env={}) as client:
+            whole = client.chat().system("doc", cache=True).user("q").send()
+            streamed = client.chat().system("doc", cache=True).user("q").stream().response
+    for reply in (whole, streamed):
+        assert (reply.text, reply.usage.input_tokens, reply.usage.output_tokens) == ("Short.", 21, 5)
+        assert (reply.usage.cached_input_tokens, reply.usage.cache_creation_input_tokens) == (1888, 0)

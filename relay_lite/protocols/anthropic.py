@@ -143,32 +143,63 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
     return blocks
 
 
-def messages_to_wire(messages: tuple[Message, ...]) -> tuple[Optional[str], list[dict[str, Any]]]:
-    """The ``system`` text and the ``messages`` list for ``messages``.
+#: The only cache_control Anthropic has: a breakpoint living about five minutes.
+CACHE_CONTROL = {"type": "ephemeral"}
+
+
+def _cached_blocks(message: Message) -> list[dict[str, Any]]:
+    """``message``'s blocks with a cache breakpoint on the last one."""
+    blocks = _blocks(message)
+    if not blocks:
+        raise ConfigError("a message marked with cache() has no content to end a cache breakpoint on")
+    blocks[-1] = {**blocks[-1], "cache_control": dict(CACHE_CONTROL)}
+    return blocks
+
+
+def messages_to_wire(
+    messages: tuple[Message, ...], cache_marks: tuple[int, ...] = ()
+) -> tuple[Any, list[dict[str, Any]]]:
+    """The ``system`` field and the ``messages`` list for ``messages``.
 
     System messages are hoisted (joined by a blank line); tool results become user turns;
     consecutive turns of one role merge into one turn whose content is a block list. A turn
-    that stands alone with plain text keeps its content as a string.
+    that stands alone with plain text keeps its content as a string. Messages whose index
+    is in ``cache_marks`` end a cache breakpoint (``cache_control`` on their last block; a
+    marked system prompt is sent as text blocks, as the API requires for it).
     """
-    system = [m.text for m in messages if m.role == "system"]
-    turns: list[tuple[str, list[Message]]] = []
-    for message in messages:
+    marks = frozenset(cache_marks)
+    system_indexes = [i for i, m in enumerate(messages) if m.role == "system"]
+    system: Any = None
+    if system_indexes and marks.intersection(system_indexes):
+        system = [
+            {
+                "type": "text",
+                "text": messages[i].text,
+                **({"cache_control": dict(CACHE_CONTROL)} if i in marks else {}),
+            }
+            for i in system_indexes
+        ]
+    elif system_indexes:
+        system = "\n\n".join(messages[i].text for i in system_indexes)
+    turns: list[tuple[str, list[tuple[int, Message]]]] = []
+    for index, message in enumerate(messages):
         if message.role == "system":
             continue
         role = "assistant" if message.role == "assistant" else "user"
         if turns and turns[-1][0] == role:
-            turns[-1][1].append(message)
+            turns[-1][1].append((index, message))
         else:
-            turns.append((role, [message]))
+            turns.append((role, [(index, message)]))
     wire: list[dict[str, Any]] = []
     for role, group in turns:
-        only = group[0]
+        first_index, only = group[0]
         plain = isinstance(only.content, str) and not (only.tool_calls or only.thinking)
-        if len(group) == 1 and plain and only.role != "tool":
+        if len(group) == 1 and plain and only.role != "tool" and first_index not in marks:
             wire.append({"role": role, "content": only.content})
         else:
-            wire.append({"role": role, "content": [block for m in group for block in _blocks(m)]})
-    return ("\n\n".join(system) if system else None), wire
+            content = [block for i, m in group for block in (_cached_blocks(m) if i in marks else _blocks(m))]
+            wire.append({"role": role, "content": content})
+    return system, wire
 
 
 def tool_choice_to_wire(choice: Any) -> Optional[dict[str, Any]]:
@@ -207,7 +238,7 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "anthropi
         )
     if params.n is not None and params.n != 1:
         raise ConfigError(f"the Anthropic Messages API returns one choice; n={params.n} is not supported")
-    system, messages = messages_to_wire(params.messages)
+    system, messages = messages_to_wire(params.messages, params.cache_marks)
     body: dict[str, Any] = {
         "model": params.model,
         "max_tokens": params.max_tokens if params.max_tokens is not None else DEFAULT_MAX_TOKENS,
@@ -238,6 +269,8 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "anthropi
             {"name": t.name, "description": t.description, "input_schema": dict(t.parameters)}
             for t in params.tools
         ]
+        if params.cache_tools:  # a breakpoint after the last tool caches all of them
+            body["tools"][-1]["cache_control"] = dict(CACHE_CONTROL)
     if stream:
         body["stream"] = True
     merge_extra_body(body, params.extra_body)

@@ -193,6 +193,7 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "modelrel
         ("thinking", params.thinking_budget),
         ("n", params.n),
         ("parallel_tool_calls", params.parallel_tool_calls),
+        ("cache", True if (params.cache_marks or params.cache_tools) else None),
     ):
         if value is not None:
             raise ConfigError(f"{name} is not supported by ModelRelay /llm/proxy")

@@ -139,6 +139,11 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "compatib
         "n": params.n,
         "parallel_tool_calls": params.parallel_tool_calls,
     }
+    if params.cache_marks or params.cache_tools:
+        raise ConfigError(
+            f"cache marks are an Anthropic setting; {provider} (OpenAI protocol) caches long prompts "
+            "by itself and reports usage.cached_input_tokens"
+        )
     if params.thinking_budget is not None:
         raise ConfigError(
             f"a thinking budget is an Anthropic setting; {provider} (OpenAI protocol) takes reasoning_effort"
