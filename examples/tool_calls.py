@@ -6,7 +6,7 @@ python examples/tool_calls.py          # fake server unless OPENAI_API_KEY is se
 import os
 
 import relay_lite
-from relay_lite.testing import FakeServer
+from relay_lite.testing import ChatScript, FakeServer
 
 WEATHER = relay_lite.ToolSpec(
     "get_weather",
@@ -38,4 +38,8 @@ if __name__ == "__main__":
             FakeServer.openai() as server,
             relay_lite.Client.compatible(server.url, model="fake-model") as client,
         ):
+            # The fake server plays the model: first it asks for the tool with the city a
+            # real model would pick out of the question, then it echoes the tool's answer.
+            call = relay_lite.ToolCall("call_1", "get_weather", {"city": "Paris"}, '{"city": "Paris"}')
+            server.add(ChatScript(tool_calls=[call]))
             main(client)

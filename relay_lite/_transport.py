@@ -3,7 +3,7 @@
 Theory of operation:
 
 - urllib3 is asked for a single attempt (``retries=False``, no redirects); this module
-  owns the retry loop so that every rule of DESIGN.md section 5 lives in one place.
+  owns the retry loop so that every retry, backoff and deadline rule lives in one place.
 - Bodies are read straight from the underlying ``http.client`` response with ``read1``,
   which returns whatever bytes have arrived instead of waiting to fill a block. That is
   what makes a stream deliver each event as soon as it lands, on urllib3 1.26 and 2.x.

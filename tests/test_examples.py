@@ -32,8 +32,8 @@ def test_quickstart_example_runs_against_the_fake_server():
 
 def test_tool_calls_example_runs_a_round_trip():
     assert run(["examples/tool_calls.py"]) == (
-        "model called get_weather({'city': \"What's the weather in Paris?\"})\n"
-        'answer: Echo: tool said {"city": "What\'s the weather in Paris?", "temperature_c": 18}\n'
+        "model called get_weather({'city': 'Paris'})\n"
+        'answer: Echo: tool said {"city": "Paris", "temperature_c": 18}\n'
     )
 
 
@@ -133,3 +133,10 @@ def test_demo_piped_into_a_reader_that_leaves_stops_quietly():
     _, stderr = demo.communicate(timeout=60)
     assert b"Traceback" not in stderr
     assert demo.returncode in (0, 141)
+
+
+def test_readme_testing_snippet_runs_and_its_comments_hold():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Testing your own code", 1)[1]
+    snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
+    assert run(["-c", snippet]) == ""
