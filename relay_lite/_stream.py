@@ -71,6 +71,7 @@ from typing import (
     Optional,
     Protocol,
     TypeVar,
+    Union,
 )
 
 from ._errors import REQUEST_ID_HEADERS, APIError, RelayError, StreamError, api_error, scrub
@@ -127,6 +128,15 @@ class WholeReplyParser(Protocol):
     def __call__(
         self, payload: object, *, request_id: Optional[str] = ..., attempts: int = ...
     ) -> ChatResponse: ...
+
+
+class _ReadFromHeaders:
+    """The default of ``request_id=``: read it from the generic request-id headers."""
+
+
+#: Callers that know their adapter pass its answer (None included); without one the
+#: generic header list is read.
+READ_FROM_HEADERS = _ReadFromHeaders()
 
 
 def request_id_from(headers: Mapping[str, str]) -> Optional[str]:
@@ -273,7 +283,7 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
         may_end: Optional[Callable[[bool], bool]] = None,
         on_error: Optional[Callable[[RelayError], None]] = None,
         secrets: Callable[[], tuple[str, ...]] = tuple,
-        request_id: Optional[str] = None,
+        request_id: Union[str, None, _ReadFromHeaders] = READ_FROM_HEADERS,
     ) -> None:
         self.http = http
         self.decoder = decoder
@@ -288,7 +298,9 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
         # The call's credentials, worked out only when an error must be cleaned of them:
         # a server may echo the key inside an error event, as it may in an error status.
         self._secrets = secrets
-        self.request_id = request_id if request_id is not None else request_id_from(http.headers)
+        self.request_id = (
+            request_id_from(http.headers) if isinstance(request_id, _ReadFromHeaders) else request_id
+        )
         #: True once the stream ended as it should (terminator, accepted end, whole body).
         self.done = False
         #: True when the caller stopped reading before the end.
@@ -523,7 +535,7 @@ class ChatStream:
         decoder: Optional[ChatDecoder] = None,
         parse_whole: Optional[WholeReplyParser] = None,
         secrets: Callable[[], tuple[str, ...]] = tuple,
-        request_id: Optional[str] = None,
+        request_id: Union[str, None, _ReadFromHeaders] = READ_FROM_HEADERS,
     ) -> None:
         self._http = http
         # The protocol's parse_response, for a JSON reply to the streaming request.

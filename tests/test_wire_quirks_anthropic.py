@@ -202,3 +202,25 @@ def test_text_delta_stream_still_gives_exact_text(server, client, chunking):
         texts = [e.text for e in stream if isinstance(e, TextDelta)]
     assert texts == ["Grüße ", "🌸"]
     assert stream.response.usage.output_tokens == 6
+
+
+def test_stream_and_send_read_the_request_id_from_the_same_headers(server, client):
+    # A proxy adds x-request-id; Anthropic's own id is request-id. Both paths agree.
+    message = _message('[{"type":"text","text":"Hi"}]')
+    server.add(
+        Reply(body=message.encode(), headers={"Content-Type": "application/json", "x-request-id": "p-1"})
+    )
+    body = _events(
+        MESSAGE_START,
+        '{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}',
+        '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi"}}',
+        '{"type":"content_block_stop","index":0}',
+        '{"type":"message_stop"}',
+    )
+    server.add(
+        Reply(headers={"Content-Type": "text/event-stream", "x-request-id": "p-1"}, chunks=[body.encode()])
+    )
+    sent = client.chat().user("q").send()
+    with client.chat().user("q").stream() as stream:
+        streamed = stream.response
+    assert streamed.request_id == sent.request_id == client.adapter.request_id({"x-request-id": "p-1"})
