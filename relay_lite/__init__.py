@@ -45,6 +45,7 @@ from ._errors import (
 )
 from ._models import (
     ChatResponse,
+    DocumentPart,
     Done,
     ImagePart,
     Message,
@@ -105,6 +106,7 @@ __all__ = [
     "ChatResponse",
     "Message",
     "TextPart",
+    "DocumentPart",
     "ImagePart",
     "ToolSpec",
     "ToolCall",

@@ -17,6 +17,7 @@ from ._models import (
     ChatParams,
     ChatResponse,
     ContentPart,
+    DocumentPart,
     ImagePart,
     Message,
     TextPart,
@@ -31,10 +32,29 @@ if TYPE_CHECKING:
 
 
 def _content(
-    text: Optional[str], images: Sequence[Union[str, bytes, ImagePart]]
+    text: Optional[str],
+    images: Sequence[Union[str, bytes, ImagePart]],
+    documents: Sequence[Union[str, bytes, DocumentPart]] = (),
 ) -> Union[str, tuple[ContentPart, ...]]:
-    if not images:
+    if not images and not documents:
         return text or ""
+    if documents:
+        # Documents first: providers advise putting them before the question about them.
+        before: list[ContentPart] = []
+        for document in documents:
+            if isinstance(document, DocumentPart):
+                before.append(document)
+            elif isinstance(document, (bytes, bytearray)):
+                before.append(DocumentPart(data=document))  # type: ignore[arg-type]  # encoded by DocumentPart
+            elif isinstance(document, str):
+                before.append(DocumentPart(url=document))
+            else:
+                raise ConfigError(
+                    f"a document is a URL, bytes or a DocumentPart, got {type(document).__name__}"
+                )
+        rest = _content(text, images)
+        tail = ((TextPart(rest),) if rest else ()) if isinstance(rest, str) else rest
+        return (*before, *tail)
     parts: list[ContentPart] = [TextPart(text)] if text else []
     for image in images:
         if isinstance(image, ImagePart):
@@ -102,10 +122,15 @@ class ChatRequest:
         return self.with_params(cache_marks=(*self.params.cache_marks, index))
 
     def user(
-        self, text: Optional[str] = None, *, images: Sequence[Union[str, bytes, ImagePart]] = ()
+        self,
+        text: Optional[str] = None,
+        *,
+        images: Sequence[Union[str, bytes, ImagePart]] = (),
+        documents: Sequence[Union[str, bytes, DocumentPart]] = (),
     ) -> ChatRequest:
-        """Add a user message; ``images`` are URLs, raw image bytes or ``ImagePart``s."""
-        return self.with_message(Message("user", _content(text, images)))
+        """Add a user message; ``images`` are URLs, raw image bytes or ``ImagePart``s, and
+        ``documents`` PDFs as URLs, raw bytes or ``DocumentPart``s (sent before the text)."""
+        return self.with_message(Message("user", _content(text, images, documents)))
 
     def assistant(
         self, text: str = "", *, tool_calls: Sequence[Any] = (), thinking: Sequence[Any] = ()

@@ -18,6 +18,7 @@ from ._record import Record, factory
 __all__ = [
     "TextPart",
     "ImagePart",
+    "DocumentPart",
     "ContentPart",
     "Message",
     "ToolSpec",
@@ -96,7 +97,37 @@ class ImagePart(Record):
             raise ConfigError("ImagePart with data= needs media_type= (for example 'image/png')")
 
 
-ContentPart = Union[TextPart, ImagePart]
+class DocumentPart(Record):
+    """A PDF document, by ``url`` or as ``data``: raw bytes (base64-encoded here) or base64 text.
+
+    ``filename`` is sent where the provider takes one (OpenAI's ``file`` parts).
+    """
+
+    url: Optional[str] = None
+    data: Optional[str] = None
+    media_type: str = "application/pdf"
+    filename: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if (self.url is None) == (self.data is None):
+            raise ConfigError("DocumentPart needs exactly one of url= or data=")
+        if self.media_type != "application/pdf":
+            raise ConfigError(f"DocumentPart takes PDF documents (application/pdf), got {self.media_type!r}")
+        raw: Any = self.data
+        if isinstance(raw, (bytes, bytearray, memoryview)):
+            raw = bytes(raw)
+            if not raw.startswith(b"%PDF-"):
+                raise ConfigError("DocumentPart bytes are not a PDF (they do not start with %PDF-)")
+            import base64  # only where documents are sent as bytes
+
+            object.__setattr__(self, "data", base64.b64encode(raw).decode("ascii"))
+        elif self.data is not None and not isinstance(self.data, str):
+            raise ConfigError(
+                f"DocumentPart data= must be bytes or base64 text, got {type(self.data).__name__}"
+            )
+
+
+ContentPart = Union[TextPart, ImagePart, DocumentPart]
 
 
 class ToolCall(Record):
@@ -259,7 +290,7 @@ def _arguments_text(arguments: Any) -> str:
 
 
 def _part_from_dict(part: Any) -> ContentPart:
-    if isinstance(part, (TextPart, ImagePart)):
+    if isinstance(part, (TextPart, ImagePart, DocumentPart)):
         return part
     if isinstance(part, str):
         return TextPart(part)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import relay_lite
-from relay_lite import ConfigError, ImagePart
+from relay_lite import ConfigError, DocumentPart, ImagePart
 from relay_lite.testing import FakeServer, Reply
 
 # The first bytes of a real PNG (signature + IHDR chunk of a 1x1 image).
@@ -287,3 +287,72 @@ def test_cache_tokens_of_a_cached_anthropic_call_reach_usage_streamed_and_not() 
     for reply in (whole, streamed):
         assert (reply.text, reply.usage.input_tokens, reply.usage.output_tokens) == ("Short.", 21, 5)
         assert (reply.usage.cached_input_tokens, reply.usage.cache_creation_input_tokens) == (1888, 0)
+
+
+# -- PDF documents ------------------------------------------------------------------------------
+
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+PDF_B64 = base64.b64encode(PDF).decode("ascii")
+
+
+def test_openai_sends_pdf_bytes_as_a_file_part_with_base64_data() -> None:
+    sent = body(
+        "openai", lambda r: r.user("Summarise.", documents=[DocumentPart(data=PDF, filename="q3.pdf")])
+    )  # type: ignore[arg-type]
+    assert sent["messages"][1] == {
+        "role": "user",
+        "content": [
+            {
+                "type": "file",
+                "file": {"filename": "q3.pdf", "file_data": "data:application/pdf;base64," + PDF_B64},
+            },
+            {"type": "text", "text": "Summarise."},
+        ],
+    }
+
+
+def test_anthropic_sends_pdf_bytes_and_urls_as_document_blocks() -> None:
+    client = relay_lite.Client("anthropic", api_key="k", model="m", env={})
+    request = client.chat().user("Compare.", documents=[PDF, "https://example.com/a.pdf"])
+    sent = client.adapter.chat_call(request.params, stream=False).body
+    assert sent["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {
+                    "type": "document",
+                    "source": {"type": "base64", "media_type": "application/pdf", "data": PDF_B64},
+                },
+                {"type": "document", "source": {"type": "url", "url": "https://example.com/a.pdf"}},
+                {"type": "text", "text": "Compare."},
+            ],
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("provider", "message"),
+    [
+        ("openai", "the OpenAI protocol takes PDF documents as data, not by URL; pass the PDF's bytes"),
+        ("modelrelay", "ModelRelay /llm/proxy messages carry text only; documents are not supported"),
+    ],
+)
+def test_a_pdf_by_url_is_refused_where_the_protocol_cannot_take_it(provider: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        body(provider, lambda r: r.user("x", documents=["https://example.com/a.pdf"]))
+    assert str(info.value) == message
+
+
+def test_bytes_that_are_not_a_pdf_are_a_config_error() -> None:
+    with pytest.raises(
+        ConfigError, match="^DocumentPart bytes are not a PDF \\(they do not start with %PDF-\\)$"
+    ):
+        DocumentPart(data=PNG)  # type: ignore[arg-type]
+
+
+def test_a_pdf_reaches_the_anthropic_fake_server() -> None:
+    with FakeServer.anthropic() as server:
+        with relay_lite.Client.anthropic(api_key="k", base_url=server.url, env={}) as client:
+            client.chat().user("Summarise.", documents=[PDF]).send()
+        block = server.requests[0].json()["messages"][0]["content"][0]
+    assert block["source"]["data"] == PDF_B64

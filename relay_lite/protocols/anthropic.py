@@ -47,6 +47,7 @@ from .._models import (
     ChatParams,
     ChatResponse,
     ContentPart,
+    DocumentPart,
     ImagePart,
     Message,
     StreamEvent,
@@ -112,6 +113,13 @@ def _part_blocks(parts: tuple[ContentPart, ...]) -> list[dict[str, Any]]:
     for part in parts:
         if isinstance(part, ImagePart):
             blocks.append(_image_block(part))
+        elif isinstance(part, DocumentPart):
+            source = (
+                {"type": "url", "url": part.url}
+                if part.url is not None
+                else {"type": "base64", "media_type": part.media_type, "data": part.data}
+            )
+            blocks.append({"type": "document", "source": source})
         elif part.text:  # Anthropic refuses empty text blocks
             blocks.append({"type": "text", "text": part.text})
     return blocks

@@ -81,6 +81,7 @@ from .._errors import (
 from .._models import (
     ChatParams,
     ChatResponse,
+    DocumentPart,
     ImagePart,
     Message,
     StreamEvent,
@@ -142,6 +143,8 @@ def _text(message: Message) -> str:
         return message.content
     if any(isinstance(part, ImagePart) for part in message.content):
         raise ConfigError("ModelRelay /llm/proxy messages carry text only; images are not supported")
+    if any(isinstance(part, DocumentPart) for part in message.content):
+        raise ConfigError("ModelRelay /llm/proxy messages carry text only; documents are not supported")
     return message.text
 
 

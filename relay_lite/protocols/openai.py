@@ -31,6 +31,7 @@ from .._errors import (
 from .._models import (
     ChatParams,
     ChatResponse,
+    DocumentPart,
     ImagePart,
     Message,
     StreamEvent,
@@ -78,6 +79,15 @@ def _content(message: Message) -> Any:
             if part.detail:
                 image["detail"] = part.detail
             parts.append({"type": "image_url", "image_url": image})
+        elif isinstance(part, DocumentPart):
+            if part.data is None:
+                raise ConfigError(
+                    "the OpenAI protocol takes PDF documents as data, not by URL; pass the PDF's bytes"
+                )
+            data = f"data:{part.media_type};base64,{part.data}"
+            parts.append(
+                {"type": "file", "file": {"filename": part.filename or "document.pdf", "file_data": data}}
+            )
         else:
             parts.append({"type": "text", "text": part.text})
     return parts
