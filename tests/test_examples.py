@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -140,3 +141,72 @@ def test_readme_testing_snippet_runs_and_its_comments_hold():
     section = readme.split("## Testing your own code", 1)[1]
     snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
     assert run(["-c", snippet]) == ""
+
+
+def test_metrics_example_prints_cloudwatch_emf_records():
+    out = run(["examples/metrics_hooks.py"]).splitlines()
+    assert out[0] == "(opentelemetry-api not installed: spans skipped)"
+    records = [json.loads(line) for line in out[1:]]
+    names = [[m["Name"] for m in r["_aws"]["CloudWatchMetrics"][0]["Metrics"]] for r in records]
+    assert names == [
+        ["LatencyMs"],
+        ["InputTokens", "OutputTokens"],
+        ["LatencyMs"],
+        ["StreamDurationMs", "TimeToFirstTokenMs", "InterTokenGapP95Ms"],
+        ["InputTokens", "OutputTokens"],
+    ]
+    assert all(
+        r["Model"] == "fake-model" and r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "relay_lite"
+        for r in records
+    )
+    assert (records[1]["InputTokens"], records[1]["OutputTokens"]) == (1, 2)
+
+
+def test_metrics_example_spans_carry_genai_attributes():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("metrics_hooks_example", ROOT / "examples/metrics_hooks.py")
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+
+    class Span:  # the part of opentelemetry's Span the example uses
+        def __init__(self, name: str) -> None:
+            self.name, self.attributes, self.events, self.ended = name, {}, [], False
+
+        def set_attribute(self, key: str, value: object) -> None:
+            self.attributes[key] = value
+
+        def add_event(self, name: str, attributes: dict) -> None:
+            self.events.append((name, attributes))
+
+        def end(self) -> None:
+            self.ended = True
+
+    spans: list[Span] = []
+
+    class Tracer:
+        def start_span(self, name: str) -> Span:
+            spans.append(Span(name))
+            return spans[-1]
+
+    import relay_lite
+
+    with (
+        FakeServer.openai() as server,
+        relay_lite.Client.compatible(server.url, model="fake-model") as client,
+    ):
+        example.OpenTelemetrySpans(Tracer(), "openai").install(client)
+        client.chat().user("Hi there").send()
+    (span,) = spans
+    assert span.name == "chat fake-model" and span.ended
+    assert span.attributes == {
+        "gen_ai.operation.name": "chat",
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "fake-model",
+        "server.address": server.url.split("://", 1)[1],
+        "gen_ai.response.model": "fake-model",
+        "gen_ai.response.id": "req_fake",
+        "gen_ai.usage.input_tokens": 2,
+        "gen_ai.usage.output_tokens": 3,
+    }
