@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
-from ._config import Timeouts
+from ._config import RetryPolicy, Timeouts
 from ._errors import ConfigError
 from ._models import (
     ChatParams,
@@ -213,6 +213,16 @@ class ChatRequest:
                 total=value,
             )
         return self.with_params(timeout=value)
+
+    def retries(self, max_retries: int) -> ChatRequest:
+        """Retry this request at most ``max_retries`` times (0: one attempt only).
+
+        The client's other retry settings (backoff, ``Retry-After`` cap, statuses) stay.
+        """
+        policy = self._client.config.retry
+        if isinstance(self.params.retry, RetryPolicy):
+            policy = self.params.retry
+        return self.with_params(retry=policy.replace(max_retries=max_retries))
 
     def reasoning_effort(self, effort: str) -> ChatRequest:
         """How hard a reasoning model thinks: "minimal", "low", "medium" or "high" (OpenAI's

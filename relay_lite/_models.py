@@ -499,6 +499,7 @@ class ChatParams(Record):
     metadata: Optional[Mapping[str, str]] = None
     headers: Mapping[str, str] = factory(default_factory=dict)
     timeout: Any = None  # Timeouts or seconds (total); resolved by the client
+    retry: Any = None  # a RetryPolicy for this request only (``ChatRequest.retries``)
     request_id: Optional[str] = None
     extra_body: Mapping[str, Any] = factory(default_factory=dict)
     customer_id: Optional[str] = None  # ModelRelay customer-attributed calls
