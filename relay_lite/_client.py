@@ -123,6 +123,19 @@ class Client:
         return cls("compatible", api_key=api_key, base_url=base_url, **options)
 
     @classmethod
+    def gemini(cls, api_key: Optional[str] = None, **options: Any) -> Client:
+        """Google's Gemini through its OpenAI-compatible endpoint (key from ``GEMINI_API_KEY``,
+        else ``GOOGLE_API_KEY``; the README's Gemini notes say what works there)."""
+        if api_key is None:
+            import os
+
+            env = options.get("env")
+            env = os.environ if env is None else env
+            if not (env.get("GEMINI_API_KEY") or "").strip():
+                api_key = (env.get("GOOGLE_API_KEY") or "").strip() or None
+        return cls("gemini", api_key=api_key, **options)
+
+    @classmethod
     def azure(
         cls,
         endpoint: Optional[str] = None,

@@ -165,6 +165,14 @@ PRESETS: dict[str, Preset] = {
     "modelrelay": Preset(
         "modelrelay", "modelrelay", "https://api.modelrelay.ai/api/v1", "MODELRELAY_API_KEY"
     ),
+    # Google's OpenAI-compatible endpoint (Client.gemini also reads GOOGLE_API_KEY).
+    "gemini": Preset(
+        "gemini",
+        "openai",
+        "https://generativelanguage.googleapis.com/v1beta/openai",
+        "GEMINI_API_KEY",
+        "gemini-2.5-flash",
+    ),
     # Azure OpenAI: the URL is built from endpoint and deployment by Client.azure, which
     # also reads AZURE_OPENAI_API_KEY itself (no key_env: a set Azure key must not make
     # Azure the provider a bare Client() picks, as it has no URL to go with it).
