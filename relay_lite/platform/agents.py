@@ -187,6 +187,21 @@ class HITLDecision:
         if self.modified_args is not None and not isinstance(self.modified_args, Mapping):
             raise ConfigError("HITLDecision.modified_args must be a mapping")
 
+    @classmethod
+    def approve(cls) -> HITLDecision:
+        """Let the interrupted action run as proposed."""
+        return cls("approve")
+
+    @classmethod
+    def reject(cls, reason: Optional[str] = None) -> HITLDecision:
+        """Refuse the interrupted action, saying why."""
+        return cls("reject", reason)
+
+    @classmethod
+    def modify(cls, modified_args: Mapping[str, Any], reason: Optional[str] = None) -> HITLDecision:
+        """Run the interrupted action with other arguments."""
+        return cls("modify", reason, modified_args)
+
     def to_json(self) -> dict[str, Any]:
         """The wire form; unset fields are left out."""
         body: dict[str, Any] = {"decision": self.decision}
@@ -488,8 +503,11 @@ class Conversations:
             body["agent_id"] = agent_id
         return Conversation.from_json(self._client._call("POST", "/conversations", body=body))
 
-    def list(self, size: int = DEFAULT_PAGE_SIZE, last_id: Cursor = 0) -> Page[Conversation]:
-        """One page; pass the previous page's ``next_cursor`` as ``last_id`` for the next."""
+    def list(self, last_id: Cursor = 0, size: int = DEFAULT_PAGE_SIZE) -> Page[Conversation]:
+        """One page; pass the previous page's ``next_cursor`` as ``last_id`` for the next.
+
+        Positional order ``(last_id, size)`` as the seed SDK has it: ``list(0, 20)``.
+        """
         data = self._client._call("GET", "/conversations", query=_page_query(size, last_id))
         return _page(data, Conversation.from_json, "conversation")
 
@@ -529,9 +547,10 @@ class Conversations:
         self._client._call("DELETE", _conversation_path(conversation_id))
 
     def messages(
-        self, conversation_id: str, size: int = DEFAULT_PAGE_SIZE, last_id: Cursor = 0
+        self, conversation_id: str, last_id: Cursor = 0, size: int = DEFAULT_PAGE_SIZE
     ) -> Page[ConversationMessage]:
-        """One page of a conversation's messages."""
+        """One page of a conversation's messages (``(conversation_id, last_id, size)``, as
+        the seed SDK orders them)."""
         path = _conversation_path(conversation_id) + "/messages"
         data = self._client._call("GET", path, query=_page_query(size, last_id))
         return _page(data, ConversationMessage.from_json, "message")
