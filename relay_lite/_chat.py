@@ -242,6 +242,13 @@ class ChatRequest:
         """Ask for ``count`` choices (``ChatResponse.choices``); Anthropic has one only."""
         return self.with_params(n=_whole("n", count, 1))
 
+    def logprobs(self, top: int = 0) -> ChatRequest:
+        """Return each output token's log-probability (``reply.logprobs``), with ``top``
+        (0-20) most likely alternatives per token (OpenAI ``logprobs``/``top_logprobs``)."""
+        if isinstance(top, bool) or not isinstance(top, int) or not 0 <= top <= 20:
+            raise ConfigError(f"logprobs top must be a whole number from 0 to 20, got {top!r}")
+        return self.with_params(top_logprobs=top)
+
     def parallel_tool_calls(self, enabled: bool) -> ChatRequest:
         """Whether the model may call several tools in one turn (OpenAI's
         ``parallel_tool_calls``; Anthropic's ``disable_parallel_tool_use``)."""

@@ -18,6 +18,7 @@ from ._record import Record, factory
 __all__ = [
     "TextPart",
     "ImagePart",
+    "TokenLogprob",
     "DocumentPart",
     "ContentPart",
     "Message",
@@ -387,6 +388,16 @@ class Usage(Record):
         )
 
 
+class TokenLogprob(Record):
+    """One output token's log-probability (OpenAI ``logprobs.content[i]``): the token, its
+    log-probability, its UTF-8 bytes when given, and the ``top`` alternatives asked for."""
+
+    token: str
+    logprob: float
+    bytes: Optional[tuple[int, ...]] = None
+    top: tuple[TokenLogprob, ...] = ()
+
+
 class ChatResponse(Record):
     """A whole reply, from ``send()`` or accumulated from a stream.
 
@@ -398,7 +409,7 @@ class ChatResponse(Record):
     ``raw``, ``status``, ``headers`` and ``all_choices`` are left out of ``repr`` and equality.
     """
 
-    _hidden_in_repr = frozenset({"raw", "status", "headers", "all_choices", "rate_limits"})
+    _hidden_in_repr = frozenset({"raw", "status", "headers", "all_choices", "rate_limits", "logprobs"})
     _not_compared = frozenset({"raw", "status", "headers", "all_choices", "rate_limits"})
 
     text: str = ""
@@ -418,6 +429,8 @@ class ChatResponse(Record):
     headers: Mapping[str, str] = factory(default_factory=dict)
     #: Every choice when the reply had more than one; empty otherwise (see ``choices``).
     all_choices: tuple[ChatResponse, ...] = ()
+    #: Per-token log-probabilities when asked for with ``ChatRequest.logprobs`` (else None).
+    logprobs: Optional[tuple[TokenLogprob, ...]] = None
     #: The response's rate-limit headers, parsed (``RateLimits``); None when it sent none.
     rate_limits: Optional[RateLimits] = None
 
@@ -511,4 +524,5 @@ class ChatParams(Record):
     # Prompt-cache breakpoints (Anthropic cache_control): indexes into ``messages``, and
     # whether the tool definitions end one.
     cache_marks: tuple[int, ...] = ()
+    top_logprobs: Optional[int] = None  # log-probabilities asked for, with this many alternatives
     cache_tools: bool = False

@@ -356,3 +356,94 @@ def test_a_pdf_reaches_the_anthropic_fake_server() -> None:
             client.chat().user("Summarise.", documents=[PDF]).send()
         block = server.requests[0].json()["messages"][0]["content"][0]
     assert block["source"]["data"] == PDF_B64
+
+
+# -- logprobs -------------------------------------------------------------------------------------
+
+
+def test_openai_sends_logprobs_and_top_logprobs() -> None:
+    assert body("openai", lambda r: r.logprobs(top=2))["logprobs"] is True
+    assert body("openai", lambda r: r.logprobs(top=2))["top_logprobs"] == 2
+    plain = body("openai", lambda r: r.logprobs())
+    assert (plain["logprobs"], "top_logprobs" in plain) == (True, False)
+
+
+@pytest.mark.parametrize(
+    ("provider", "message"),
+    [
+        ("anthropic", "logprobs are not supported by the Anthropic Messages API"),
+        ("modelrelay", "logprobs is not supported by ModelRelay /llm/proxy"),
+    ],
+)
+def test_logprobs_are_refused_where_the_protocol_has_none(provider: str, message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        body(provider, lambda r: r.logprobs(1))
+    assert str(info.value) == message
+
+
+# A chat completion with logprobs=true, top_logprobs=1, as OpenAI documents it (the
+# "logprobs" object of the chat completion reference; bytes are the token's UTF-8).
+LOGPROBS_REPLY = (
+    b'{"id":"chatcmpl-9","object":"chat.completion","created":1700000000,"model":"gpt-4o-mini",'
+    b'"choices":[{"index":0,"message":{"role":"assistant","content":"Hi!","refusal":null},'
+    b'"logprobs":{"content":[{"token":"Hi","logprob":-0.0031,"bytes":[72,105],'
+    b'"top_logprobs":[{"token":"Hi","logprob":-0.0031,"bytes":[72,105]}]},'
+    b'{"token":"!","logprob":-1.2,"bytes":[33],"top_logprobs":[{"token":".","logprob":-0.4,"bytes":[46]}]}],'
+    b'"refusal":null},"finish_reason":"stop"}],'
+    b'"usage":{"prompt_tokens":8,"completion_tokens":2,"total_tokens":10}}'
+)
+
+# The same reply streamed: each chunk's choice carries the logprobs of its own tokens.
+LOGPROBS_STREAM = (
+    b'data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,'
+    b'"delta":{"role":"assistant","content":"","refusal":null},"logprobs":{"content":[],"refusal":null},'
+    b'"finish_reason":null}]}\n\n'
+    b'data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,'
+    b'"delta":{"content":"Hi"},"logprobs":{"content":[{"token":"Hi","logprob":-0.0031,"bytes":[72,105],'
+    b'"top_logprobs":[{"token":"Hi","logprob":-0.0031,"bytes":[72,105]}]}],"refusal":null},'
+    b'"finish_reason":null}]}\n\n'
+    b'data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,'
+    b'"delta":{"content":"!"},"logprobs":{"content":[{"token":"!","logprob":-1.2,"bytes":[33],'
+    b'"top_logprobs":[{"token":".","logprob":-0.4,"bytes":[46]}]}],"refusal":null},"finish_reason":null}]}\n\n'
+    b'data: {"id":"c","object":"chat.completion.chunk","model":"gpt-4o-mini","choices":[{"index":0,'
+    b'"delta":{},"logprobs":null,"finish_reason":"stop"}]}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+EXPECTED_LOGPROBS = (
+    relay_lite.TokenLogprob("Hi", -0.0031, (72, 105), (relay_lite.TokenLogprob("Hi", -0.0031, (72, 105)),)),
+    relay_lite.TokenLogprob("!", -1.2, (33,), (relay_lite.TokenLogprob(".", -0.4, (46,)),)),
+)
+
+
+@pytest.mark.parametrize("chunk_size", [None, 1])
+def test_logprobs_are_parsed_whole_and_streamed(chunk_size: Any) -> None:
+    stream_chunks = (
+        [LOGPROBS_STREAM]
+        if chunk_size is None
+        else [LOGPROBS_STREAM[i : i + 1] for i in range(len(LOGPROBS_STREAM))]
+    )
+    with FakeServer() as server:
+        server.add(Reply(body=LOGPROBS_REPLY, headers={"Content-Type": "application/json"}))
+        server.add(Reply.sse(list(stream_chunks)))
+        with relay_lite.Client.openai(api_key="k", base_url=server.url, env={}) as client:
+            whole = client.chat().user("hi").logprobs(1).send()
+            streamed = client.chat().user("hi").logprobs(1).stream().response
+    assert whole.logprobs == EXPECTED_LOGPROBS
+    assert (streamed.text, streamed.logprobs) == ("Hi!", EXPECTED_LOGPROBS)
+
+
+def test_a_reply_without_logprobs_has_none() -> None:
+    with FakeServer.openai() as server:
+        with relay_lite.Client.openai(api_key="k", base_url=server.url, env={}) as client:
+            assert client.chat().user("hi").send().logprobs is None
+
+
+def test_a_logprob_that_is_not_a_number_is_a_typed_error_not_a_type_error() -> None:
+    bad = LOGPROBS_REPLY.replace(b'"logprob":-1.2', b'"logprob":"-1.2"')
+    with FakeServer() as server:
+        server.add(Reply(body=bad, headers={"Content-Type": "application/json"}))
+        with relay_lite.Client.openai(api_key="k", base_url=server.url, env={}) as client:
+            with pytest.raises(relay_lite.RelayError) as info:
+                client.chat().user("hi").logprobs(1).send()
+    assert "choices[0].logprobs.content[1].logprob" in str(info.value)

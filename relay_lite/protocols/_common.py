@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
-from .._models import ChatResponse, ThinkingBlock, ToolCall, Usage
+from .._models import ChatResponse, ThinkingBlock, TokenLogprob, ToolCall, Usage
 from .._record import Record, factory
 
 # Provider finish reasons mapped onto the neutral five; others pass through unchanged.
@@ -115,6 +115,8 @@ class Accumulator:
         self.id: Optional[str] = None
         #: The other choices of a reply streamed with ``n > 1``, by choice index.
         self.siblings: dict[int, Accumulator] = {}
+        #: Token log-probabilities, when the request asked for them.
+        self.logprobs: Optional[list[TokenLogprob]] = None
 
     def tool_call(self, index: int, call_id: Optional[str], name: Optional[str], arguments: str) -> None:
         """Merge one tool-call fragment into the call at ``index``."""
@@ -162,4 +164,5 @@ class Accumulator:
             thinking_blocks=tuple(self.thinking_blocks),
             raw=raw,
             attempts=attempts,
+            logprobs=tuple(self.logprobs) if self.logprobs is not None else None,
         )

@@ -244,6 +244,8 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "anthropi
         raise ConfigError(
             "reasoning_effort is not supported by the Anthropic Messages API; use thinking(budget_tokens)"
         )
+    if params.top_logprobs is not None:
+        raise ConfigError("logprobs are not supported by the Anthropic Messages API")
     if params.n is not None and params.n != 1:
         raise ConfigError(f"the Anthropic Messages API returns one choice; n={params.n} is not supported")
     system, messages = messages_to_wire(params.messages, params.cache_marks)

@@ -195,6 +195,7 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "modelrel
         ("reasoning_effort", params.reasoning_effort),
         ("thinking", params.thinking_budget),
         ("n", params.n),
+        ("logprobs", params.top_logprobs),
         ("parallel_tool_calls", params.parallel_tool_calls),
         ("cache", True if (params.cache_marks or params.cache_tools) else None),
     ):

@@ -37,6 +37,7 @@ from .._models import (
     StreamEvent,
     TextDelta,
     ThinkingDelta,
+    TokenLogprob,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -148,6 +149,8 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "compatib
         "reasoning_effort": params.reasoning_effort,
         "n": params.n,
         "parallel_tool_calls": params.parallel_tool_calls,
+        "logprobs": True if params.top_logprobs is not None else None,
+        "top_logprobs": params.top_logprobs or None,
     }
     if params.cache_marks or params.cache_tools:
         raise ConfigError(
@@ -279,6 +282,40 @@ def _tool_calls(value: Any, where: str) -> tuple[ToolCall, ...]:
     return tuple(calls)
 
 
+def _token_logprob(value: Any, where: str, *, top: bool) -> TokenLogprob:
+    entry = mapping(value, where)
+    token = optional_str(entry.get("token"), f"{where}.token") or ""
+    logprob = entry.get("logprob")
+    if isinstance(logprob, bool) or not isinstance(logprob, (int, float)):
+        raise wrong_type(f"{where}.logprob", logprob, "a number")
+    raw_bytes = optional_list(entry.get("bytes"), f"{where}.bytes")
+    if raw_bytes is not None and not all(type(b) is int and 0 <= b < 256 for b in raw_bytes):
+        raise wrong_type(f"{where}.bytes", raw_bytes, "an array of byte values")
+    alternatives = optional_list(entry.get("top_logprobs"), f"{where}.top_logprobs") if top else None
+    return TokenLogprob(
+        token,
+        float(logprob),
+        tuple(raw_bytes) if raw_bytes is not None else None,
+        tuple(
+            _token_logprob(t, f"{where}.top_logprobs[{i}]", top=False)
+            for i, t in enumerate(alternatives or ())
+        ),
+    )
+
+
+def _tuple_or_none(tokens: Optional[list[TokenLogprob]]) -> Optional[tuple[TokenLogprob, ...]]:
+    return tuple(tokens) if tokens is not None else None
+
+
+def parse_logprobs(value: Any, where: str) -> Optional[list[TokenLogprob]]:
+    """A choice's ``logprobs`` (``{"content": [...], "refusal": ...}``) as tokens; None if absent."""
+    value = optional_mapping(value, where)
+    if value is None:
+        return None
+    content = optional_list(value.get("content"), f"{where}.content") or ()
+    return [_token_logprob(t, f"{where}.content[{i}]", top=True) for i, t in enumerate(content)]
+
+
 def _choice(choice: Any, where: str, common: dict[str, Any]) -> tuple[int, ChatResponse]:
     choice = mapping(choice, where)
     index = optional_index(choice.get("index"), f"{where}.index")
@@ -292,6 +329,7 @@ def _choice(choice: Any, where: str, common: dict[str, Any]) -> tuple[int, ChatR
         raw_finish_reason=raw_reason,
         refusal=optional_str(message.get("refusal"), f"{where}.message.refusal"),
         thinking=thinking + _reasoning(message, f"{where}.message"),
+        logprobs=_tuple_or_none(parse_logprobs(choice.get("logprobs"), f"{where}.logprobs")),
         **common,
     )
     return (-1 if index is None else index), response
@@ -465,6 +503,9 @@ class _Choice:
         reason = choice.get("finish_reason")
         if reason:
             acc.raw_finish_reason = optional_str(reason, f"chunk.choices[{position}].finish_reason")
+        if choice.get("logprobs") is not None:  # only when asked for: off the common path
+            tokens = parse_logprobs(choice["logprobs"], f"chunk.choices[{position}].logprobs") or []
+            acc.logprobs = (acc.logprobs or []) + tokens
 
     def _rare_fields(self, delta: dict[str, Any], events: Optional[list[StreamEvent]], where: str) -> None:
         acc = self.acc
