@@ -4,6 +4,7 @@
     relay-lite chat "Hello" [-m MODEL] [-s SYSTEM] [--no-stream] [--json] [--usage]
     echo "Hello" | relay-lite chat -          the prompt from stdin
     relay-lite run --request-file request.json [--stream]
+    relay-lite structured --schema module:Class "John is 30"   the validated JSON
     relay-lite version                        (or relay-lite --version)
 
 Without an API key in the environment, ``demo`` and ``chat`` start the built-in fake
@@ -276,6 +277,47 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
         out.write(json.dumps(final) + "\n")
 
 
+def _load_schema(spec: str) -> Any:
+    """The class (dataclass, TypedDict, ...) named ``module:Class``."""
+    import importlib
+
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigError(f"--schema must be module:Class, got {spec!r}")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"--schema: cannot import {module_name!r}: {exc}") from None
+    for part in attribute.split("."):
+        if not hasattr(target, part):
+            raise ConfigError(f"--schema: {module_name!r} has no {attribute!r}")
+        target = getattr(target, part)
+    return target
+
+
+def _as_json(value: Any) -> Any:
+    import dataclasses
+    import enum
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _as_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, enum.Enum):
+        return _as_json(value.value)
+    if isinstance(value, dict):
+        return {str(k): _as_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_json(v) for v in value]
+    return value
+
+
+def _structured(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> None:
+    output_type = _load_schema(args.schema)
+    prompt = stdin.read() if args.prompt == "-" else args.prompt
+    with _chat_client(args.provider, args.model, err) as client:
+        result = client.chat().user(prompt).structured(output_type, max_retries=args.max_retries).send()
+    out.write(json.dumps(_as_json(result.value), ensure_ascii=False) + "\n")
+
+
 def _error_line(exc: RelayError) -> str:
     record: dict[str, Any] = {"type": type(exc).__name__, "message": exc.message, "attempts": exc.attempts}
     if isinstance(exc, APIError):
@@ -307,6 +349,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     chat.add_argument("--no-stream", action="store_true", help="wait for the whole reply")
     chat.add_argument("--usage", action="store_true", help="print token usage")
     chat.add_argument("--json", action="store_true", help="print one JSON object: text, usage, ...")
+    structured = commands.add_parser("structured", help="extract a typed value; print it as JSON")
+    structured.add_argument("prompt", help='the prompt, or "-" to read it from stdin')
+    structured.add_argument(
+        "--schema", required=True, metavar="MODULE:CLASS", help="a dataclass or TypedDict"
+    )
+    structured.add_argument("-p", "--provider", choices=sorted(PRESETS))
+    structured.add_argument("-m", "--model")
+    structured.add_argument("--max-retries", type=int, default=2, help="re-asks after invalid output")
     run = commands.add_parser("run", help="send a request file (prompti's format); print JSON lines")
     run.add_argument("--request-file", required=True, metavar="PATH")
     run.add_argument("--stream", action="store_true", help="one JSON line per chunk")
@@ -319,6 +369,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             _chat(args, sys.stdout, sys.stderr, sys.stdin)
         elif args.command == "run":
             _run(args, sys.stdout)
+        elif args.command == "structured":
+            _structured(args, sys.stdout, sys.stderr, sys.stdin)
         else:
             sys.stdout.write(f"relay-lite {VERSION}\n")
     except RelayError as exc:

@@ -206,3 +206,33 @@ def test_interrupted_chat_exits_130():
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 130
+
+
+PEOPLE_MODULE = """
+from dataclasses import dataclass
+
+
+@dataclass
+class Person:
+    name: str
+    age: int
+"""
+
+
+def test_structured_prints_the_validated_json(tmp_path: Path):
+    from relay_lite.testing import ChatScript
+
+    (tmp_path / "people.py").write_text(PEOPLE_MODULE, encoding="utf-8")
+    with FakeServer.openai() as server:
+        server.add(ChatScript(text='{"name": "John Doe", "age": 30}'))
+        env = on(server)
+        env["PYTHONPATH"] = f"{ROOT}{os.pathsep}{tmp_path}"
+        done = cli(["structured", "--schema", "people:Person", "John Doe is 30"], env)
+    assert (done.returncode, done.stdout) == (0, '{"name": "John Doe", "age": 30}\n'), done.stderr
+
+
+def test_structured_with_a_bad_schema_is_a_usage_error():
+    done = cli(["structured", "--schema", "nosuchmodule_xyz:Thing", "hi"])
+    assert done.returncode == 2
+    assert done.stderr.startswith("relay-lite: ConfigError: --schema: cannot import 'nosuchmodule_xyz'")
+    assert cli(["structured", "--schema", "json", "hi"]).returncode == 2
