@@ -242,6 +242,13 @@ class ChatRequest:
         """Ask for ``count`` choices (``ChatResponse.choices``); Anthropic has one only."""
         return self.with_params(n=_whole("n", count, 1))
 
+    def end_user(self, user_id: str) -> ChatRequest:
+        """Your stable id for the person behind this request, for the provider's abuse
+        monitoring (OpenAI ``user``; Anthropic ``metadata.user_id``). Never an email."""
+        if not isinstance(user_id, str) or not user_id.strip():
+            raise ConfigError(f"end_user needs a non-empty string id, got {user_id!r}")
+        return self.with_params(end_user=user_id)
+
     def logprobs(self, top: int = 0) -> ChatRequest:
         """Return each output token's log-probability (``reply.logprobs``), with ``top``
         (0-20) most likely alternatives per token (OpenAI ``logprobs``/``top_logprobs``)."""

@@ -525,4 +525,5 @@ class ChatParams(Record):
     # whether the tool definitions end one.
     cache_marks: tuple[int, ...] = ()
     top_logprobs: Optional[int] = None  # log-probabilities asked for, with this many alternatives
+    end_user: Optional[str] = None  # your id for the end user (abuse monitoring)
     cache_tools: bool = False

@@ -447,3 +447,21 @@ def test_a_logprob_that_is_not_a_number_is_a_typed_error_not_a_type_error() -> N
             with pytest.raises(relay_lite.RelayError) as info:
                 client.chat().user("hi").logprobs(1).send()
     assert "choices[0].logprobs.content[1].logprob" in str(info.value)
+
+
+# -- end user id ------------------------------------------------------------------------------
+
+
+def test_end_user_is_openais_user_and_anthropics_metadata_user_id() -> None:
+    assert body("openai", lambda r: r.end_user("u-42"))["user"] == "u-42"
+    sent = body("anthropic", lambda r: r.end_user("u-42"))
+    assert sent["metadata"] == {"user_id": "u-42"}
+
+
+def test_end_user_is_refused_by_modelrelay_and_must_be_text() -> None:
+    with pytest.raises(ConfigError) as info:
+        body("modelrelay", lambda r: r.end_user("u-42"))
+    assert str(info.value) == "end_user is not supported by ModelRelay /llm/proxy"
+    client = relay_lite.Client("openai", api_key="k", env={})
+    with pytest.raises(ConfigError, match="^end_user needs a non-empty string id, got ''$"):
+        client.chat().end_user("")

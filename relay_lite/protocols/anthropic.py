@@ -262,6 +262,8 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "anthropi
         "tool_choice": tool_choice_to_wire(params.tool_choice),
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    if params.end_user is not None:
+        body["metadata"] = {**body.get("metadata", {}), "user_id": params.end_user}
     if params.thinking_budget is not None:
         if params.thinking_budget >= body["max_tokens"]:
             raise ConfigError(

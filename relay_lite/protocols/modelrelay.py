@@ -196,6 +196,7 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "modelrel
         ("thinking", params.thinking_budget),
         ("n", params.n),
         ("logprobs", params.top_logprobs),
+        ("end_user", params.end_user),
         ("parallel_tool_calls", params.parallel_tool_calls),
         ("cache", True if (params.cache_marks or params.cache_tools) else None),
     ):

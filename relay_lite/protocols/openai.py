@@ -151,6 +151,7 @@ def build_request(params: ChatParams, *, stream: bool, provider: str = "compatib
         "parallel_tool_calls": params.parallel_tool_calls,
         "logprobs": True if params.top_logprobs is not None else None,
         "top_logprobs": params.top_logprobs or None,
+        "user": params.end_user,
     }
     if params.cache_marks or params.cache_tools:
         raise ConfigError(
