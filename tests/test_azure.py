@@ -271,3 +271,35 @@ def test_rate_limit_code_without_status_is_rate_limited() -> None:
         }
     }
     assert type(ADAPTER.map_error(None, body, {})) is RateLimitError
+
+
+# Azure's stream for a completion its output filter stopped: the prompt-results chunk
+# with no choices first, then deltas carrying content_filter_results, then the finish.
+FILTERED_STREAM = (
+    b'data: {"choices":[],"created":0,"id":"","model":"","object":"",'
+    b'"prompt_filter_results":[{"prompt_index":0,"content_filter_results":{"hate":{"filtered":false,"severity":"safe"}}}]}\n\n'
+    b'data: {"choices":[{"content_filter_results":{},"delta":{"content":"Once","role":"assistant"},'
+    b'"finish_reason":null,"index":0}],"created":1,"id":"chatcmpl-1","model":"gpt-4o","object":"chat.completion.chunk"}\n\n'
+    b'data: {"choices":[{"content_filter_results":{"violence":{"filtered":true,"severity":"medium"}},'
+    b'"delta":{},"finish_reason":"content_filter","index":0}],"created":1,"id":"chatcmpl-1","model":"gpt-4o",'
+    b'"object":"chat.completion.chunk"}\n\n'
+    b"data: [DONE]\n\n"
+)
+
+
+@pytest.mark.parametrize("one_byte_chunks", [False, True])
+def test_streamed_content_filter_finish_is_surfaced(one_byte_chunks: bool) -> None:
+    chunks = (
+        [FILTERED_STREAM[i : i + 1] for i in range(len(FILTERED_STREAM))]
+        if one_byte_chunks
+        else [FILTERED_STREAM]
+    )
+    with FakeServer() as server:
+        server.add(Reply.sse(list(chunks)))
+        with azure_client(server, deployment="d", api_version=VERSION, api_key="k") as client:
+            reply = client.chat().user("tell a story").stream().response
+    assert (reply.text, reply.finish_reason, reply.raw_finish_reason) == (
+        "Once",
+        "content_filter",
+        "content_filter",
+    )
