@@ -53,6 +53,7 @@ class Client:
         env: Optional[Mapping[str, str]] = None,
         transport: Optional[HTTPTransport] = None,
         pool_size: Optional[int] = None,
+        hooks: Optional[Mapping[str, Any]] = None,
         authorizer: Optional[Authorizer] = None,
     ) -> None:
         self.config = ClientConfig.resolve(
@@ -76,6 +77,7 @@ class Client:
                 f"{preset.key_env} (or RELAY_LITE_API_KEY)"
             )
         # Loaded with the first client, not with the package: import time stays low.
+        from ._hooks import Hooks
         from ._session import Session
         from .protocols import adapter_for
 
@@ -84,7 +86,7 @@ class Client:
         #: The one request path; ``transport`` replaces the network (e.g.
         #: relay_lite.testing.MockTransport in tests). Also sets up ``RELAY_LITE_LOG``.
         self.session: Session = Session(
-            self.config, self.adapter, transport=transport, env=env, authorizer=authorizer
+            self.config, self.adapter, transport=transport, env=env, hooks=Hooks(hooks), authorizer=authorizer
         )
         self.transport: HTTPTransport = self.session.transport
 
@@ -176,6 +178,53 @@ class Client:
             f"model={config.model!r})"
         )
 
+    # -- hooks ------------------------------------------------------------------------------
+
+    def on(self, event: str, function: Callable[[Any], object]) -> Callable[[Any], object]:
+        """Call ``function(info)`` at each ``event`` of every call this client makes.
+
+        Events: "request" (``RequestStart``: method, URL, attempt n of m), "response"
+        (``ResponseReceived``: status, elapsed, request id), "retry" (``RetryScheduled``:
+        the wait and why), "first_token" (``FirstToken``: time to first token),
+        "stream_end" (``StreamStats``) and "usage" (``UsageReport``); the records live in
+        ``relay_lite._hooks``. A hook that raises is logged once and never breaks a call.
+        ``Client(hooks={"response": fn})`` registers at construction. Returns ``function``.
+        """
+        return self.session.hooks.on(event, function)
+
+    def with_options(
+        self,
+        *,
+        max_retries: Optional[int] = None,
+        retry: Optional[RetryPolicy] = None,
+        timeouts: Optional[Timeouts] = None,
+        timeout: Optional[float] = None,
+    ) -> Client:
+        """A light copy with other retry or timeout settings, sharing this client's
+        connection pool, adapter and hooks (closing either closes the shared pool).
+
+        ``max_retries`` changes only the retry count; ``retry`` replaces the whole
+        policy; ``timeouts`` replaces the ``Timeouts``; ``timeout`` sets only their total.
+
+        >>> quick = client.with_options(max_retries=0, timeout=5)  # doctest: +SKIP
+        """
+        import copy
+
+        policy = retry or self.config.retry
+        if max_retries is not None:
+            policy = policy.replace(max_retries=max_retries)
+        limits = timeouts or self.config.timeouts
+        if timeout is not None:
+            limits = limits.replace(total=timeout)
+        clone = copy.copy(self)
+        clone.config = self.config.replace(retry=policy, timeouts=limits)
+        session = copy.copy(self.session)
+        session.config = clone.config
+        session.default_retry = policy
+        session.default_timeouts = limits
+        clone.session = session
+        return clone
+
     # -- building requests ----------------------------------------------------------------
 
     def chat(self, model: Optional[str] = None) -> ChatRequest:
@@ -252,6 +301,7 @@ class Client:
             headers=call.headers,
             overrides=overrides,
             timeouts=params.timeout if isinstance(params.timeout, Timeouts) else None,
+            retry=params.retry if isinstance(params.retry, RetryPolicy) else None,
         )
 
     @overload
@@ -290,6 +340,11 @@ class Client:
             exc.headers = dict(response.headers)
             exc.rate_limits = parse_rate_limits(response.headers, received_at)
             raise
+        hooks = self.session.hooks
+        if hooks.wants("usage"):
+            from ._hooks import UsageReport
+
+            hooks.emit("usage", UsageReport(result.usage, result.model, result.request_id))
         return result.replace(
             status=response.status,
             headers=response.headers,
