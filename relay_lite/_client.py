@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Uni
 
 from ._chat import ChatRequest
 from ._config import PRESETS, ClientConfig, RetryPolicy, Timeouts
-from ._errors import APIError, ConfigError, safe_url, scrub
+from ._errors import APIError, ConfigError, RelayError, safe_url, scrub
 from ._models import ChatParams, ChatResponse
 from ._ratelimits import parse_rate_limits
 from ._stream import ChatStream
@@ -334,11 +334,13 @@ class Client:
                 request_id=self.adapter.request_id(response.headers),
                 attempts=response.attempts,
             )
-        except APIError as exc:
-            # An error object in a 200 body may echo the key, like an error status would.
+        except RelayError as exc:
+            # An error object in a 200 body, or a ResponseError quoting the body, may echo
+            # the key, as an error status would.
             scrub(exc, self._call_secrets(params, call))
-            exc.headers = dict(response.headers)
-            exc.rate_limits = parse_rate_limits(response.headers, received_at)
+            if isinstance(exc, APIError):
+                exc.headers = dict(response.headers)
+                exc.rate_limits = parse_rate_limits(response.headers, received_at)
             raise
         hooks = self.session.hooks
         if hooks.wants("usage"):

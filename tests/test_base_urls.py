@@ -19,7 +19,10 @@ def test_query_goes_after_the_path_not_into_it() -> None:
 
 def test_query_of_the_call_is_appended_after_the_base_urls() -> None:
     base, query = split_query("https://x.example/v1?tenant=acme&region=eu")
-    assert join_url(base, query, "/models?limit=5") == "https://x.example/v1/models?tenant=acme&region=eu&limit=5"
+    assert (
+        join_url(base, query, "/models?limit=5")
+        == "https://x.example/v1/models?tenant=acme&region=eu&limit=5"
+    )
 
 
 def test_slash_before_query_and_fragment_are_dropped() -> None:

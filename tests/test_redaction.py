@@ -347,3 +347,17 @@ def test_prepared_request_repr_shows_no_header_value() -> None:
 
     request = PreparedRequest("POST", "/chat", json={"k": KEY}, overrides={"X-Api-Key": KEY})
     assert repr(request) == "PreparedRequest(method='POST', path='/chat', timeouts=None, retry=None)"
+
+
+def test_a_200_html_page_echoing_the_key_to_send_is_a_redacted_response_error() -> None:
+    from relay_lite import ResponseError
+
+    with FakeServer() as server:
+        server.add(
+            Reply(body=f"<html>proxy says {KEY}</html>".encode(), headers={"Content-Type": "text/html"})
+        )
+        client = Client.compatible(server.url, api_key=KEY, model="m")
+        with pytest.raises(ResponseError) as info:
+            client.chat().user("q").send()
+    assert KEY not in str(info.value) + repr(info.value) + str(info.value.body)
+    assert REDACTED in str(info.value.body)
