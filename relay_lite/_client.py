@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Uni
 
 from ._chat import ChatRequest
 from ._config import PRESETS, ClientConfig, RetryPolicy, Timeouts
-from ._errors import APIError, ConfigError, RelayError, safe_url, scrub
+from ._errors import APIError, ConfigError, RelayError, safe_url
 from ._models import ChatParams, ChatResponse
 from ._ratelimits import parse_rate_limits
 from ._stream import ChatStream
@@ -325,8 +325,8 @@ class Client:
     def send_chat(self, params: ChatParams) -> ChatResponse:
         """Send a chat request and read the whole reply (what ``ChatRequest.send`` does)."""
         params = self.check_chat_params(params)
-        call = self.adapter.chat_call(params, stream=False)
-        response = self.open_call(params, call, stream=False)
+        request = self.prepare_call(params, self.adapter.chat_call(params, stream=False))
+        response = self.session.send(request)
         received_at = time.time()
         try:
             result = self.adapter.parse_chat(
@@ -337,7 +337,7 @@ class Client:
         except RelayError as exc:
             # An error object in a 200 body, or a ResponseError quoting the body, may echo
             # the key, as an error status would.
-            scrub(exc, self._call_secrets(params, call))
+            self.session.scrubbed(request, exc)
             if isinstance(exc, APIError):
                 exc.headers = dict(response.headers)
                 exc.rate_limits = parse_rate_limits(response.headers, received_at)
@@ -357,20 +357,17 @@ class Client:
         """Send a chat request and stream the reply (what ``ChatRequest.stream`` does)."""
         params = self.check_chat_params(params)
         adapter = self.adapter
-        call = adapter.chat_call(params, stream=True)
-        http = self.open_call(params, call, stream=True)
+        request = self.prepare_call(params, adapter.chat_call(params, stream=True))
+        session = self.session
+        http = session.send(request, stream=True)
         return ChatStream(
             http,
             adapter.stream_parser(),
             adapter.stream_decoder(),
             adapter.parse_chat,
-            secrets=lambda: self._call_secrets(params, call),
+            secrets=lambda: session.secrets_for(request),
             request_id=adapter.request_id(http.headers),
         )
-
-    def _call_secrets(self, params: ChatParams, call: HTTPCall) -> tuple[str, ...]:
-        """The credentials a call sent, for cleaning an error a server echoed them into."""
-        return self.session.secrets_for(self.prepare_call(params, call))
 
     # -- ModelRelay account APIs (loaded on first use) -------------------------------------
 

@@ -382,8 +382,6 @@ class StreamParser:
     ``choices``.
     """
 
-    terminated_by_done = True
-
     def __init__(self) -> None:
         self.acc = Accumulator()
         self.finished = False
