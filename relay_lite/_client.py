@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Uni
 from ._chat import ChatRequest
 from ._config import PRESETS, ClientConfig, RetryPolicy, Timeouts
 from ._errors import APIError, ConfigError, RelayError, safe_url
-from ._models import ChatParams, ChatResponse
+from ._models import ChatParams, ChatResponse, Usage
 from ._ratelimits import parse_rate_limits
 from ._stream import ChatStream
 from ._transport import Authorizer, HTTPTransport, Response, StreamResponse
@@ -322,8 +322,12 @@ class Client:
             return self.session.send(request, stream=True)
         return self.session.send(request, stream=False)
 
-    def send_chat(self, params: ChatParams) -> ChatResponse:
-        """Send a chat request and read the whole reply (what ``ChatRequest.send`` does)."""
+    def send_chat(self, params: ChatParams, *, report_usage: bool = True) -> ChatResponse:
+        """Send a chat request and read the whole reply (what ``ChatRequest.send`` does).
+
+        ``report_usage=False`` leaves the ``usage`` hook to the caller (a structured call
+        reports once, summed over its re-asks).
+        """
         params = self.check_chat_params(params)
         request = self.prepare_call(params, self.adapter.chat_call(params, stream=False))
         response = self.session.send(request)
@@ -342,16 +346,23 @@ class Client:
                 exc.headers = dict(response.headers)
                 exc.rate_limits = parse_rate_limits(response.headers, received_at)
             raise
-        hooks = self.session.hooks
-        if hooks.wants("usage"):
-            from ._hooks import UsageReport
-
-            hooks.emit("usage", UsageReport(result.usage, result.model, result.request_id))
+        if report_usage:
+            self.report_usage(result.usage, result.model, result.request_id)
         return result.replace(
             status=response.status,
             headers=response.headers,
             rate_limits=parse_rate_limits(response.headers, received_at),
         )
+
+    def report_usage(
+        self, usage: Usage, model: Optional[str], request_id: Optional[str], calls: int = 1
+    ) -> None:
+        """Give the ``usage`` hooks one call's token usage (``calls`` > 1: summed over re-asks)."""
+        hooks = self.session.hooks
+        if hooks.wants("usage"):
+            from ._hooks import UsageReport
+
+            hooks.emit("usage", UsageReport(usage, model, request_id, calls))
 
     def stream_chat(self, params: ChatParams) -> ChatStream:
         """Send a chat request and stream the reply (what ``ChatRequest.stream`` does)."""

@@ -174,6 +174,13 @@ class _Plan:
     wrapped: bool
 
 
+def _summed(responses: list[ChatResponse]) -> Usage:
+    usage = Usage()
+    for response in responses:
+        usage = usage + response.usage
+    return usage
+
+
 def _wrap(schema: dict[str, Any]) -> dict[str, Any]:
     inner = {k: v for k, v in schema.items() if k not in ("$defs", "$schema")}
     wrapper: dict[str, Any] = {
@@ -408,28 +415,35 @@ class StructuredRequest:
         raws: list[str] = []
         errors: list[list[str]] = []
         responses: list[ChatResponse] = []
-        usage = Usage()
-        for attempt in range(1, self.max_retries + 2):
-            response = conversation.send()
-            responses.append(response)
-            usage = usage + response.usage
-            raw, call = self._raw(response)
-            raws.append(raw)
-            self._check_finish(response, raws, errors, responses)
-            try:
-                _, value = self._parse(raw, call, response)
-            except ValidationError as exc:
-                errors.append(exc.messages)
-                conversation = self._reask(conversation, response, call, exc.messages)
-                continue
-            return StructuredResult(value, attempt, response, usage, tuple(raws))
-        raise StructuredOutputError(
-            f"the reply did not match {self._plan.name}: {'; '.join(errors[-1])}",
-            raw_attempts=raws,
-            attempt_errors=errors,
-            responses=responses,
-            attempts=len(raws),
-        )
+        try:
+            for attempt in range(1, self.max_retries + 2):
+                response = conversation.client.send_chat(conversation.params, report_usage=False)
+                responses.append(response)
+                raw, call = self._raw(response)
+                raws.append(raw)
+                self._check_finish(response, raws, errors, responses)
+                try:
+                    _, value = self._parse(raw, call, response)
+                except ValidationError as exc:
+                    errors.append(exc.messages)
+                    conversation = self._reask(conversation, response, call, exc.messages)
+                    continue
+                return StructuredResult(value, attempt, response, _summed(responses), tuple(raws))
+            raise StructuredOutputError(
+                f"the reply did not match {self._plan.name}: {'; '.join(errors[-1])}",
+                raw_attempts=raws,
+                attempt_errors=errors,
+                responses=responses,
+                attempts=len(raws),
+            )
+        finally:
+            # One usage report for the whole structured call, whatever ended it: the
+            # tokens of failed attempts were paid for too.
+            if responses:
+                last = responses[-1]
+                conversation.client.report_usage(
+                    _summed(responses), last.model, last.request_id, len(responses)
+                )
 
     def stream(self) -> StructuredStream:
         """Stream the reply as ``StructuredUpdate``s (one request, no re-ask).

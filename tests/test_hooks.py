@@ -212,3 +212,45 @@ def test_an_unknown_event_or_a_non_callable_hook_is_a_config_error():
         Hooks({"reponse": print})
     with pytest.raises(ConfigError, match="a hook for 'retry' must be callable, got int"):
         Hooks().on("retry", 3)  # type: ignore[arg-type]
+
+
+def _reply(text: str, prompt: int, completion: int, request_id: str) -> Reply:
+    body = {
+        "id": "chatcmpl-" + request_id,
+        "object": "chat.completion",
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+        },
+    }
+    return Reply.json(body, headers={"x-request-id": request_id})
+
+
+def test_a_structured_call_reports_one_usage_summed_over_its_reasks():
+    with FakeServer() as server:
+        server.add(_reply('{"age": "old"}', 10, 4, "req_a"), _reply('{"age": 41}', 30, 3, "req_b"))
+        client, seen = recording_client(server.url)
+        with client:
+            result = (
+                client.chat()
+                .user("age?")
+                .structured(
+                    {"type": "object", "properties": {"age": {"type": "integer"}}, "required": ["age"]}
+                )
+                .send()
+            )
+    assert result.value == {"age": 41} and result.attempts == 2
+    assert seen["usage"] == [UsageReport(Usage(40, 7, 47), "gpt-4o-mini", "req_b", 2)]
+    assert result.usage == Usage(40, 7, 47)
+
+
+def test_a_structured_call_that_fails_validation_still_reports_the_tokens_it_spent():
+    with FakeServer() as server:
+        server.add(_reply("no json", 10, 2, "req_a"), _reply("still none", 20, 2, "req_b"))
+        client, seen = recording_client(server.url)
+        with client, pytest.raises(relay_lite.StructuredOutputError):
+            client.chat().user("age?").structured({"type": "object"}, max_retries=1).send()
+    assert seen["usage"] == [UsageReport(Usage(30, 4, 34), "gpt-4o-mini", "req_b", 2)]
