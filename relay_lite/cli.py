@@ -21,8 +21,10 @@ key, or at any OpenAI-compatible one with ``RELAY_LITE_PROVIDER=compatible`` and
 
 and prints one JSON line per chunk (``{"content": ..., "role": "assistant"}``; without
 ``--stream`` one line with the whole text), then ``{"finish_reason": ..., "usage": {...}}``.
-Parameters other than temperature, max_tokens, top_p, stop, seed, api_base and api_key
-go into the request body as they are. Errors go to stderr as one JSON line.
+Messages may be of every kind ``relay_lite.prompti`` reads (text, thinking, image_url,
+tool_use, tool_result) and the file may hold ``"tools"``. Parameters other than
+temperature, max_tokens, top_p, stop, seed, api_base and api_key go into the request body
+as they are. Errors go to stderr as one JSON line.
 
 Exit codes: 0 success; 1 the API answered with an error (``APIError``); 2 usage error
 (bad arguments, a bad request file, ``ConfigError``); 3 transport error (connection,
@@ -209,10 +211,6 @@ def _chat(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> 
             out.write(_usage_line(reply.usage) + "\n")
 
 
-# prompti parameters with a builder method (or a client setting) of their own.
-_RUN_PARAMETERS = ("temperature", "max_tokens", "top_p", "stop", "seed", "api_base", "api_key")
-
-
 def _load_request_file(path: str) -> dict[str, Any]:
     try:
         with open(path, encoding="utf-8") as handle:
@@ -226,17 +224,12 @@ def _load_request_file(path: str) -> dict[str, Any]:
     messages = data.get("messages")
     if not isinstance(messages, list) or not messages:
         raise ConfigError(f'the request file {path} needs a non-empty "messages" list')
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
-            raise ConfigError(f'messages[{index}] must be an object with a "role"')
-        kind = message.get("kind", "text")
-        if kind != "text":
-            raise ConfigError(f"messages[{index}] has kind {kind!r}; relay-lite run reads text messages only")
-        if not isinstance(message.get("content"), str):
-            raise ConfigError(f"messages[{index}].content must be a string")
     parameters = data.get("parameters", {})
     if not isinstance(parameters, dict):
         raise ConfigError('"parameters" must be a JSON object')
+    from .prompti import to_messages
+
+    to_messages(messages)  # a bad message is a usage error before any key is looked for
     return data
 
 
@@ -246,24 +239,16 @@ def _run(args: argparse.Namespace, out: TextIO) -> None:
     provider = data.get("provider")
     if provider is not None and provider not in PRESETS:
         raise ConfigError(f"unknown provider {provider!r}; known: {', '.join(sorted(PRESETS))}")
+    from .prompti import ModelConfig, build_request
+
     with Client(
         provider,
         model=data.get("model"),
         base_url=parameters.get("api_base"),
         api_key=parameters.get("api_key"),
     ) as client:
-        request = client.chat().messages(
-            [{"role": m["role"], "content": m["content"]} for m in data["messages"]]
-        )
-        for name in ("temperature", "max_tokens", "top_p", "seed"):
-            if parameters.get(name) is not None:
-                request = getattr(request, name)(parameters[name])
-        stop = parameters.get("stop")
-        if stop:
-            request = request.stop(*([stop] if isinstance(stop, str) else stop))
-        extra = {k: v for k, v in parameters.items() if k not in _RUN_PARAMETERS}
-        if extra:
-            request = request.extra_body(extra)
+        config = ModelConfig(provider or "", data.get("model") or client.config.model or "", parameters)
+        request = build_request(client, data["messages"], config, data.get("tools"))
         if args.stream:
             with request.stream() as stream:
                 for piece in stream.text():

@@ -176,7 +176,10 @@ def test_run_transport_error_exits_3(tmp_path: Path):
     [
         ([1, 2], "must hold a JSON object, got list"),
         ({"messages": []}, 'needs a non-empty "messages" list'),
-        ({"messages": [{"role": "user", "content": "x", "kind": "image"}]}, "has kind 'image'"),
+        (
+            {"messages": [{"role": "user", "content": "x", "kind": "image"}]},
+            "messages[0]: kind 'image' is not text",
+        ),
         ({"provider": "nope", "messages": [{"role": "user", "content": "x"}]}, "unknown provider 'nope'"),
     ],
 )
