@@ -49,6 +49,7 @@ __all__ = [
     "CredentialsProvider",
     "SigV4Authorizer",
     "canonical_request",
+    "check_signature",
     "sign_headers",
 ]
 
@@ -301,6 +302,51 @@ def sign_headers(
         f"SignedHeaders={signed}, Signature={signature}"
     )
     return added
+
+
+def check_signature(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    credentials: AWSCredentials,
+    *,
+    region: str,
+    service: str,
+) -> bool:
+    """Whether a received request carries a valid SigV4 signature by ``credentials``.
+
+    What a server does (``FakeServer`` fakes use it): the headers named in
+    ``SignedHeaders`` and the ``X-Amz-Date`` sent are signed again over ``url`` as
+    received, and the two ``Authorization`` values compared in constant time. The time
+    itself is not checked against a clock.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    authorization = lowered.get("authorization", "")
+    timestamp = lowered.get("x-amz-date", "")
+    if not authorization.startswith(ALGORITHM + " ") or "SignedHeaders=" not in authorization:
+        return False
+    try:
+        now = datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ")
+    except ValueError:
+        return False
+    if credentials.session_token != lowered.get("x-amz-security-token", credentials.session_token):
+        return False
+    signed = authorization.split("SignedHeaders=", 1)[1].split(",", 1)[0].strip().split(";")
+    if "x-amz-security-token" in signed and credentials.session_token is None:
+        return False
+    to_sign = {name: lowered[name] for name in signed if name in lowered and name not in _SIGNER_HEADERS}
+    if any(name not in lowered and name not in _SIGNER_HEADERS and name != "host" for name in signed):
+        return False  # a signed header that did not arrive (host may come from the URL)
+    try:
+        expected = sign_headers(
+            method, url, to_sign, body, credentials,
+            region=region, service=service, now=now,
+            content_sha256_header="x-amz-content-sha256" in signed,
+        )["Authorization"]  # fmt: skip
+    except ConfigError:
+        return False
+    return hmac.compare_digest(expected.encode("utf-8"), authorization.encode("utf-8"))
 
 
 # -- the authorizer ---------------------------------------------------------------------------
