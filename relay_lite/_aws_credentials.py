@@ -470,7 +470,7 @@ def resolve_credentials(
     """AWS keys from the chain in this module's docstring (without the Bedrock API key).
 
     Returns fixed ``AWSCredentials`` or a ``ContainerCredentialsProvider`` (fetched on first
-    use). ``environ`` replaces ``os.environ``.
+    use). ``environ`` replaces ``os.environ``. SSO and instance metadata are not read yet.
     """
     environ = os.environ if environ is None else environ
     found = _resolve(
@@ -580,7 +580,8 @@ def bedrock_authorizer(
 
     A Bedrock API key (``api_key=`` or ``AWS_BEARER_TOKEN_BEDROCK``) is sent as
     ``Authorization: Bearer``; otherwise requests are signed with SigV4 under the signing
-    name ``bedrock``, with credentials from the chain in this module's docstring.
+    name ``bedrock``, with credentials from the chain in this module's docstring (SSO
+    and instance metadata are not read yet). ``clock`` (epoch seconds) is for tests.
     """
     environ = os.environ if environ is None else environ
     files = _SharedFiles(environ, profile)

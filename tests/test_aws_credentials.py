@@ -9,6 +9,7 @@ Expiration as ISO 8601 UTC, RoleArn), e.g. from the ECS "task IAM role" docs.
 from __future__ import annotations
 
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -484,6 +485,15 @@ def test_container_credentials_are_cached_until_five_minutes_before_expiry(nowhe
         assert provider.get().access_key_id == "ASIASECOND"
         assert provider.get().expires_at == EXPIRES + 3600
     assert len(server.requests) == 2
+
+
+def test_threads_asking_at_once_share_one_fetch() -> None:
+    with FakeServer(lambda request: Reply(body=agent_reply().body, delay=0.1)) as server:
+        provider = ContainerCredentialsProvider(server.url + "/creds", clock=Clock(EXPIRES - 3600))
+        with ThreadPoolExecutor(max_workers=16) as pool:
+            keys = set(pool.map(lambda _: provider.get().access_key_id, range(16)))
+    assert keys == {"ASIACONTAINER1"}
+    assert len(server.requests) == 1
 
 
 def test_failed_refresh_keeps_credentials_that_are_still_valid(nowhere: dict[str, str]) -> None:
