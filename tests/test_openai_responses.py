@@ -656,3 +656,53 @@ def test_a_delta_of_the_wrong_type_names_the_field() -> None:
     with pytest.raises(StreamError) as caught:
         _run(HEAD + _event("response.output_text.delta", '"sequence_number":2,"delta":5'))
     assert caught.value.message == "response.output_text.delta.delta is a number, expected a string"
+
+
+def test_parallel_function_calls_keep_their_own_slots_by_output_index() -> None:
+    def added(index: int, call_id: str) -> bytes:
+        return _event(
+            "response.output_item.added",
+            f'"sequence_number":{2 + index},"output_index":{index},"item":{{"id":"fc_{index}","type":"function_call","arguments":"","call_id":"{call_id}","name":"f"}}',
+        )
+
+    def delta(index: int, piece: str) -> bytes:
+        return _event(
+            "response.function_call_arguments.delta",
+            f'"sequence_number":9,"item_id":"fc_{index}","output_index":{index},"delta":{json.dumps(piece)}',
+        )
+
+    body = (
+        HEAD
+        + added(1, "call_a")
+        + added(2, "call_b")
+        + delta(2, '{"b":')
+        + delta(1, '{"a":1}')
+        + delta(2, "2}")
+    )
+    events, parser = _run(body)
+    assert [(e.index, e.arguments_delta) for e in events] == [
+        (0, ""),
+        (1, ""),
+        (1, '{"b":'),
+        (0, '{"a":1}'),
+        (1, "2}"),
+    ]
+    assert parser.partial().tool_calls == (
+        ToolCall("call_a", "f", {"a": 1}, '{"a":1}'),
+        ToolCall("call_b", "f", {"b": 2}, '{"b":2}'),
+    )
+
+
+def test_argument_deltas_without_indexes_continue_the_call_opened_last() -> None:
+    # A compatible server that sends neither output_index nor item_id on its deltas.
+    body = (
+        HEAD
+        + _event(
+            "response.output_item.added",
+            '"sequence_number":2,"item":{"id":"fc_1","type":"function_call","arguments":"","call_id":"call_1","name":"f"}',
+        )
+        + _event("response.function_call_arguments.delta", '"sequence_number":3,"delta":"{\\"a\\""')
+        + _event("response.function_call_arguments.delta", '"sequence_number":4,"delta":":1}"')
+    )
+    _, parser = _run(body)
+    assert parser.partial().tool_calls == (ToolCall("call_1", "f", {"a": 1}, '{"a":1}'),)

@@ -235,3 +235,17 @@ def test_import_relay_lite_loads_neither_the_responses_adapter_nor_its_fake() ->
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_readme_responses_snippet_runs_and_prints_what_its_comments_say() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    snippet = readme.split("## OpenAI Responses API", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
+    expected = [line.split("  # ", 1)[1] for line in snippet.splitlines() if "print(" in line]
+    out = subprocess.run([sys.executable, "-c", snippet], capture_output=True, text=True, check=True).stdout
+    assert (
+        out.splitlines() == expected == ["Echo: My name is Ann. resp_echo_1", "Echo: What is my name?", "9"]
+    )

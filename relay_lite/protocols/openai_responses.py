@@ -373,8 +373,10 @@ class ResponsesStreamParser:
         self.acc = Accumulator()
         self.finished = False
         self._final: Optional[ChatResponse] = None
-        # output_index -> [tool-call slot, whether argument deltas arrived]
-        self._calls: dict[int, list[Any]] = {}
+        # output_index (or item_id) -> [tool-call slot, whether arguments arrived]
+        self._calls: dict[object, list[Any]] = {}
+        self._last_call: Optional[list[Any]] = None
+        self._call_count = 0
         self._thinking_key: Optional[tuple[Any, ...]] = None
 
     def partial(self) -> ChatResponse:
@@ -409,19 +411,31 @@ class ResponsesStreamParser:
         self.acc.model = optional_str(response.get("model"), "response.model") or self.acc.model
         return []
 
-    def _slot(self, payload: dict[str, Any]) -> list[Any]:
-        index = payload.get("output_index")
-        state = self._calls.get(index) if type(index) is int else None
-        if state is None:  # a delta before (or without) its item: a slot of its own
-            state = [len(self._calls), False]
-            self._calls[index if type(index) is int else -1 - len(self._calls)] = state
+    def _slot(self, payload: Mapping[str, Any], *, new_item: bool = False) -> list[Any]:
+        """The [slot, arguments seen] of the function call an event is about.
+
+        Calls are keyed by ``output_index`` (else ``item_id``); a delta whose key is
+        unknown or missing belongs to the call opened last (or opens one).
+        """
+        key = payload.get("output_index")
+        if type(key) is not int:
+            key = payload.get("item_id") if type(payload.get("item_id")) is str else None
+        state = self._calls.get(key) if key is not None else None
+        if state is None and not new_item:
+            state = self._last_call
+        if state is None or (new_item and key is None):
+            state = [self._call_count, False]
+            self._call_count += 1
+        self._calls[key if key is not None else object()] = state
+        self._last_call = state
         return state
 
     def _item_added(self, payload: dict[str, Any]) -> list[StreamEvent]:
         item = mapping(payload.get("item"), "response.output_item.added.item")
         if item.get("type") != "function_call":
             return []
-        state = self._slot(payload)
+        at = {"output_index": payload.get("output_index"), "item_id": item.get("id")}
+        state = self._slot(at, new_item=True)
         where = "response.output_item.added.item"
         call_id = optional_str(item.get("call_id"), f"{where}.call_id")
         name = optional_str(item.get("name"), f"{where}.name")
