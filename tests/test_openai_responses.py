@@ -706,3 +706,16 @@ def test_argument_deltas_without_indexes_continue_the_call_opened_last() -> None
     )
     _, parser = _run(body)
     assert parser.partial().tool_calls == (ToolCall("call_1", "f", {"a": 1}, '{"a":1}'),)
+
+
+def test_an_error_body_in_a_200_reply_raises_its_typed_error() -> None:
+    body = {
+        "error": {
+            "message": "Invalid 'input'.",
+            "type": "invalid_request_error",
+            "param": "input",
+            "code": None,
+        }
+    }
+    with pytest.raises(BadRequestError, match="Invalid 'input'."):
+        parse_response(body)

@@ -249,3 +249,15 @@ def test_readme_responses_snippet_runs_and_prints_what_its_comments_say() -> Non
     assert (
         out.splitlines() == expected == ["Echo: My name is Ann. resp_echo_1", "Echo: What is my name?", "9"]
     )
+
+
+def test_a_refusal_part_makes_structured_raise_refusal_error(server, client) -> None:
+    from relay_lite import RefusalError
+
+    server.add(ChatScript(text="I can't help with that.", finish_reason="refusal"))
+    with pytest.raises(RefusalError, match="I can't help with that."):
+        client.responses().user("x").structured(Person).send()
+    server.add(ChatScript(text="No.", finish_reason="refusal"))
+    with client.responses().user("x").stream() as stream:
+        assert list(stream.text()) == []
+    assert (stream.response.refusal, stream.response.text) == ("No.", "")

@@ -344,7 +344,7 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
             request_id=request_id,
             attempts=attempts,
         )
-    if payload.get("status") == "failed" or ("error" in payload and "output" not in payload):
+    if payload.get("status") == "failed" or (payload.get("error") and "output" not in payload):
         if payload.get("status") == "failed":
             error = failed_error(payload, attempts=attempts)
         else:
