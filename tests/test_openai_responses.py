@@ -719,3 +719,10 @@ def test_an_error_body_in_a_200_reply_raises_its_typed_error() -> None:
     }
     with pytest.raises(BadRequestError, match="Invalid 'input'."):
         parse_response(body)
+
+
+def test_a_tool_result_without_its_call_id_is_refused() -> None:
+    params = ChatParams(model="m", messages=(Message("user", "hi"), Message("tool", "42")))
+    with pytest.raises(ConfigError) as caught:
+        build_request(params, stream=False)
+    assert str(caught.value) == "a tool result needs the call id it answers (tool_result(call.id, ...))"

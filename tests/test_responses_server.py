@@ -261,3 +261,19 @@ def test_a_refusal_part_makes_structured_raise_refusal_error(server, client) -> 
     with client.responses().user("x").stream() as stream:
         assert list(stream.text()) == []
     assert (stream.response.refusal, stream.response.text) == ("No.", "")
+
+
+def test_a_preset_naming_the_openai_responses_protocol_sends_chat_to_responses(server) -> None:
+    from relay_lite import Preset, register_preset
+    from relay_lite._config import PRESETS
+
+    register_preset(
+        Preset("responses-local", "openai_responses", server.url + "/v1", None, "m", key_required=False)
+    )
+    try:
+        with Client("responses-local") as local:
+            assert local.chat().user("hi").send().text == "Echo: hi"
+            assert local.responses().user("again").send().text == "Echo: again"
+    finally:
+        del PRESETS["responses-local"]
+    assert [r.path for r in server.requests] == ["/v1/responses", "/v1/responses"]

@@ -118,9 +118,9 @@ def _items(message: Message) -> list[dict[str, Any]]:
     """One neutral message as ``input`` items (an assistant turn with tool calls gives
     its text message, then one ``function_call`` per call)."""
     if message.role == "tool":
-        return [
-            {"type": "function_call_output", "call_id": message.tool_call_id or "", "output": message.text}
-        ]
+        if not message.tool_call_id:
+            raise ConfigError("a tool result needs the call id it answers (tool_result(call.id, ...))")
+        return [{"type": "function_call_output", "call_id": message.tool_call_id, "output": message.text}]
     if message.role == "assistant":
         items: list[dict[str, Any]] = []
         if message.content:
