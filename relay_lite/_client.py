@@ -231,6 +231,33 @@ class Client:
         """Start a chat request (``model`` defaults to the client's)."""
         return ChatRequest(self, ChatParams(model=model or self.config.model))
 
+    def responses(self, model: Optional[str] = None) -> ChatRequest:
+        """Start a request to OpenAI's Responses API (``POST /responses``) instead of chat
+        completions: the same builder, replies, streams and ``structured()``.
+
+        The request is bound to a light copy of this client (its pool, config and hooks)
+        that speaks the Responses API; ``reply.id`` is the response id, for
+        ``.extra_body({"previous_response_id": reply.id})``. Needs an OpenAI-protocol
+        client (OpenAI itself, or a compatible server that serves ``/responses``).
+
+        >>> client.responses("gpt-5-mini").user("Hello!").send().text  # doctest: +SKIP
+        """
+        import copy
+
+        if self.config.protocol not in ("openai", "openai_responses"):
+            raise ConfigError(
+                f"responses() needs an OpenAI-protocol client; {self.config.provider!r} speaks "
+                f"{self.config.protocol!r}"
+            )
+        from .protocols import adapter_for
+
+        clone = copy.copy(self)
+        clone.adapter = adapter_for("openai_responses", self.config.provider)
+        session = copy.copy(self.session)
+        session.adapter = clone.adapter
+        clone.session = session
+        return ChatRequest(clone, ChatParams(model=model or self.config.model))
+
     def for_customer(self, customer_id: str) -> ChatRequest:
         """A ModelRelay chat billed to ``customer_id``; the customer's tier picks the model."""
         if self.config.protocol != "modelrelay":
