@@ -96,6 +96,15 @@ _LAZY = {
     "Cancelled": "relay_lite.platform.agent_events",
     "Heartbeat": "relay_lite.platform.agent_events",
     "UnknownEvent": "relay_lite.platform.agent_events",
+    # Provider batch APIs (client.batches).
+    "Batch": "relay_lite._batch",
+    "BatchCounts": "relay_lite._batch",
+    "BatchResult": "relay_lite._batch",
+    "Batches": "relay_lite._batches",
+    "BatchError": "relay_lite._batch",
+    "BatchNotEndedError": "relay_lite._batch",
+    "BatchExpiredError": "relay_lite._batch",
+    "BatchCanceledError": "relay_lite._batch",
 }
 
 __all__ = [

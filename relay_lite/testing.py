@@ -32,13 +32,23 @@ from urllib.parse import urlsplit
 
 from ._config import RetryPolicy, Timeouts
 from ._errors import ConfigError
+from ._fake_batches import BatchScript
 from ._fake_chat import RENDERERS, ChatScript
 from ._fake_wire import Handler, RecordedRequest, Reply, sse_event
 from ._fake_wire import to_bytes as _to_bytes
 from ._hooks import CallEvents
 from ._transport import Authorizer, ErrorMapper, Response, StreamResponse
 
-__all__ = ["FakeServer", "MockTransport", "Reply", "RecordedRequest", "ChatScript", "Handler", "sse_event"]
+__all__ = [
+    "FakeServer",
+    "MockTransport",
+    "Reply",
+    "RecordedRequest",
+    "ChatScript",
+    "BatchScript",
+    "Handler",
+    "sse_event",
+]
 
 
 class _Script:
