@@ -104,7 +104,13 @@ def read_result_line(adapter: Any, line: Any, batch_id: Optional[str] = None) ->
         message = result.get("message")
         return item_error(custom_id, lambda: adapter.parse_chat(message))
     if kind == "errored":
-        return BatchResult(custom_id, error=adapter.map_error(None, result.get("error")))
+        body = result.get("error")
+        error = adapter.map_error(None, body)
+        # The error response carries its request id beside the error, not in a header.
+        request_id = body.get("request_id") if isinstance(body, Mapping) else None
+        if error.request_id is None and isinstance(request_id, str):
+            error.request_id = request_id
+        return BatchResult(custom_id, error=error)
     if kind == "canceled":
         text = f"batch {batch_id} was canceled before this request ran"
         return BatchResult(custom_id, error=BatchCanceledError(text, batch_id=batch_id, custom_id=custom_id))
