@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from ._batch import Batch, BatchAPI, BatchNotEndedError, BatchResult, batch_id_of
-from ._errors import ConfigError, DeadlineExceeded
+from ._errors import ConfigError, DeadlineExceeded, scrub
 
 if TYPE_CHECKING:
     from ._chat import ChatRequest
@@ -183,7 +183,22 @@ class Batches:
                 f"batch {batch_id} is still {current.status}; wait() for it to end first",
                 batch_id=batch_id,
             )
-        return self.api.results(current)
+        return self._scrubbed(self.api.results(current))
+
+    def _scrubbed(self, results: Iterator[BatchResult]) -> Iterator[BatchResult]:
+        """``results``, each item's error cleaned of the credentials a line might echo."""
+        secrets: Optional[tuple[str, ...]] = None
+        try:
+            for result in results:
+                if result.error is not None:
+                    if secrets is None:  # worked out once, and only when an item failed
+                        secrets = self.client.session.secrets_for(self.api.request("GET", "/"))
+                    scrub(result.error, secrets)
+                yield result
+        finally:
+            close = getattr(results, "close", None)
+            if close is not None:
+                close()  # drops the download at once when the caller stops early
 
     def cancel(self, batch: Union[str, Batch]) -> Batch:
         """Ask the provider to cancel the batch; items not yet run end as ``BatchCanceledError``."""

@@ -394,7 +394,8 @@ def _get_openai_batch(item: Any, request: RecordedRequest) -> Reply:
     batch = _find(request, "openai", -1)
     if batch is None:
         return _openai_error(404, "No batch found with that id.")
-    batch.polls += 1
+    with _lock:
+        batch.polls += 1
     return Reply.json(_openai_batch(batch, request))
 
 
@@ -517,7 +518,8 @@ def _get_anthropic_batch(item: Any, request: RecordedRequest) -> Reply:
     batch = _find(request, "anthropic", -1)
     if batch is None:
         return _anthropic_error(404, "not_found_error", "Message batch not found")
-    batch.polls += 1
+    with _lock:
+        batch.polls += 1
     return Reply.json(_anthropic_batch(batch, request))
 
 

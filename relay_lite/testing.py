@@ -354,7 +354,9 @@ class MockTransport(_Script):
     ) -> StreamResponse:
         """Answer with the next scripted reply as an open stream of its chunks."""
         reply = self._record(method, url, headers, json_body, body, authorizer, events)
-        self._raise_for(reply, _reply_bytes(reply), map_error)
+        # A 2xx body is left to iter_bytes: its chunks may be a generator, read only once.
+        error_body = _reply_bytes(reply) if not 200 <= reply.status < 300 else b""
+        self._raise_for(reply, error_body, map_error)
         stream = _MockStream(reply)
         stream.events = events
         return stream

@@ -364,3 +364,55 @@ def test_readme_batch_example_runs_and_its_asserts_hold() -> None:
         timeout=60,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_an_item_error_echoing_the_key_is_redacted(openai_server: FakeServer) -> None:
+    client = openai_client(openai_server)
+    echo = {
+        "status": 401,
+        "type": "invalid_request_error",
+        "message": f"Incorrect API key provided: {OPENAI_KEY}",
+    }
+    openai_server.add(BatchScript(errors={"request-0": echo}))
+    batch = client.batches.wait(client.batches.submit([client.chat().user("a")]).id, poll=0.001)
+    [result] = list(client.batches.results(batch))
+    assert type(result.error) is relay_lite.AuthenticationError
+    assert result.error.message == "Incorrect API key provided: [REDACTED]"
+    assert OPENAI_KEY not in repr(result.error.body) and OPENAI_KEY not in str(result.error)
+
+
+def test_batch_modules_load_only_when_client_batches_is_first_used() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, relay_lite\n"
+        "def loaded(): return sorted(m for m in sys.modules if 'batch' in m or 'multipart' in m)\n"
+        "print(loaded())\n"
+        "relay_lite.Client.anthropic(api_key='k').batches\n"
+        "print(loaded())\n"
+    )
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, env={"PYTHONPATH": str(root)}, capture_output=True, text=True
+    )
+    assert done.stdout == (
+        "[]\n['relay_lite._batch', 'relay_lite._batch_anthropic', 'relay_lite._batches']\n"
+    ), done.stderr
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def test_batches_run_on_mock_transport_without_a_socket(protocol: str) -> None:
+    from relay_lite.testing import MockTransport
+
+    transport = MockTransport(protocol=protocol)
+    if protocol == "openai":
+        client = Client.compatible("http://mock/v1", model="m", transport=transport)
+    else:
+        client = Client.anthropic(api_key="k", base_url="http://mock", model="m", transport=transport)
+    transport.add(BatchScript(polls=1, expired=["b"]))
+    batch = client.batches.submit([client.chat().user("hi"), client.chat().user("late")], ids=["a", "b"])
+    results = by_id(client.batches.results(client.batches.wait(batch, poll=0.001)))
+    assert results["a"].response.text == "Echo: hi"
+    assert type(results["b"].error) is BatchExpiredError
