@@ -2,10 +2,10 @@
 
 ``client.batches`` (``_batches.Batches``) runs on a ``BatchAPI`` for the client's
 protocol: OpenAI's Batch API (``_batch_openai``) or Anthropic's Message Batches
-(``_batch_anthropic``). Both take
-``ChatRequest``s, each under a custom id, and give back one ``BatchResult`` per id: the
-``ChatResponse``, or the error that item met (the typed ``APIError`` the same call would
-have raised, ``BatchExpiredError``, ``BatchCanceledError``).
+(``_batch_anthropic``). Both take ``ChatRequest``s, each under a custom id, and give back
+one ``BatchResult`` per id: the ``ChatResponse``, or the error that item met (the typed
+``APIError`` the same call would have raised, ``BatchExpiredError``,
+``BatchCanceledError``).
 
 Theory of operation
 -------------------
@@ -38,13 +38,14 @@ from typing import (
     Union,
 )
 
-from ._errors import ConfigError, RelayError, ResponseError
+from ._errors import ConfigError, RelayError, ResponseError, unreadable_reply
 from ._models import ChatResponse
 from ._record import Record, factory
 
 if TYPE_CHECKING:
     from ._client import Client
     from ._session import PreparedRequest
+    from .protocols._adapter import Adapter
 
 __all__ = [
     "Batch",
@@ -182,7 +183,7 @@ class BatchAPI:
 
     def __init__(self, client: Client) -> None:
         self.client = client
-        self.adapter = client.adapter
+        self.adapter: Adapter = client.adapter
 
     # -- what a protocol provides --
 
@@ -248,12 +249,10 @@ class BatchAPI:
 
 def unreadable(message: str, line: Any) -> ResponseError:
     """The ``ResponseError`` for a results line whose shape the protocol cannot read."""
-    from ._errors import unreadable_reply
-
     return unreadable_reply(message, line)
 
 
-def item_error(custom_id: str, read: Callable[[], ChatResponse]) -> BatchResult:
+def read_item(custom_id: str, read: Callable[[], ChatResponse]) -> BatchResult:
     """``read()``'s reply as the item's result; an error reading it becomes the item's error."""
     try:
         return BatchResult(custom_id, response=read())

@@ -22,7 +22,7 @@ URL: credentials are never sent to another host. Otherwise the documented path
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence
 from urllib.parse import quote, urlencode
 
 from ._batch import (
@@ -32,11 +32,14 @@ from ._batch import (
     BatchCounts,
     BatchExpiredError,
     BatchResult,
-    item_error,
+    read_item,
     unreadable,
 )
 from ._errors import ConfigError
 from ._urls import split_query
+
+if TYPE_CHECKING:
+    from .protocols._adapter import Adapter
 
 __all__ = ["AnthropicBatchAPI", "read_batch", "read_result_line"]
 
@@ -85,7 +88,7 @@ def read_batch(payload: Any) -> Batch:
     )
 
 
-def read_result_line(adapter: Any, line: Any, batch_id: Optional[str] = None) -> BatchResult:
+def read_result_line(adapter: Adapter, line: Any, batch_id: Optional[str] = None) -> BatchResult:
     """One results line as a ``BatchResult`` (``adapter``: Anthropic's).
 
     ``succeeded`` is parsed by ``adapter.parse_chat``, ``errored`` mapped by
@@ -102,7 +105,7 @@ def read_result_line(adapter: Any, line: Any, batch_id: Optional[str] = None) ->
     kind = result.get("type")
     if kind == "succeeded":
         message = result.get("message")
-        return item_error(custom_id, lambda: adapter.parse_chat(message))
+        return read_item(custom_id, lambda: adapter.parse_chat(message))
     if kind == "errored":
         body = result.get("error")
         error = adapter.map_error(None, body)

@@ -24,7 +24,7 @@ file again, and reported as ``BatchCanceledError``.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Sequence
 from urllib.parse import quote, urlencode
 
 from ._batch import (
@@ -35,12 +35,15 @@ from ._batch import (
     BatchError,
     BatchExpiredError,
     BatchResult,
-    item_error,
+    read_item,
     unreadable,
 )
 from ._errors import ConfigError, RelayError
 from ._multipart import FilePart, encode_multipart
 from ._transport import encode_json_body
+
+if TYPE_CHECKING:
+    from .protocols._adapter import Adapter
 
 __all__ = ["OpenAIBatchAPI", "jsonl_line", "read_batch", "read_result_line"]
 
@@ -118,7 +121,7 @@ def _custom_id(line: Any) -> str:
     return custom_id
 
 
-def read_result_line(adapter: Any, line: Any, batch_id: Optional[str] = None) -> BatchResult:
+def read_result_line(adapter: Adapter, line: Any, batch_id: Optional[str] = None) -> BatchResult:
     """One line of an output or error file as a ``BatchResult`` (``adapter``: OpenAI's).
 
     A 2xx response is parsed by ``adapter.parse_chat``; another status becomes the
@@ -138,7 +141,7 @@ def read_result_line(adapter: Any, line: Any, batch_id: Optional[str] = None) ->
                 custom_id, error=unreadable(f"{custom_id}: response.status_code is missing", line)
             )
         if 200 <= status < 300:
-            return item_error(custom_id, lambda: adapter.parse_chat(body, request_id=request_id))
+            return read_item(custom_id, lambda: adapter.parse_chat(body, request_id=request_id))
         headers = {adapter.response_id_headers[0]: request_id} if request_id else {}
         return BatchResult(custom_id, error=adapter.map_error(status, body, headers))
     if isinstance(error, Mapping):

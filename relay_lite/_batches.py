@@ -48,13 +48,13 @@ BATCH_APIS: dict[str, Callable[[Client], BatchAPI]] = {
 
 def batches_for(client: Client) -> Batches:
     """The ``Batches`` of ``client``'s protocol; ``ConfigError`` when it has no batch API."""
-    factory_ = BATCH_APIS.get(client.config.protocol)
-    if factory_ is None:
+    make = BATCH_APIS.get(client.config.protocol)
+    if make is None:
         raise ConfigError(
             f"{client.config.provider} ({client.config.protocol} protocol) has no batch API in "
             f"relay_lite; batches work with: {', '.join(sorted(BATCH_APIS))}"
         )
-    return Batches(client, factory_(client))
+    return Batches(client, make(client))
 
 
 # -- the front ------------------------------------------------------------------------------------

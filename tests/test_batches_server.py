@@ -123,7 +123,11 @@ def test_openai_batch_lines_carry_exactly_what_send_sends(openai_server: FakeSer
     upload = openai_server.requests[-2]
     assert upload.headers["content-type"].startswith("multipart/form-data; boundary=")
     assert upload.headers["authorization"] == f"Bearer {OPENAI_KEY}"  # the one request path authorizes it
-    content = urllib3.request("GET", f"{openai_server.url}/v1/files/{batch.input_file_id}/content").data
+    content = (
+        urllib3.PoolManager()
+        .request("GET", f"{openai_server.url}/v1/files/{batch.input_file_id}/content")
+        .data
+    )
     assert content == (
         b'{"custom_id":"request-0","method":"POST","url":"/v1/chat/completions","body":'
         + json.dumps(sent, separators=(",", ":")).encode()
