@@ -100,6 +100,15 @@ _LAZY = {
     "aws_sigv4": "relay_lite._aws_credentials",
     "AWSCredentials": "relay_lite._sigv4",
     "SigV4Authorizer": "relay_lite._sigv4",
+    # Provider batch APIs (client.batches).
+    "Batch": "relay_lite._batch",
+    "BatchCounts": "relay_lite._batch",
+    "BatchResult": "relay_lite._batch",
+    "Batches": "relay_lite._batches",
+    "BatchError": "relay_lite._batch",
+    "BatchNotEndedError": "relay_lite._batch",
+    "BatchExpiredError": "relay_lite._batch",
+    "BatchCanceledError": "relay_lite._batch",
 }
 
 __all__ = [

@@ -430,6 +430,20 @@ class Client:
 
         return Auth(self)
 
+    # -- provider batch APIs (loaded on first use) -------------------------------------------
+
+    if TYPE_CHECKING:
+        from ._batches import Batches
+
+    @property
+    def batches(self) -> Batches:
+        """The provider's batch API (OpenAI Batch API, Anthropic Message Batches): submit
+        ``ChatRequest``s, ``wait``, read ``results`` by custom id, ``cancel``, ``list``.
+        A batch id alone picks a batch up again, from any process."""
+        from ._batches import batches_for
+
+        return batches_for(self)
+
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Iterable, Optional, Union
 
 __all__ = ["Body", "Handler", "RecordedRequest", "Reply", "sse_event", "to_bytes"]
 
@@ -32,7 +32,8 @@ def sse_event(data: Union[str, dict[str, Any], list[Any]], event: Optional[str] 
 class Reply:
     """What the server does for one request.
 
-    ``body`` is sent whole (a dict or list as JSON). ``chunks`` are sent one by one with
+    ``body`` is sent whole (a dict or list as JSON). ``chunks`` (a list, or any iterable: a
+    generator makes a body produced as it is sent) are sent one by one with
     chunked transfer encoding, ``chunk_delay`` seconds apart. ``delay`` waits before the
     status line. ``abort`` cuts the connection after the chunks without ending the body;
     ``drop`` closes the connection without answering at all.
@@ -41,7 +42,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: Body = None
-    chunks: Optional[list[Union[bytes, str]]] = None
+    chunks: Optional[Iterable[Union[bytes, str]]] = None
     chunk_delay: float = 0.0
     delay: float = 0.0
     abort: bool = False

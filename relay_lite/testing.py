@@ -32,13 +32,23 @@ from urllib.parse import urlsplit
 
 from ._config import RetryPolicy, Timeouts
 from ._errors import ConfigError
+from ._fake_batches import BatchScript
 from ._fake_chat import RENDERERS, ChatScript
 from ._fake_wire import Handler, RecordedRequest, Reply, sse_event
 from ._fake_wire import to_bytes as _to_bytes
 from ._hooks import CallEvents
 from ._transport import Authorizer, ErrorMapper, Response, StreamResponse
 
-__all__ = ["FakeServer", "MockTransport", "Reply", "RecordedRequest", "ChatScript", "Handler", "sse_event"]
+__all__ = [
+    "FakeServer",
+    "MockTransport",
+    "Reply",
+    "RecordedRequest",
+    "ChatScript",
+    "BatchScript",
+    "Handler",
+    "sse_event",
+]
 
 
 class _Script:
@@ -344,7 +354,9 @@ class MockTransport(_Script):
     ) -> StreamResponse:
         """Answer with the next scripted reply as an open stream of its chunks."""
         reply = self._record(method, url, headers, json_body, body, authorizer, events)
-        self._raise_for(reply, _reply_bytes(reply), map_error)
+        # A 2xx body is left to iter_bytes: its chunks may be a generator, read only once.
+        error_body = _reply_bytes(reply) if not 200 <= reply.status < 300 else b""
+        self._raise_for(reply, error_body, map_error)
         stream = _MockStream(reply)
         stream.events = events
         return stream
