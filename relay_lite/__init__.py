@@ -96,6 +96,9 @@ _LAZY = {
     "Cancelled": "relay_lite.platform.agent_events",
     "Heartbeat": "relay_lite.platform.agent_events",
     "UnknownEvent": "relay_lite.platform.agent_events",
+    # What Client.embed and Client.models return.
+    "Embeddings": "relay_lite._resources",
+    "ModelInfo": "relay_lite._resources",
 }
 
 __all__ = [

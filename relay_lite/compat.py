@@ -20,9 +20,9 @@ What maps onto what:
   ``finish_reason``, ``model``; ``str(result)`` is the text).
 - ``stream_text`` is ``ChatRequest.stream()``: a ``TextStream`` yielding text pieces whose
   usage attributes are filled once it has been read to the end.
-- ``embed`` / ``embed_many`` post to ``{base_url}/embeddings`` (OpenAI-compatible servers),
-  through the client's one request path (``Client.session``), so configured headers,
-  retries and key scrubbing are those of chat.
+- ``embed`` / ``embed_many`` are ``Client.embed``: ``{base_url}/embeddings`` on
+  OpenAI-compatible servers (batched, base64 vectors decoded), through the client's one
+  request path, so configured headers, retries and key scrubbing are those of chat.
 
 Errors are relay_lite's own, re-raised as classes that are *also* the built-in exception
 the SDK raised, so both ``except relay_lite.RateLimitError`` and ``except RuntimeError``

@@ -525,3 +525,10 @@ print(json.dumps({"chat_only": chat_only, "after_embed": [m for m in ours if m i
             "relay_lite.protocols._embeddings",
         ],
     }
+
+
+def test_result_types_are_exported_lazily():
+    from relay_lite._resources import ModelInfo
+
+    assert (relay_lite.Embeddings, relay_lite.ModelInfo) == (Embeddings, ModelInfo)
+    assert {"Embeddings", "ModelInfo"} <= set(relay_lite.__all__)

@@ -76,6 +76,11 @@ def decode_float32(text: str, where: str, *, host_byteorder: str = sys.byteorder
 
 
 def _number_list(value: list[Any], where: str) -> list[float]:
+    for item in value:  # the common case, all floats: the parsed list is the vector
+        if type(item) is not float:
+            break
+    else:
+        return value
     out: list[float] = []
     for i, item in enumerate(value):
         kind = type(item)
