@@ -293,6 +293,8 @@ class Client:
         limit, 2048 for OpenAI), one request each; usage is summed over them. No inputs:
         an empty result and no request. Vectors are asked for as base64 float32 (a
         quarter of the bytes) and decoded; a server sending plain numbers works too.
+        ``timeout`` (total seconds, or ``Timeouts``) and ``headers`` apply to each request.
+        If a later batch fails, the error's ``.partial`` holds the batches before it.
         A protocol without embeddings (Anthropic) raises ``ConfigError``.
 
         >>> client.embed(["first", "second"], "text-embedding-3-small").vectors  # doctest: +SKIP

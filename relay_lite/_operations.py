@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
 
 from ._config import Timeouts
 from ._errors import APIError, ConfigError, RelayError, ResponseError
-from ._models import ChatParams
+from ._models import ChatParams, Usage
 from ._ratelimits import parse_rate_limits
-from ._resources import Embeddings, ModelInfo
+from ._resources import Embeddings, ModelInfo, sum_usage
 
 if TYPE_CHECKING:
     from ._client import Client
@@ -102,7 +102,7 @@ def embed(
     adapter.embeddings_call(model, (), dimensions=dimensions)  # no embeddings here: ConfigError, even for []
     params = _params(client, model, timeout, headers)
     hooks = client.session.hooks
-    result = Embeddings()
+    collected = _Collected()
     for start in range(0, len(inputs), size):
         batch = inputs[start : start + size]
         request = client.prepare_call(params, adapter.embeddings_call(model, batch, dimensions=dimensions))
@@ -116,26 +116,51 @@ def embed(
                 expected=len(batch),
                 dimensions=dimensions,
             )
-            if result.dimensions is not None and part.dimensions != result.dimensions:
+            if collected.dimensions is not None and part.dimensions != collected.dimensions:
                 raise client.session.scrubbed(
                     request,
                     ResponseError(
                         f"the embeddings of inputs {start}.. have {part.dimensions} values each, "
-                        f"those before {result.dimensions}",
+                        f"those before {collected.dimensions}",
                         request_id=adapter.request_id(response.headers),
                         attempts=response.attempts,
                     ),
                 )
         except RelayError as exc:
-            if result.requests:  # nothing lost: the batches that arrived ride on the error
-                exc.partial = result
+            if collected.requests:  # nothing lost: the batches that arrived ride on the error
+                exc.partial = collected.result()
             raise
         if hooks.wants("usage"):
             from ._hooks import UsageReport
 
             hooks.emit("usage", UsageReport(part.usage, part.model, adapter.request_id(response.headers)))
-        result = result.joined(part)
-    return result
+        collected.add(part)
+    return collected.result()
+
+
+class _Collected:
+    """The batches' results so far, joined once at the end (linear in the vectors)."""
+
+    __slots__ = ("vectors", "model", "usage", "requests")
+
+    def __init__(self) -> None:
+        self.vectors: list[list[float]] = []
+        self.model: Optional[str] = None
+        self.usage = Usage()
+        self.requests = 0
+
+    @property
+    def dimensions(self) -> Optional[int]:
+        return len(self.vectors[0]) if self.vectors else None
+
+    def add(self, part: Embeddings) -> None:
+        self.vectors.extend(part.vectors)
+        self.model = self.model or part.model
+        self.usage = part.usage if not self.requests else sum_usage(self.usage, part.usage)
+        self.requests += 1
+
+    def result(self) -> Embeddings:
+        return Embeddings(tuple(self.vectors), self.model, self.usage, self.requests)
 
 
 def list_models(client: Client, *, page_size: Optional[int] = None) -> list[ModelInfo]:

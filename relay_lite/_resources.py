@@ -64,23 +64,13 @@ class Embeddings(Record):
             f"model={self.model!r}, usage={self.usage!r}, requests={self.requests})"
         )
 
-    def joined(self, later: Embeddings) -> Embeddings:
-        """These vectors followed by ``later``'s, usage summed (one result of two batches)."""
-        if not self.requests:
-            return later
-        return Embeddings(
-            self.vectors + later.vectors,
-            self.model or later.model,
-            sum_usage(self.usage, later.usage),
-            self.requests + later.requests,
-        )
-
 
 class ModelInfo(Record):
     """One model a provider lists: its id and what the provider says about it.
 
     ``created`` is Unix seconds (OpenAI's ``created``; Anthropic's ``created_at`` converted),
-    ``owned_by`` is OpenAI's, ``display_name`` Anthropic's; each is None when not given.
+    ``owned_by`` is OpenAI's, ``display_name`` the name for people (Anthropic, Together AI);
+    each is None when not given.
     ``raw`` is the provider's object as sent.
     """
 

@@ -120,7 +120,8 @@ def test_anthropic_created_at_becomes_unix_seconds_when_readable(created_at, exp
 @pytest.mark.parametrize(
     ("parse", "body", "message"),
     [
-        (parse_openai_models, [], "expected a list of models, got an array"),
+        (parse_openai_models, "models", "expected a list of models, got a string"),
+        (parse_openai_models, [{"id": "m"}, 3], "$[1] is a number, expected an object"),
         (parse_openai_models, {"object": "list"}, "the reply has no data array of models"),
         (parse_openai_models, {"data": [{"object": "model"}]}, "data[0].id is missing"),
         (parse_openai_models, {"data": [{"id": 5}]}, "data[0].id is a number, expected a string"),
@@ -175,6 +176,24 @@ def test_openai_models_is_one_get_of_the_whole_list():
     sent = transport.requests[0]
     assert (sent.method, sent.path, sent.body) == ("GET", "/v1/models", b"")
     assert sent.headers["authorization"] == "Bearer sk-test"
+
+
+def test_together_ais_bare_array_of_models_is_read_too():
+    # Together AI's GET /v1/models: the model objects without the {"data": ...} around them.
+    body = (
+        b'[{"id":"meta-llama/Llama-3.3-70B-Instruct-Turbo","object":"model","created":1733443200,'
+        b'"type":"chat","display_name":"Meta Llama 3.3 70B Instruct Turbo","organization":"Meta",'
+        b'"context_length":131072}]'
+    )
+    transport = MockTransport()
+    transport.add(json_reply(body))
+    (model,) = Client.compatible("https://api.together.xyz/v1", transport=transport).models()
+    assert (model.id, model.display_name, model.created, model.raw["context_length"]) == (
+        "meta-llama/Llama-3.3-70B-Instruct-Turbo",
+        "Meta Llama 3.3 70B Instruct Turbo",
+        1733443200,
+        131072,
+    )
 
 
 def test_ollama_models_are_read_too():

@@ -5,7 +5,9 @@ Wire facts:
 - OpenAI (API reference "List models"; openai-python ``models.list``): one page,
   ``{"object": "list", "data": [{"id", "object": "model", "created", "owned_by"}]}``,
   ``created`` in Unix seconds. Compatible servers (Ollama, vLLM, llama.cpp, OpenRouter)
-  send the same ``data`` array, some with more fields per model (kept in ``raw``).
+  send the same ``data`` array, some with more fields per model (kept in ``raw``);
+  Together AI sends the array bare, without the ``{"data": ...}`` around it, and a
+  ``display_name`` per model.
 - Anthropic (API reference "List Models"; anthropic-sdk-python ``models.list``): cursor
   pages, ``GET /v1/models?limit=N&after_id=ID`` answering ``{"data": [{"type": "model",
   "id", "display_name", "created_at"}], "has_more", "first_id", "last_id"}``; the next
@@ -105,6 +107,7 @@ def _openai_model(model_id: str, item: Mapping[str, Any], at: str) -> ModelInfo:
         model_id,
         created=_unix_seconds(item.get("created"), f"{at}.created"),
         owned_by=optional_str(item.get("owned_by"), f"{at}.owned_by"),
+        display_name=optional_str(item.get("display_name"), f"{at}.display_name"),
         raw=item,
     )
 
@@ -130,9 +133,11 @@ def _reply(payload: Any, request_id: Optional[str], attempts: int) -> Mapping[st
 
 
 def parse_openai_models(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ModelPage:
-    """The models of an OpenAI-style list; there is no next page."""
-    reply = _reply(payload, request_id, attempts)
+    """The models of an OpenAI-style list (or a bare array of them); there is no next page."""
     try:
+        if type(payload) is list:  # Together AI's shape
+            return _models(payload, "$", _openai_model), None
+        reply = _reply(payload, request_id, attempts)
         return _models(reply.get("data"), "data", _openai_model), None
     except StreamError as exc:
         raise unreadable_reply(exc.message, payload, request_id=request_id, attempts=attempts) from None
