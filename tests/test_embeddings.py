@@ -4,6 +4,7 @@ order, the float-list fallback, typed errors for bad shapes, and ``Provider.embe
 from __future__ import annotations
 
 import base64
+import json
 import struct
 
 import pytest
@@ -434,11 +435,9 @@ def test_fake_server_embeds_deterministically_through_base64(suffix):
 def test_fake_server_float_encoding_decodes_to_the_same_vectors():
     # The fake honours encoding_format: "float" sends lists (as Ollama always does).
     with FakeServer.openai() as server:
-        raw = urllib3.request(
-            "POST",
-            server.url + "/v1/embeddings",
-            json={"model": "m", "input": "x", "encoding_format": "float"},
-        ).json()
+        body = json.dumps({"model": "m", "input": "x", "encoding_format": "float"}).encode()
+        with urllib3.PoolManager() as pool:  # urllib3 1.26 has no urllib3.request()
+            raw = json.loads(pool.request("POST", server.url + "/v1/embeddings", body=body).data)
         server.add(Reply.json(raw))
         client = Client.compatible(server.url, model="m")
         floats = client.embed("x")
@@ -495,7 +494,6 @@ def test_provider_embed_on_anthropic_is_a_value_error_saying_why():
 
 
 def test_embeddings_models_and_token_count_modules_load_only_when_used():
-    import json
     import os
     import subprocess
     import sys
