@@ -530,3 +530,32 @@ def test_result_types_are_exported_lazily():
 
     assert (relay_lite.Embeddings, relay_lite.ModelInfo) == (Embeddings, ModelInfo)
     assert {"Embeddings", "ModelInfo"} <= set(relay_lite.__all__)
+
+
+def test_azure_maps_an_error_object_in_a_200_embeddings_body_with_its_own_codes():
+    # Azure OpenAI's error code for a missing deployment, inside a 200 body (a proxy's doing).
+    transport = MockTransport()
+    transport.add(
+        Reply.json(
+            {
+                "error": {
+                    "code": "DeploymentNotFound",
+                    "message": "The API deployment for this resource does not exist.",
+                }
+            },
+            headers={"apim-request-id": "apim-1"},
+        )
+    )
+    client = Client.azure(
+        "https://example.openai.azure.com",
+        "text-embedding-3-small",
+        "2024-10-21",
+        api_key="k",
+        transport=transport,
+    )
+    with pytest.raises(relay_lite.NotFoundError) as info:
+        client.embed(["a"])
+    assert info.value.request_id == "apim-1"
+    sent = transport.requests[0]
+    assert sent.path == "/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21"
+    assert sent.headers["api-key"] == "k"

@@ -657,7 +657,9 @@ class OpenAIAdapter(Adapter):
         from ._embeddings import is_error_envelope, parse_embeddings
 
         if is_error_envelope(payload):  # an error object in a 200 body, as chat may get
-            raise map_error(None, payload, {RESPONSE_ID_HEADERS[0]: request_id or ""}, attempts=attempts)
+            # self.map_error: a subclass's own codes (Azure's) apply here too.
+            headers = {self.response_id_headers[0]: request_id or ""}
+            raise self.map_error(None, payload, headers, attempts=attempts)
         return parse_embeddings(
             payload, expected, dimensions=dimensions, request_id=request_id, attempts=attempts
         )
