@@ -69,8 +69,8 @@ class ModelInfo(Record):
     """One model a provider lists: its id and what the provider says about it.
 
     ``created`` is Unix seconds (OpenAI's ``created``; Anthropic's ``created_at`` converted),
-    ``owned_by`` is OpenAI's, ``display_name`` the name for people (Anthropic, Together AI);
-    each is None when not given.
+    ``owned_by`` is OpenAI's, ``display_name`` the name for people (Anthropic, Together AI,
+    OpenRouter); each is None when not given.
     ``raw`` is the provider's object as sent.
     """
 

@@ -196,6 +196,24 @@ def test_together_ais_bare_array_of_models_is_read_too():
     )
 
 
+def test_openrouter_model_names_become_display_names():
+    # OpenRouter's GET /api/v1/models (one entry, trimmed): "name" is its name for people.
+    body = (
+        b'{"data":[{"id":"openai/gpt-4o-mini","canonical_slug":"openai/gpt-4o-mini",'
+        b'"name":"OpenAI: GPT-4o-mini","created":1721260800,"description":"GPT-4o mini is ...",'
+        b'"context_length":128000}]}'
+    )
+    transport = MockTransport()
+    transport.add(json_reply(body))
+    (model,) = Client.openrouter(api_key="sk-or", transport=transport).models()
+    assert (model.id, model.display_name, model.created) == (
+        "openai/gpt-4o-mini",
+        "OpenAI: GPT-4o-mini",
+        1721260800,
+    )
+    assert transport.requests[0].path == "/api/v1/models"
+
+
 def test_ollama_models_are_read_too():
     transport = MockTransport()
     transport.add(json_reply(OLLAMA_MODELS_BODY))

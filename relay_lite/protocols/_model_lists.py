@@ -7,7 +7,7 @@ Wire facts:
   ``created`` in Unix seconds. Compatible servers (Ollama, vLLM, llama.cpp, OpenRouter)
   send the same ``data`` array, some with more fields per model (kept in ``raw``);
   Together AI sends the array bare, without the ``{"data": ...}`` around it, and a
-  ``display_name`` per model.
+  ``display_name`` per model; OpenRouter names each model for people in ``name``.
 - Anthropic (API reference "List Models"; anthropic-sdk-python ``models.list``): cursor
   pages, ``GET /v1/models?limit=N&after_id=ID`` answering ``{"data": [{"type": "model",
   "id", "display_name", "created_at"}], "has_more", "first_id", "last_id"}``; the next
@@ -107,7 +107,10 @@ def _openai_model(model_id: str, item: Mapping[str, Any], at: str) -> ModelInfo:
         model_id,
         created=_unix_seconds(item.get("created"), f"{at}.created"),
         owned_by=optional_str(item.get("owned_by"), f"{at}.owned_by"),
-        display_name=optional_str(item.get("display_name"), f"{at}.display_name"),
+        display_name=(
+            optional_str(item.get("display_name"), f"{at}.display_name")
+            or optional_str(item.get("name"), f"{at}.name")
+        ),
         raw=item,
     )
 
