@@ -109,6 +109,9 @@ _LAZY = {
     "BatchNotEndedError": "relay_lite._batch",
     "BatchExpiredError": "relay_lite._batch",
     "BatchCanceledError": "relay_lite._batch",
+    # What Client.embed and Client.models return.
+    "Embeddings": "relay_lite._resources",
+    "ModelInfo": "relay_lite._resources",
 }
 
 __all__ = [

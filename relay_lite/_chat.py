@@ -280,6 +280,11 @@ class ChatRequest:
         """Send and wait for the whole reply."""
         return self._client.send_chat(self.params)
 
+    def count_tokens(self) -> int:
+        """Input tokens this request would use, counted by the provider without running it
+        (Anthropic only; OpenAI-compatible APIs raise ``ConfigError``: no such endpoint)."""
+        return self._client.count_tokens(self.params)
+
     def stream(self) -> ChatStream:
         """Send and stream the reply; use as a context manager."""
         return self._client.stream_chat(self.params)

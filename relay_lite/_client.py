@@ -13,7 +13,7 @@ there and nowhere else. ``AgentClient`` (``platform/agents.py``) is built the sa
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Optional, Union, overload
 
 from ._chat import ChatRequest
 from ._config import PRESETS, ClientConfig, RetryPolicy, Timeouts
@@ -24,6 +24,7 @@ from ._stream import ChatStream
 from ._transport import Authorizer, HTTPTransport, Response, StreamResponse
 
 if TYPE_CHECKING:
+    from ._resources import Embeddings, ModelInfo
     from ._session import PreparedRequest, Session
     from .platform.modelrelay import Auth, Customers, Tiers
     from .protocols._adapter import Adapter
@@ -298,6 +299,59 @@ class Client:
             else:
                 request = getattr(request, name)(value)
         return request.stream() if stream else request.send()
+
+    # -- embeddings, models, token counts (relay_lite._operations, loaded on first use) ----
+
+    def embed(
+        self,
+        texts: Union[str, Iterable[str]],
+        model: Optional[str] = None,
+        *,
+        dimensions: Optional[int] = None,
+        batch_size: Optional[int] = None,
+        timeout: Union[Timeouts, float, None] = None,
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> Embeddings:
+        """Embedding vectors of ``texts``, in input order (OpenAI-compatible ``POST /embeddings``).
+
+        ``texts`` is a list of strings, or one string (then the result holds one vector).
+        ``model`` defaults to the client's; ``dimensions`` shortens the vectors where the
+        model allows it. Inputs go in batches of ``batch_size`` (default: the provider's
+        limit, 2048 for OpenAI), one request each; usage is summed over them. No inputs:
+        an empty result and no request. Vectors are asked for as base64 float32 (a
+        quarter of the bytes) and decoded; a server sending plain numbers works too.
+        ``timeout`` (total seconds, or ``Timeouts``) and ``headers`` apply to each request.
+        If a later batch fails, the error's ``.partial`` holds the batches before it.
+        A protocol without embeddings (Anthropic) raises ``ConfigError``.
+
+        >>> client.embed(["first", "second"], "text-embedding-3-small").vectors  # doctest: +SKIP
+        """
+        from ._operations import embed
+
+        return embed(
+            self,
+            texts,
+            model=model,
+            dimensions=dimensions,
+            batch_size=batch_size,
+            timeout=timeout,
+            headers=headers,
+        )
+
+    def models(self, *, page_size: Optional[int] = None) -> list[ModelInfo]:
+        """Every model the provider lists (OpenAI-compatible ``GET /models``; Anthropic
+        ``GET /v1/models``, following its pages, ``page_size`` models a page, default 1000)."""
+        from ._operations import list_models
+
+        return list_models(self, page_size=page_size)
+
+    def count_tokens(self, params: ChatParams) -> int:
+        """Input tokens the chat request ``params`` would use (what ``ChatRequest.count_tokens``
+        does): Anthropic ``POST /v1/messages/count_tokens``. OpenAI-compatible APIs have no
+        such endpoint: ``ConfigError`` (their replies report ``usage.input_tokens``)."""
+        from ._operations import count_tokens
+
+        return count_tokens(self, params)
 
     # -- execution: the one request path (ChatRequest and structured output use it) -----
 

@@ -20,9 +20,9 @@ What maps onto what:
   ``finish_reason``, ``model``; ``str(result)`` is the text).
 - ``stream_text`` is ``ChatRequest.stream()``: a ``TextStream`` yielding text pieces whose
   usage attributes are filled once it has been read to the end.
-- ``embed`` / ``embed_many`` post to ``{base_url}/embeddings`` (OpenAI-compatible servers),
-  through the client's one request path (``Client.session``), so configured headers,
-  retries and key scrubbing are those of chat.
+- ``embed`` / ``embed_many`` are ``Client.embed``: ``{base_url}/embeddings`` on
+  OpenAI-compatible servers (batched, base64 vectors decoded), through the client's one
+  request path, so configured headers, retries and key scrubbing are those of chat.
 
 Errors are relay_lite's own, re-raised as classes that are *also* the built-in exception
 the SDK raised, so both ``except relay_lite.RateLimitError`` and ``except RuntimeError``
@@ -85,8 +85,6 @@ REQUEST_TIMEOUT_ENV = "RUSTY_AGENT_REQUEST_TIMEOUT_SECS"
 CONNECT_TIMEOUT_ENV = "RUSTY_AGENT_CONNECT_TIMEOUT_SECS"
 MAX_RETRIES_ENV = "RUSTY_AGENT_MAX_RETRIES"
 RETRY_BACKOFF_ENV = "RUSTY_AGENT_RETRY_BACKOFF_MS"
-
-EMBEDDINGS_PATH = "/embeddings"
 
 # Parameters the Anthropic Messages API has no field for. They are sampling hints, so
 # they are left out rather than refused.
@@ -340,25 +338,6 @@ class EmbeddingResult:
 
     def __repr__(self) -> str:
         return f"EmbeddingResult(count={len(self.embeddings)}, prompt_tokens={self.prompt_tokens!r})"
-
-
-def _parse_embeddings(payload: Any) -> EmbeddingResult:
-    if not isinstance(payload, Mapping) or not isinstance(payload.get("data"), list) or not payload["data"]:
-        raise ResponseError("the embeddings response has no 'data' list of embeddings")
-    try:
-        rows = sorted(payload["data"], key=lambda row: int(row.get("index", 0)))
-        vectors = [[float(x) for x in row["embedding"]] for row in rows]
-    except (AttributeError, KeyError, TypeError, ValueError, OverflowError) as exc:
-        raise ResponseError(f"malformed embeddings response: {exc!r}") from None
-    raw_usage = payload.get("usage")
-    usage: Mapping[str, Any] = raw_usage if isinstance(raw_usage, Mapping) else {}
-    model = payload.get("model")
-    return EmbeddingResult(
-        vectors,
-        usage.get("prompt_tokens"),
-        usage.get("total_tokens"),
-        model if isinstance(model, str) else None,
-    )
 
 
 # -- the provider ---------------------------------------------------------------------------
@@ -651,33 +630,20 @@ class Provider:
         """The embedding of one text (``embeddings`` holds a single vector)."""
         if not isinstance(text, str):
             raise ConfigError(f"embed() takes a string, got {type(text).__name__}")
-        return self._embed(text)
+        return self._embed([text])
 
     def embed_many(self, texts: Sequence[str]) -> EmbeddingResult:
-        """The embeddings of several texts in one request, in the order given."""
+        """The embeddings of several texts, in the order given (one request per 2048 texts)."""
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise ConfigError("embed_many() takes a list of strings")
         return self._embed(list(texts))
 
-    def _embed(self, payload: Union[str, list[str]]) -> EmbeddingResult:
-        client = self.client
-        if client.config.protocol != "openai":
-            raise ConfigError(f"{client.config.provider} has no OpenAI-compatible embeddings endpoint")
-        from ._session import PreparedRequest
-
-        request = PreparedRequest(
-            "POST",
-            EMBEDDINGS_PATH,
-            json={"model": self.model, "input": payload},
-            headers={"Accept": "application/json"},
-            timeouts=self._generate_timeouts,
-        )
+    def _embed(self, texts: list[str]) -> EmbeddingResult:
+        # Client.embed: the client's one request path, batching, base64 vectors decoded;
+        # a protocol without embeddings (Anthropic) raises ConfigError from its adapter.
         try:
-            # The client's one request path, as chat: key, configured headers, retries.
-            response = client.session.send(request)
-            try:
-                return _parse_embeddings(response.json())
-            except RelayError as exc:  # a body quoted in the error may echo the key
-                raise client.session.scrubbed(request, exc) from None
+            result = self.client.embed(texts, self.model, timeout=self._generate_timeouts)
         except RelayError as exc:
             raise as_builtin(exc) from exc
+        usage = result.usage
+        return EmbeddingResult(list(result.vectors), usage.input_tokens, usage.total_tokens, result.model)

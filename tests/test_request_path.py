@@ -233,7 +233,8 @@ def test_embeddings_call_carries_account_headers_and_scrubs_an_echoed_key(
             provider.embed_many(["a", "b"])
         provider.close()
     first = server.requests[0]
-    assert first.path == "/embeddings" and first.json() == {"model": "text-embedding-3-small", "input": "hi"}
+    assert first.path == "/embeddings"
+    assert first.json() == {"model": "text-embedding-3-small", "input": ["hi"], "encoding_format": "base64"}
     assert first.headers["openai-organization"] == "org-embed"
     assert first.headers["authorization"] == f"Bearer {key}"
     assert caught.value.request_id == "req_embed"

@@ -345,7 +345,6 @@ class AgentPlatformAdapter(Adapter):
     """
 
     name = "agents"
-    operations = frozenset({"conversations", "agent_runs"})
 
     def auth_headers(self, api_key: Optional[str]) -> dict[str, str]:
         """``Authorization: Bearer KEY`` when a key is set, else nothing."""

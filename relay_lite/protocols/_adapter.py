@@ -42,7 +42,7 @@ from ``ChatScript``s and echo, which ``relay-lite demo`` uses when no key is set
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional, Protocol, Sequence, TypeVar
 
 from .._errors import REQUEST_ID_HEADERS, APIError, ConfigError, api_error
 from .._models import ChatParams, ChatResponse, StreamEvent
@@ -50,6 +50,7 @@ from .._sse import ServerSentEvent, SSEDecoder
 from ._common import HTTPCall
 
 if TYPE_CHECKING:
+    from .._resources import Embeddings, ModelInfo
     from .modelrelay import StructuredRecordParser
 
 __all__ = [
@@ -139,8 +140,6 @@ class Adapter:
     name: ClassVar[str] = ""
     #: The protocol's name for people, in error messages ("Anthropic").
     display_name: ClassVar[str] = ""
-    #: Operations beyond chat this adapter supports (room for embeddings, models, ...).
-    operations: ClassVar[frozenset[str]] = frozenset({"chat"})
     #: Header through which a caller names its request (None: the protocol has none).
     request_id_header: ClassVar[Optional[str]] = None
     #: Response headers carrying the provider's request id, most specific first.
@@ -222,3 +221,54 @@ class Adapter:
     def structured_record_parser(self) -> StructuredRecordParser:
         """The parser for the records of ``structured_stream_call``."""
         raise ConfigError(f"the {self.name} protocol has no structured record stream")
+
+    # -- operations beside chat: embeddings, model lists, token counts ----------------------
+    #
+    # A protocol that has one overrides its methods; the defaults raise ConfigError naming
+    # the provider and the operation, so ``Client`` never branches on protocol names.
+
+    #: The most inputs one embeddings request may carry (what ``Client.embed`` batches to).
+    embedding_batch_limit: ClassVar[int] = 2048
+
+    def unsupported(self, operation: str, hint: str = "") -> ConfigError:
+        """The error for an ``operation`` this protocol does not offer."""
+        who = self.display_name or self.name
+        if self.provider and self.provider != self.name:
+            subject = f"{self.provider} (the {who} protocol)"
+        else:
+            subject = f"the {who} API"
+        return ConfigError(f"{subject} has no {operation}" + (f"; {hint}" if hint else ""))
+
+    def embeddings_call(self, model: str, inputs: Sequence[str], *, dimensions: Optional[int]) -> HTTPCall:
+        """The call embedding ``inputs`` (at most ``embedding_batch_limit`` of them)."""
+        raise self.unsupported("embeddings endpoint")
+
+    def parse_embeddings(
+        self,
+        payload: Any,
+        expected: int,
+        *,
+        dimensions: Optional[int] = None,
+        request_id: Optional[str] = None,
+        attempts: int = 1,
+    ) -> Embeddings:
+        """An embeddings reply for ``expected`` inputs, vectors in input order."""
+        raise self.unsupported("embeddings endpoint")
+
+    def models_call(self, after: Optional[str], limit: Optional[int] = None) -> HTTPCall:
+        """The call listing models: the first page (``after`` None) or the page after a cursor."""
+        raise self.unsupported("model list")
+
+    def parse_models(
+        self, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1
+    ) -> tuple[list[ModelInfo], Optional[str]]:
+        """One page of models and the next page's cursor (None on the last page)."""
+        raise self.unsupported("model list")
+
+    def count_tokens_call(self, params: ChatParams) -> HTTPCall:
+        """The call counting the input tokens of the chat request ``params`` would send."""
+        raise self.unsupported("token counting endpoint")
+
+    def parse_token_count(self, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> int:
+        """The input token count of a count-tokens reply."""
+        raise self.unsupported("token counting endpoint")

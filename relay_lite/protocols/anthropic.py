@@ -24,7 +24,7 @@ linear in its size.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from .._errors import (
     GENERIC_CODE_CLASSES,
@@ -63,6 +63,9 @@ from .._sse import ServerSentEvent
 from ._adapter import Adapter
 from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
 from ._fields import count, decode_json, json_kind, mapping, optional_mapping, optional_str, wrong_type
+
+if TYPE_CHECKING:
+    from .._resources import ModelInfo
 
 # No REQUEST_ID_HEADER: Anthropic has no header through which the caller names a request.
 
@@ -680,3 +683,31 @@ class AnthropicAdapter(Adapter):
         attempts: int = 1,
     ) -> APIError:
         return map_error(status, body, headers, attempts=attempts)
+
+    # -- model list and token counting; no embeddings (protocols/_model_lists, _token_counts) --
+
+    def embeddings_call(self, model: str, inputs: Sequence[str], *, dimensions: Optional[int]) -> HTTPCall:
+        hint = "embed through an OpenAI-compatible provider (Client.openai(), Client.compatible(url))"
+        raise self.unsupported("embeddings endpoint", hint)
+
+    def models_call(self, after: Optional[str], limit: Optional[int] = None) -> HTTPCall:
+        from ._model_lists import anthropic_models_request
+
+        return anthropic_models_request(after, limit)
+
+    def parse_models(
+        self, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1
+    ) -> tuple[list[ModelInfo], Optional[str]]:
+        from ._model_lists import parse_anthropic_models
+
+        return parse_anthropic_models(payload, request_id=request_id, attempts=attempts)
+
+    def count_tokens_call(self, params: ChatParams) -> HTTPCall:
+        from ._token_counts import count_tokens_request
+
+        return count_tokens_request(build_request(params, stream=False, provider=self.provider))
+
+    def parse_token_count(self, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> int:
+        from ._token_counts import parse_token_count
+
+        return parse_token_count(payload, request_id=request_id, attempts=attempts)

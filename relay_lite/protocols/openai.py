@@ -10,7 +10,7 @@ arrive inside a 200 stream.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from .._errors import (
     GENERIC_CODE_CLASSES,
@@ -57,6 +57,9 @@ from ._fields import (
     optional_str,
     wrong_type,
 )
+
+if TYPE_CHECKING:
+    from .._resources import Embeddings, ModelInfo
 
 CHAT_PATH = "/chat/completions"
 # Header carrying the caller's own request id, echoed back by OpenAI.
@@ -634,3 +637,47 @@ class OpenAIAdapter(Adapter):
         attempts: int = 1,
     ) -> APIError:
         return map_error(status, body, headers, attempts=attempts)
+
+    # -- embeddings, model list; no token counting (protocols/_embeddings, _model_lists) ---
+
+    def embeddings_call(self, model: str, inputs: Sequence[str], *, dimensions: Optional[int]) -> HTTPCall:
+        from ._embeddings import embeddings_request
+
+        return embeddings_request(model, inputs, dimensions=dimensions)
+
+    def parse_embeddings(
+        self,
+        payload: Any,
+        expected: int,
+        *,
+        dimensions: Optional[int] = None,
+        request_id: Optional[str] = None,
+        attempts: int = 1,
+    ) -> Embeddings:
+        from ._embeddings import is_error_envelope, parse_embeddings
+
+        if is_error_envelope(payload):  # an error object in a 200 body, as chat may get
+            # self.map_error: a subclass's own codes (Azure's) apply here too.
+            headers = {self.response_id_headers[0]: request_id or ""}
+            raise self.map_error(None, payload, headers, attempts=attempts)
+        return parse_embeddings(
+            payload, expected, dimensions=dimensions, request_id=request_id, attempts=attempts
+        )
+
+    def models_call(self, after: Optional[str], limit: Optional[int] = None) -> HTTPCall:
+        from ._model_lists import openai_models_request
+
+        return openai_models_request()
+
+    def parse_models(
+        self, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1
+    ) -> tuple[list[ModelInfo], Optional[str]]:
+        from ._model_lists import parse_openai_models
+
+        return parse_openai_models(payload, request_id=request_id, attempts=attempts)
+
+    def count_tokens_call(self, params: ChatParams) -> HTTPCall:
+        raise self.unsupported(
+            "token counting endpoint",
+            "OpenAI-compatible APIs count tokens only in a reply's usage (usage.input_tokens after send())",
+        )
