@@ -31,6 +31,16 @@ if TYPE_CHECKING:
     from .protocols._common import HTTPCall
 
 
+# The ChatRequest methods that set one parameter: what generate()'s keywords may name.
+_GENERATE_PARAMETERS = frozenset(
+    (
+        "model temperature top_p max_tokens stop seed tools tool_choice response_format metadata"
+        " headers timeout retries reasoning_effort thinking n end_user logprobs parallel_tool_calls"
+        " request_id extra_body"
+    ).split()
+)
+
+
 class Client:
     """A client for one provider. Safe to share between threads; close it (or use ``with``).
 
@@ -287,12 +297,7 @@ class Client:
             request = request.system(system)
         request = request.user(prompt)
         for name, value in params.items():
-            method = getattr(ChatRequest, name, None)
-            if (
-                method is None
-                or name.startswith("_")
-                or name in ("send", "stream", "structured", "user", "system")
-            ):
+            if name not in _GENERATE_PARAMETERS:
                 raise ConfigError(f"generate() got an unknown parameter {name!r}")
             if name == "stop" and not isinstance(value, str):
                 request = request.stop(*value)

@@ -465,3 +465,12 @@ def test_end_user_is_refused_by_modelrelay_and_must_be_text() -> None:
     client = relay_lite.Client("openai", api_key="k", env={})
     with pytest.raises(ConfigError, match="^end_user needs a non-empty string id, got ''$"):
         client.chat().end_user("")
+
+
+@pytest.mark.parametrize(
+    "name", ["count_tokens", "client", "with_params", "send", "messages", "_client", "nope"]
+)
+def test_generate_refuses_a_keyword_that_is_not_a_parameter_setter(name: str) -> None:
+    client = relay_lite.Client.compatible("http://127.0.0.1:9", api_key="k", model="m")
+    with pytest.raises(relay_lite.ConfigError, match=f"generate\\(\\) got an unknown parameter '{name}'"):
+        client.generate("hi", **{name: 1})
