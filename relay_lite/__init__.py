@@ -96,6 +96,11 @@ _LAZY = {
     "Cancelled": "relay_lite.platform.agent_events",
     "Heartbeat": "relay_lite.platform.agent_events",
     "UnknownEvent": "relay_lite.platform.agent_events",
+    # Bulk runs (Client.map).
+    "MapRun": "relay_lite._bulk",
+    "MapResult": "relay_lite._bulk",
+    "MapProgress": "relay_lite._bulk",
+    "ItemCancelled": "relay_lite._bulk",
 }
 
 __all__ = [
