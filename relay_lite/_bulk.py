@@ -20,7 +20,9 @@ Theory of operation
   worker for its ``retry-after`` (or the client's backoff) and puts the item back at the
   front of the queue, up to ``max_attempts`` runs; a ``ChatRequest`` is sent with the
   transport's own 429 retries off, so a storm is waited out once, by everyone, rather
-  than by each call alone. ``max_requests_per_second`` spaces starts evenly.
+  than by each call alone (other items keep their client's retries; a 429 that still
+  comes out of them pauses and requeues the same way). Other failures are left to the
+  transport's retries. ``max_requests_per_second`` spaces starts evenly.
 - Stopping: breaking out of the loop, ``close()``, Ctrl-C and ``stop_on_error`` stop
   handing out tasks, wait for the calls on the wire to end and join every worker; what
   finished meanwhile and what never started (``ItemCancelled``) is kept in
@@ -252,11 +254,65 @@ class MapRun:
     """The iterator ``Client.map`` returns: one ``MapResult`` per input.
 
     Use it as a context manager (or ``close()`` it) when you may leave the loop early:
-    that stops the run at once and joins its threads. After the run, ``progress`` holds
-    the final figures, ``stop_reason`` says why it ended early ("deadline", "error",
-    "closed", "interrupted"; None when every input was done) and ``leftovers`` holds the
-    results never yielded: calls that finished while the run stopped, and items that
-    never ran (their error an ``ItemCancelled``), in input order.
+    that stops the run at once and joins its threads (dropping the last reference to
+    it does the same). After the run, ``progress`` holds the final figures,
+    ``stop_reason`` says why it ended early ("deadline", "error", "closed",
+    "interrupted"; None when every input was done) and ``leftovers`` holds the results
+    never yielded: calls that finished while the run stopped, and items that never ran
+    (their error an ``ItemCancelled``), in input order.
+    """
+
+    __slots__ = ("_state", "_generator")
+
+    def __init__(self, client: Client, requests: Iterable[Any], **options: Any) -> None:
+        self._state = _Run(client, requests, **options)
+        self._generator = self._state.results()
+
+    @property
+    def progress(self) -> MapProgress:
+        """The latest figures (the final ones once the run has ended)."""
+        return self._state.progress
+
+    @property
+    def stop_reason(self) -> Optional[str]:
+        """Why the run ended early, or None."""
+        return self._state.stop_reason
+
+    @property
+    def leftovers(self) -> list[MapResult]:
+        """Results never yielded (see the class docstring), in input order."""
+        return self._state.leftovers
+
+    def __repr__(self) -> str:
+        state = self._state
+        return f"MapRun(workers={state._workers}, {state.progress!r}, stop_reason={state.stop_reason!r})"
+
+    def __iter__(self) -> MapRun:
+        return self
+
+    def __next__(self) -> MapResult:
+        return next(self._generator)
+
+    def close(self) -> None:
+        """Stop the run: no new call starts; calls on the wire end; every thread is joined."""
+        self._generator.close()
+
+    def __enter__(self) -> MapRun:
+        return self
+
+    def __exit__(self, exc_type: Any, *rest: object) -> None:
+        state = self._state
+        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt) and state.stop_reason is None:
+            state.stop_reason = "interrupted"
+        self.close()
+
+
+class _Run:
+    """A run's state and its threads; ``MapRun`` is the caller's handle on it.
+
+    The workers and the result generator refer to this object, never to the ``MapRun``:
+    so a ``MapRun`` the caller drops (a ``break`` without ``close()``) is freed at once,
+    which closes the generator, which stops and joins the workers.
     """
 
     def __init__(
@@ -302,35 +358,14 @@ class MapRun:
         self._stopping = False
         self._in_flight = 0
         self._threads: list[threading.Thread] = []
+        # Each request client's (or request's own) retry policy with 429 left to the map.
+        self._policies: dict[object, RetryPolicy] = {}
         self._deadline: Optional[float] = None
-        self._generator = self._run()
-
-    def __repr__(self) -> str:
-        return f"MapRun(workers={self._workers}, {self.progress!r}, stop_reason={self.stop_reason!r})"
-
-    # -- the iterator protocol ------------------------------------------------------------
-
-    def __iter__(self) -> MapRun:
-        return self
-
-    def __next__(self) -> MapResult:
-        return next(self._generator)
-
-    def close(self) -> None:
-        """Stop the run: no new call starts; calls on the wire end; every thread is joined."""
-        self._generator.close()
-
-    def __enter__(self) -> MapRun:
-        return self
-
-    def __exit__(self, exc_type: Any, *rest: object) -> None:
-        if exc_type is not None and issubclass(exc_type, KeyboardInterrupt) and self.stop_reason is None:
-            self.stop_reason = "interrupted"
-        self.close()
 
     # -- the consumer's side ----------------------------------------------------------------
 
-    def _run(self) -> Generator[MapResult, None, None]:
+    def results(self) -> Generator[MapResult, None, None]:
+        """Yield the results; stop everything when closed or left by an exception."""
         if self._deadline_seconds is not None:
             self._deadline = time.monotonic() + self._deadline_seconds
         ordered = self._ordered
@@ -542,7 +577,7 @@ class MapRun:
         from ._chat import ChatRequest
 
         if isinstance(item, ChatRequest):
-            request = item.with_params(retry=_retry_without_429(item))
+            request = item.with_params(retry=self._policy_for(item))
             if self._deadline is not None:
                 left = self._deadline - time.monotonic()
                 request = request.with_params(timeout=_timeouts_within(item, left))
@@ -556,6 +591,15 @@ class MapRun:
             f"map() runs ChatRequests, objects with a send() method or callables, got {type(item).__name__}"
         )
 
+    def _policy_for(self, request: ChatRequest) -> RetryPolicy:
+        """``_retry_without_429``, made once per distinct policy (a replace validates)."""
+        params = request.params
+        key = params.retry if isinstance(params.retry, RetryPolicy) else request.client
+        policy = self._policies.get(key)
+        if policy is None:
+            policy = self._policies[key] = _retry_without_429(request)
+        return policy
+
     def _finished(self, task: _Task, response: Any, error: Optional[BaseException]) -> None:
         limits = _rate_limits_of(error if error is not None else response)
         with self._lock:
@@ -564,6 +608,7 @@ class MapRun:
             pacer = self._pacer
             if limits is not None:
                 pacer.learn(limits, now, self._in_flight)
+                self._work.notify_all()  # the budget or a pause changed for waiting workers
             if error is None:
                 pacer.count_tokens(_tokens_of(response))
             elif self._requeue(task, error, now):
@@ -573,7 +618,6 @@ class MapRun:
                 MapResult(task.index, task.item, response, error, task.attempts, task.elapsed)
             )
             self._results.notify()
-            self._work.notify_all()  # pacing may have changed for the waiting workers
 
     def _requeue(self, task: _Task, error: BaseException, now: float) -> bool:
         """After a 429: pause every worker and put the item back first in line, when
