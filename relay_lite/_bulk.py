@@ -190,6 +190,8 @@ class _Pacer:
     def learn(self, limits: RateLimits, now: float, others_in_flight: int) -> None:
         """Read one reply's rate limits (``others_in_flight``: calls still on the wire)."""
         age = max(0.0, time.time() - limits.received_at)
+        if self.budget is not None and now >= self.window_ends:
+            self.budget = None  # that window is over: this reply starts the next
         remaining, reset = limits.requests_remaining, limits.requests_reset
         if remaining is not None and reset is not None and reset > age:
             ends = now + (reset - age)
@@ -377,7 +379,7 @@ class _Run:
         try:
             while True:
                 # Top up the queue from the caller's iterable (in this thread).
-                while inputs_left and pulled - yielded < window and not self._stopping:
+                while inputs_left and pulled - yielded < window and not self._past_deadline():
                     try:
                         item = next(self._inputs)
                     except StopIteration:
@@ -411,7 +413,7 @@ class _Run:
                     yield result_or_none
                 if yielded == pulled and not inputs_left:
                     return
-                if self._deadline is not None and time.monotonic() >= self._deadline:
+                if self._past_deadline():
                     self.stop_reason = "deadline"
                     for result in self._finish_at_deadline():
                         self._count(result)
@@ -421,7 +423,7 @@ class _Run:
                     if inputs_left:
                         raise DeadlineExceeded(
                             f"map deadline of {self._deadline_seconds:g} s passed with inputs left: "
-                            f"{pulled} were started or reported, the ones after them never ran",
+                            f"the first {pulled} got their results, the ones after them never ran",
                             attempts=0,
                         )
                     return
@@ -438,6 +440,9 @@ class _Run:
             raise
         finally:
             self._shutdown(waiting.values())
+
+    def _past_deadline(self) -> bool:
+        return self._deadline is not None and time.monotonic() >= self._deadline
 
     def _collect(self) -> list[MapResult]:
         """The outcomes that arrived, waiting (a bounded time) for one when there are none."""

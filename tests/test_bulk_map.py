@@ -558,6 +558,9 @@ def test_pacer_budget_never_rises_within_a_known_window() -> None:
     pacer.learn(limits(requests_remaining=50, requests_reset=1.0), 100.0, others_in_flight=0)  # a late reply
     pacer.take(100.0)
     assert pacer.wait(100.0) > 0.9
+    # Once the window is over, the next reply starts a new one with its own count.
+    pacer.learn(limits(requests_remaining=50, requests_reset=1.0), 101.5, others_in_flight=0)
+    assert pacer.budget == 50
 
 
 def test_pacer_pauses_until_the_token_reset_when_tokens_run_short() -> None:
