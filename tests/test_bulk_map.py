@@ -215,6 +215,43 @@ def test_a_429_storm_pauses_every_worker_for_its_retry_after_and_requeues_the_it
     assert max(gaps) >= 0.3
 
 
+def test_anthropic_requests_remaining_zero_holds_the_next_start_until_its_reset_time() -> None:
+    # Anthropic's rate-limit headers: anthropic-ratelimit-requests-{limit,remaining,reset},
+    # the reset an RFC 3339 time in whole seconds.
+    reset_at = math.ceil(time.time() + 0.5)
+    arrivals: list[float] = []
+
+    def handler(request: RecordedRequest) -> Reply:
+        arrivals.append(time.time())
+        body = {
+            "id": "msg_map",
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-sonnet-4-5",
+            "content": [{"type": "text", "text": "ok"}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": {"input_tokens": 3, "output_tokens": 1},
+        }
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(reset_at))
+        headers = {
+            "request-id": "req_map",
+            "anthropic-ratelimit-requests-limit": "50",
+            "anthropic-ratelimit-requests-remaining": "0" if len(arrivals) == 1 else "49",
+            "anthropic-ratelimit-requests-reset": stamp,
+        }
+        return Reply.json(body, headers=headers)
+
+    with FakeServer(handler) as server:
+        client = Client.anthropic(api_key="k", base_url=server.url, model="claude-sonnet-4-5")
+        results = list(client.map([client.chat().user("a"), client.chat().user("b")], workers=1))
+        client.close()
+
+    assert [r.response.text for r in results] == ["ok", "ok"]
+    assert results[0].response.rate_limits.requests_remaining == 0
+    assert arrivals[1] >= reset_at - 0.02  # the second call waited for the reset
+
+
 def test_a_429_saying_the_quota_is_gone_fails_its_item_without_a_requeue() -> None:
     def handler(request: RecordedRequest) -> Reply:
         if item_of(request) == 3:
