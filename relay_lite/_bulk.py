@@ -34,6 +34,7 @@ Theory of operation
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import deque
@@ -105,9 +106,11 @@ class MapResult(Record):
     def value(self) -> Any:
         """A structured result's value; otherwise the response itself."""
         response = self.response
-        from ._structured import StructuredResult
-
-        return response.value if isinstance(response, StructuredResult) else response
+        # Only a loaded module can have made one: never import it just to ask.
+        structured = sys.modules.get("relay_lite._structured")
+        if structured is not None and isinstance(response, structured.StructuredResult):
+            return response.value
+        return response
 
     def get(self) -> Any:
         """The response, or raise the item's error."""
@@ -394,8 +397,13 @@ class _Run:
                 batch = self._collect()
                 for result in batch:  # kept first: a raising callback must lose none
                     waiting[result.index] = result
-                for result in batch:
-                    self._count(result)
+                for position, result in enumerate(batch):
+                    try:
+                        self._count(result)
+                    except BaseException:  # Ctrl-C from the callback: still count the rest
+                        for rest in batch[position + 1 :]:
+                            self._count(rest, report=False)
+                        raise
                 if self._stop_on_error:
                     errors = [result.error for result in batch if result.error is not None]
                     if errors:
@@ -456,7 +464,8 @@ class _Run:
             self._outcomes.clear()
         return outcomes
 
-    def _count(self, result: MapResult) -> None:
+    def _count(self, result: MapResult, *, report: bool = True) -> None:
+        """Add a finished item to ``progress``; tell the callback unless ``report`` is False."""
         progress = self.progress
         with self._lock:
             in_flight = self._in_flight
@@ -469,7 +478,7 @@ class _Run:
             total=progress.total,
         )
         callback = self._progress_callback
-        if callback is None:
+        if callback is None or not report:
             return
         try:
             callback(self.progress)
@@ -518,8 +527,11 @@ class _Run:
             kept.append(MapResult(task.index, task.item, None, error, task.attempts, task.elapsed))
         self._join()
         with self._lock:
-            kept.extend(self._outcomes)
+            finished = list(self._outcomes)
             self._outcomes.clear()
+        for result in finished:  # counted in the final figures; no callback while stopping
+            self._count(result, report=False)
+        kept.extend(finished)
         if kept:
             self._keep_leftovers(kept)
         with self._lock:
@@ -611,14 +623,17 @@ class _Run:
             now = time.monotonic()
             self._in_flight -= 1
             pacer = self._pacer
-            if limits is not None:
-                pacer.learn(limits, now, self._in_flight)
-                self._work.notify_all()  # the budget or a pause changed for waiting workers
-            if error is None:
-                pacer.count_tokens(_tokens_of(response))
-            elif self._requeue(task, error, now):
-                self._work.notify_all()
-                return
+            try:
+                if limits is not None:
+                    pacer.learn(limits, now, self._in_flight)
+                    self._work.notify_all()  # the budget or a pause changed for waiting workers
+                if error is None:
+                    pacer.count_tokens(_tokens_of(response))
+                elif self._requeue(task, error, now):
+                    self._work.notify_all()
+                    return
+            except Exception:  # a pacing fault must neither lose the item nor stall the run
+                logger.warning("map: pacing failed after item %d; ignored", task.index, exc_info=True)
             self._outcomes.append(
                 MapResult(task.index, task.item, response, error, task.attempts, task.elapsed)
             )

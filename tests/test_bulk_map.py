@@ -348,6 +348,10 @@ def test_ctrl_c_in_the_progress_callback_stops_cleanly_and_every_started_call_is
         sent = len(server.requests)
 
     assert run.stop_reason == "interrupted"
+    assert run.progress.done == len(yielded) + sum(
+        1 for r in run.leftovers if not isinstance(r.error, ItemCancelled)
+    )
+    assert run.progress.in_flight == 0
     reported = yielded + run.leftovers
     assert sorted(r.index for r in reported) == list(range(len(reported)))  # none lost
     ran = [r for r in reported if not isinstance(r.error, ItemCancelled)]
@@ -539,6 +543,16 @@ def test_map_refuses_more_workers_than_pooled_connections_and_bad_arguments() ->
     with pytest.raises(ConfigError, match="map\\(\\) needs an iterable of requests, got str"):
         client.map("item 1")  # type: ignore[arg-type]
     assert map_threads() == []  # nothing starts before the run is iterated
+
+
+def test_the_signature_defaults_are_the_named_constants() -> None:
+    import inspect
+
+    from relay_lite._bulk import DEFAULT_MAP_MAX_ATTEMPTS, DEFAULT_MAP_WORKERS
+
+    parameters = inspect.signature(Client.map).parameters
+    assert parameters["workers"].default == DEFAULT_MAP_WORKERS
+    assert parameters["max_attempts"].default == DEFAULT_MAP_MAX_ATTEMPTS
 
 
 def test_an_empty_run_starts_no_thread() -> None:
