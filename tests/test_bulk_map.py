@@ -361,6 +361,51 @@ def test_ctrl_c_in_the_progress_callback_stops_cleanly_and_every_started_call_is
     assert len(reported) < 500
 
 
+SIGINT_CHILD = """
+import threading
+import relay_lite
+from relay_lite.testing import FakeServer, Reply
+
+def slow(request):
+    reply = Reply.json({"id": "c", "object": "chat.completion", "model": "m",
+                        "choices": [{"index": 0, "message": {"role": "assistant", "content": "ok"},
+                                     "finish_reason": "stop"}]})
+    reply.delay = 0.2
+    return reply
+
+with FakeServer(slow) as server:
+    client = relay_lite.Client.compatible(server.url, model="m")
+    try:
+        with client.map([client.chat().user(str(i)) for i in range(200)], workers=4) as run:
+            for result in run:
+                if result.index == 0:
+                    print("first result", flush=True)
+    except KeyboardInterrupt:  # wherever it landed: waiting in the run or in this loop
+        left = [t.name for t in threading.enumerate() if t.name.startswith("relay-lite-map")]
+        print("interrupted", run.stop_reason, left, flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_a_real_sigint_while_the_consumer_waits_stops_the_run_and_joins_every_worker() -> None:
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", SIGINT_CHILD],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline() == "first result\n"
+    child.send_signal(signal.SIGINT)  # the main thread is waiting for the next result
+    out, err = child.communicate(timeout=30)
+    assert child.returncode == 0, err
+    assert out.splitlines()[-1] == "interrupted interrupted []"
+
+
 def test_ctrl_c_in_the_loop_body_stops_the_run_through_its_context_manager() -> None:
     with FakeServer.openai() as server, client_for(server) as client:
         requests = [client.chat().user(f"item {i}") for i in range(500)]
