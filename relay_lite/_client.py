@@ -13,7 +13,7 @@ there and nowhere else. ``AgentClient`` (``platform/agents.py``) is built the sa
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal, Mapping, Optional, Union, overload
+from typing import TYPE_CHECKING, Any, Callable, Literal, Mapping, Optional, Union, overload
 
 from ._chat import ChatRequest
 from ._config import PRESETS, ClientConfig, RetryPolicy, Timeouts
@@ -372,6 +372,8 @@ class Client:
     # -- bulk: many requests on a bounded thread pool (relay_lite._bulk, loaded on use) ----
 
     if TYPE_CHECKING:  # here, beside the method, so its types stay out of the module's head
+        from typing import Iterable
+
         from ._bulk import MapProgress, MapRun
 
     def map(
@@ -405,6 +407,8 @@ class Client:
         ...     for result in results:
         ...         print(result.index, result.response.text if result.ok else result.error)
         """
+        from collections.abc import Iterable as AnyIterable
+
         from ._bulk import MapRun
 
         def whole(name: str, value: Any) -> int:
@@ -427,7 +431,7 @@ class Client:
             )
         if progress is not None and not callable(progress):
             raise ConfigError(f"map() progress must be callable, got {type(progress).__name__}")
-        if isinstance(requests, (str, bytes)) or not isinstance(requests, Iterable):
+        if isinstance(requests, (str, bytes)) or not isinstance(requests, AnyIterable):
             raise ConfigError(f"map() needs an iterable of requests, got {type(requests).__name__}")
         return MapRun(
             self,
