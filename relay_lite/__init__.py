@@ -112,6 +112,11 @@ _LAZY = {
     # What Client.embed and Client.models return.
     "Embeddings": "relay_lite._resources",
     "ModelInfo": "relay_lite._resources",
+    # Bulk runs (Client.map).
+    "MapRun": "relay_lite._bulk",
+    "MapResult": "relay_lite._bulk",
+    "MapProgress": "relay_lite._bulk",
+    "ItemCancelled": "relay_lite._bulk",
 }
 
 __all__ = [

@@ -466,6 +466,82 @@ class Client:
             request_id=adapter.request_id(http.headers),
         )
 
+    # -- bulk: many requests on a bounded thread pool (relay_lite._bulk, loaded on use) ----
+
+    if TYPE_CHECKING:  # here, beside the method, so its types stay out of the module's head
+        from typing import Iterable
+
+        from ._bulk import MapProgress, MapRun
+
+    def map(
+        self,
+        requests: Iterable[Any],
+        *,
+        workers: int = 8,
+        ordered: bool = True,
+        stop_on_error: bool = False,
+        deadline: Optional[float] = None,
+        progress: Optional[Callable[[MapProgress], object]] = None,
+        max_attempts: int = 5,
+        max_requests_per_second: Optional[float] = None,
+    ) -> MapRun:
+        """Run many requests on ``workers`` threads sharing this client's connection pool.
+
+        ``requests`` holds ``ChatRequest``s, ``StructuredRequest``s (anything with a
+        ``send()``) or callables taking no argument, in any mix; each runs on its own
+        client. Yields one ``MapResult`` per input: in input order (``ordered=True``) or
+        as they finish. A failed item carries its error and the rest go on, unless
+        ``stop_on_error`` raises the first error (after the calls on the wire ended).
+
+        Pacing is shared: the replies' rate-limit headers are read, a 429 pauses every
+        worker for its ``retry-after`` and the item is run again (up to ``max_attempts``
+        runs; a ``ChatRequest``'s own 429 retries are off inside a map), and
+        ``max_requests_per_second`` caps the start rate. ``deadline`` (seconds) bounds the
+        whole run; ``progress(MapProgress)`` is called after each item (one that raises is
+        logged once). ``workers`` may not exceed ``pool_size``.
+
+        >>> with client.map(requests, workers=16) as results:  # doctest: +SKIP
+        ...     for result in results:
+        ...         print(result.index, result.response.text if result.ok else result.error)
+        """
+        from collections.abc import Iterable as AnyIterable
+
+        from ._bulk import MapRun
+
+        def whole(name: str, value: Any) -> int:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"map() {name} must be a whole number >= 1, got {value!r}")
+            return value
+
+        def seconds(name: str, value: Any) -> Optional[float]:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < float("inf")
+            if value is not None and not ok:
+                raise ConfigError(f"map() {name} must be a positive number, got {value!r}")
+            return None if value is None else float(value)
+
+        whole("workers", workers)
+        if workers > self.config.pool_size:
+            # More threads than pooled connections: urllib3 would open and drop a socket per call.
+            raise ConfigError(
+                f"map() workers={workers} exceeds this client's pool_size={self.config.pool_size}: "
+                f"build the client with pool_size={workers} (or RELAY_LITE_POOL_SIZE) or use fewer workers"
+            )
+        if progress is not None and not callable(progress):
+            raise ConfigError(f"map() progress must be callable, got {type(progress).__name__}")
+        if isinstance(requests, (str, bytes)) or not isinstance(requests, AnyIterable):
+            raise ConfigError(f"map() needs an iterable of requests, got {type(requests).__name__}")
+        return MapRun(
+            self,
+            requests,
+            workers=workers,
+            ordered=bool(ordered),
+            stop_on_error=bool(stop_on_error),
+            deadline=seconds("deadline", deadline),
+            progress=progress,
+            max_attempts=whole("max_attempts", max_attempts),
+            max_requests_per_second=seconds("max_requests_per_second", max_requests_per_second),
+        )
+
     # -- ModelRelay account APIs (loaded on first use) -------------------------------------
 
     @property
