@@ -22,7 +22,7 @@ __all__ = ["RouteHandler", "register_route", "find_route", "ROUTE_MODULES"]
 RouteHandler = Callable[[Any, RecordedRequest], Reply]
 
 #: Modules whose import registers their routes (one line each; keep the list sorted).
-ROUTE_MODULES: tuple[str, ...] = ()
+ROUTE_MODULES: tuple[str, ...] = ("relay_lite._fake_bedrock",)
 
 _ROUTES: dict[str, list[tuple[str, re.Pattern[str], RouteHandler]]] = {}
 _loaded = False

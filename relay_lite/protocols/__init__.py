@@ -57,6 +57,12 @@ def _azure(provider: str) -> Adapter:
     return AzureOpenAIAdapter(provider)
 
 
+def _bedrock(provider: str) -> Adapter:
+    from .bedrock import BedrockAdapter
+
+    return BedrockAdapter(provider)
+
+
 def _modelrelay(provider: str) -> Adapter:
     from .modelrelay import ModelRelayAdapter
 
@@ -70,6 +76,7 @@ ADAPTERS: dict[str, AdapterFactory] = {
     "anthropic": _anthropic,
     "modelrelay": _modelrelay,
     "azure": _azure,
+    "bedrock": _bedrock,
 }
 
 
