@@ -96,6 +96,10 @@ _LAZY = {
     "Cancelled": "relay_lite.platform.agent_events",
     "Heartbeat": "relay_lite.platform.agent_events",
     "UnknownEvent": "relay_lite.platform.agent_events",
+    # AWS SigV4 for any endpoint behind AWS auth, and the credentials it signs with.
+    "aws_sigv4": "relay_lite._aws_credentials",
+    "AWSCredentials": "relay_lite._sigv4",
+    "SigV4Authorizer": "relay_lite._sigv4",
 }
 
 __all__ = [

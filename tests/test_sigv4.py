@@ -212,6 +212,36 @@ def test_encoded_slash_of_an_arn_stays_inside_its_segment() -> None:
     )
 
 
+# Signatures botocore 1.44.8's SigV4Auth("bedrock", "us-east-1") gives the same requests
+# (suite keys and time, session token "session-token-example", Content-Type
+# application/json, body {"messages":[]}): an independent reference for the path rules.
+BOTOCORE_BEDROCK_CASES = [
+    (
+        "/model/anthropic.claude-3%3A0/converse",
+        "5bdcc444a368fd07275c2939d9efb07d4d88d67e90c1b8a38981cb5f1632928e",
+    ),
+    ("/model/my%20model/converse-stream", "d98975f0ff87bf4db2695b18e6df35c4983d8a223933481fb84762e7ac9141a3"),
+]
+
+
+@pytest.mark.parametrize(("path", "signature"), BOTOCORE_BEDROCK_CASES, ids=["colon", "space"])
+def test_bedrock_model_id_path_signs_as_botocore_does(path: str, signature: str) -> None:
+    added = sign_headers(
+        "POST",
+        "https://bedrock-runtime.us-east-1.amazonaws.com" + path,
+        {"Content-Type": "application/json"},
+        b'{"messages":[]}',
+        AWSCredentials(ACCESS_KEY, SECRET, "session-token-example"),
+        region="us-east-1",
+        service="bedrock",
+        now=SUITE_TIME,
+    )
+    assert added["Authorization"] == (
+        "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/bedrock/aws4_request, "
+        f"SignedHeaders=content-type;host;x-amz-date;x-amz-security-token, Signature={signature}"
+    )
+
+
 def test_double_encoding_changes_the_signature() -> None:
     once = suite_sign("POST", "/model/a%3Ab/converse")["Authorization"]
     raw = suite_sign("POST", "/model/a:b/converse")["Authorization"]
