@@ -375,3 +375,36 @@ def test_a_mislabelled_event_stream_is_recognised_by_its_prelude(server):
     server.add(Reply(headers={"Content-Type": "application/octet-stream"}, chunks=[event]))
     with pytest.raises(relay_lite.StreamError, match="stream ended before its terminator"):
         _ = client_for(server).chat().user("Hi").stream().response
+
+
+def test_lambda_role_credentials_with_a_session_token_are_signed_and_accepted(server):
+    env = dict(AWS_ENV, AWS_SESSION_TOKEN="IQoJb3JpZ2luX2VjEXAMPLETOKEN")
+    assert client_for(server, env=env).chat().user("Hi").send().text == "Echo: Hi"
+    request = server.requests[0]
+    assert request.headers["x-amz-security-token"] == "IQoJb3JpZ2luX2VjEXAMPLETOKEN"
+    assert "x-amz-security-token" in request.headers["authorization"].partition("SignedHeaders=")[2]
+
+
+def test_an_unknown_access_key_is_refused_as_unrecognized(server):
+    env = dict(AWS_ENV, AWS_ACCESS_KEY_ID="AKIAOTHERKEY")
+    with pytest.raises(relay_lite.AuthenticationError) as info:
+        client_for(server, env=env).chat().user("Hi").send()
+    assert (info.value.status, info.value.code) == (403, "UnrecognizedClientException")
+
+
+def test_a_request_without_credentials_is_refused_with_aws_missing_token_error(server):
+    client = relay_lite.Client("bedrock", base_url=server.url, model=MODEL)
+    with pytest.raises(relay_lite.AuthenticationError) as info:
+        client.chat().user("Hi").send()
+    assert (info.value.status, info.value.code, info.value.message) == (
+        403,
+        "MissingAuthenticationTokenException",
+        "Missing Authentication Token",
+    )
+
+
+def test_other_paths_of_a_bedrock_fake_get_an_unknown_operation_404(server):
+    client = relay_lite.Client("bedrock", base_url=server.url + "/elsewhere", model=MODEL)
+    with pytest.raises(relay_lite.NotFoundError) as info:
+        client.chat().user("Hi").send()
+    assert info.value.code == "UnknownOperationException"
