@@ -202,19 +202,26 @@ class EventStreamDecoder:
         buffer = self._buffer
         buffer += data
         messages: list[EventStreamMessage] = []
-        while True:
-            prelude = self._prelude
-            if prelude is None:
-                if len(buffer) < _PRELUDE_BYTES:
+        # Messages are read at a moving position and the buffer is cut once at the end:
+        # a read holding hundreds of small messages is not shifted once per message.
+        pos = 0
+        held = len(buffer)
+        try:
+            while True:
+                prelude = self._prelude
+                if prelude is None:
+                    if held - pos < _PRELUDE_BYTES:
+                        break
+                    prelude = self._prelude = self._check_prelude(bytes(buffer[pos : pos + _PRELUDE_BYTES]))
+                total = prelude[0]
+                if held - pos < total:
                     break
-                prelude = self._prelude = self._check_prelude(bytes(buffer[:_PRELUDE_BYTES]))
-            total = prelude[0]
-            if len(buffer) < total:
-                break
-            messages.append(self._message(bytes(buffer[:total]), prelude))
-            del buffer[:total]
-            self._prelude = None
-            self._offset += total
+                messages.append(self._message(bytes(buffer[pos : pos + total]), prelude))
+                pos += total
+                self._prelude = None
+                self._offset += total
+        finally:
+            del buffer[:pos]
         return messages
 
     def close(self) -> list[EventStreamMessage]:

@@ -408,3 +408,21 @@ def test_other_paths_of_a_bedrock_fake_get_an_unknown_operation_404(server):
     with pytest.raises(relay_lite.NotFoundError) as info:
         client.chat().user("Hi").send()
     assert info.value.code == "UnknownOperationException"
+
+
+def test_a_bedrock_api_key_echoed_in_an_error_is_scrubbed(server):
+    server.add(error_reply(400, "ValidationException", f"bad token {FAKE_API_KEY} in request"))
+    client = client_for(server, env={"AWS_REGION": "us-east-1", "AWS_BEARER_TOKEN_BEDROCK": FAKE_API_KEY})
+    with pytest.raises(relay_lite.BadRequestError) as info:
+        client.chat().user("Hi").send()
+    assert FAKE_API_KEY not in str(info.value) + repr(info.value) + json.dumps(info.value.body)
+    assert info.value.message == "bad token [REDACTED] in request"
+
+
+def test_a_secret_key_echoed_inside_the_stream_is_scrubbed(server):
+    server.add(
+        ChatScript(text="Hi", error={"type": "validationException", "message": FAKE_SECRET_ACCESS_KEY})
+    )
+    with pytest.raises(relay_lite.BadRequestError) as info:
+        _ = client_for(server).chat().user("Hi").stream().response
+    assert FAKE_SECRET_ACCESS_KEY not in str(info.value) + repr(info.value.body)
