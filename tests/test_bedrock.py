@@ -517,3 +517,13 @@ def test_importing_relay_lite_loads_no_bedrock_module():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == "[]\n"
+
+
+def test_a_protocol_error_message_raises_with_its_header_code():
+    # The event-stream protocol's own errors carry their code and text in headers.
+    message = EventStreamMessage(
+        {":message-type": "error", ":error-code": "InternalFailure", ":error-message": "stream broke"}, b""
+    )
+    with pytest.raises(relay_lite.APIError) as info:
+        StreamParser().feed(message)
+    assert (info.value.code, info.value.message) == ("InternalFailure", "stream broke")

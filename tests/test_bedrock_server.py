@@ -426,3 +426,16 @@ def test_a_secret_key_echoed_inside_the_stream_is_scrubbed(server):
     with pytest.raises(relay_lite.BadRequestError) as info:
         _ = client_for(server).chat().user("Hi").stream().response
     assert FAKE_SECRET_ACCESS_KEY not in str(info.value) + repr(info.value.body)
+
+
+def test_a_whole_json_reply_to_a_stream_request_streams_as_its_events(server):
+    # A gateway (or a cache) may answer ConverseStream with a plain Converse reply.
+    whole = {
+        "output": {"message": {"role": "assistant", "content": [{"text": "all at once"}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 1, "outputTokens": 3, "totalTokens": 4},
+    }
+    server.add(Reply.json(whole, headers={"x-amzn-RequestId": "req-whole"}))
+    with client_for(server).chat().user("Hi").stream() as stream:
+        assert list(stream.text()) == ["all at once"]
+    assert (stream.response.usage.total_tokens, stream.response.request_id) == (4, "req-whole")
