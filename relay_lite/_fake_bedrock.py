@@ -27,7 +27,7 @@ from typing import Any, Mapping, Optional, Union
 from urllib.parse import unquote
 
 from ._eventstream import EVENT_STREAM_MEDIA_TYPE, EventStreamTimestamp
-from ._fake_chat import ChatScript, _stream_reply, _until_delta, echo_script
+from ._fake_chat import ChatScript, echo_script
 from ._fake_routes import register_route
 from ._fake_wire import RecordedRequest, Reply
 from ._models import Usage
@@ -328,7 +328,7 @@ def _stream(script: ChatScript, reason: str) -> Reply:
 
     events = [event("messageStart", {"role": "assistant"})]
     if script.error is not None:
-        events += _until_delta(blocks, script.error_after)
+        events += _before_delta(blocks, script.error_after)
         kind = str(script.error.get("type") or script.error.get("__type") or "internalServerException")
         events.append(exception_message(kind, str(script.error.get("message") or "")))
         return _event_stream_reply(script, events)
@@ -338,11 +338,29 @@ def _stream(script: ChatScript, reason: str) -> Reply:
     return _event_stream_reply(script, events)
 
 
+def _before_delta(blocks: list[tuple[bytes, bool]], deltas: int) -> list[bytes]:
+    """The block messages (each flagged: is it a delta?) before delta number ``deltas``."""
+    kept: list[bytes] = []
+    seen = 0
+    for data, is_delta in blocks:
+        if is_delta:
+            if seen == deltas:
+                break
+            seen += 1
+        kept.append(data)
+    return kept
+
+
 def _event_stream_reply(script: ChatScript, events: list[bytes]) -> Reply:
-    reply = _stream_reply(script, events)
-    reply.headers.pop("Cache-Control", None)
-    reply.headers["Content-Type"] = EVENT_STREAM_MEDIA_TYPE
-    return reply
+    """The messages as a chunked event-stream body, with the script's faults applied."""
+    abort = False
+    if script.cut_after is not None:  # drop the connection after that many messages
+        events, abort = events[: script.cut_after], True
+    if script.split_bytes:  # re-cut the bytes anywhere, whatever the frames
+        data = b"".join(events)
+        events = [data[i : i + script.split_bytes] for i in range(0, len(data), script.split_bytes)]
+    headers = {"Content-Type": EVENT_STREAM_MEDIA_TYPE, **script.headers}
+    return Reply(headers=headers, chunks=list(events), chunk_delay=script.chunk_delay, abort=abort)
 
 
 register_route("bedrock", "POST", r"/model/[^/]+/converse(?:-stream)?", render_bedrock)
