@@ -182,6 +182,48 @@ class Client:
         )
         return cls("azure", **azure_options(settings), **options)
 
+    @classmethod
+    def bedrock(
+        cls,
+        region: Optional[str] = None,
+        *,
+        model: Optional[str] = None,
+        access_key_id: Optional[str] = None,
+        secret_access_key: Optional[str] = None,
+        session_token: Optional[str] = None,
+        profile: Optional[str] = None,
+        api_key: Optional[str] = None,
+        **options: Any,
+    ) -> Client:
+        """Amazon Bedrock's Converse API, signed with AWS SigV4 (no boto3 needed).
+
+        Credentials in the order AWS tools use: the arguments; a Bedrock API key
+        (``api_key=`` or ``AWS_BEARER_TOKEN_BEDROCK``, sent as a bearer token);
+        ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` (what
+        Lambda sets); the shared files (``~/.aws/credentials``, ``~/.aws/config``,
+        ``profile=`` or ``AWS_PROFILE``); container credentials. Region from the argument,
+        ``AWS_REGION``, ``AWS_DEFAULT_REGION``. ``model`` is a model id, an
+        inference-profile id or an ARN. ``base_url=`` (or ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``)
+        replaces ``https://bedrock-runtime.{region}.amazonaws.com``.
+
+        >>> Client.bedrock("us-east-1", model="us.anthropic.claude-haiku-4-5-20251001-v1:0")  # doctest: +SKIP
+        """
+        from ._bedrock import resolve_bedrock
+
+        settings = resolve_bedrock(
+            region,
+            model=model,
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            session_token=session_token,
+            profile=profile,
+            api_key=api_key,
+            base_url=options.pop("base_url", None),
+            env=options.get("env"),
+            authorizer=options.pop("authorizer", None),
+        )
+        return cls("bedrock", **settings, **options)
+
     def __repr__(self) -> str:
         config = self.config
         return (

@@ -177,6 +177,9 @@ PRESETS: dict[str, Preset] = {
     # also reads AZURE_OPENAI_API_KEY itself (no key_env: a set Azure key must not make
     # Azure the provider a bare Client() picks, as it has no URL to go with it).
     "azure": Preset("azure", "azure", None, None, None, key_required=False),
+    # Amazon Bedrock (Converse): Client.bedrock builds the regional URL and the SigV4
+    # signer (or bearer token) from AWS's variables; no key_env, for the same reason.
+    "bedrock": Preset("bedrock", "bedrock", None, None, None, key_required=False),
     # Any OpenAI-compatible server (vLLM, llama.cpp, Ollama, ...): no default URL, key
     # optional. OPENAI_BASE_URL names such a server for the openai SDK, so it does here too.
     "compatible": Preset(

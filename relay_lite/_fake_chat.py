@@ -595,6 +595,21 @@ def render_azure(script: ChatScript, request: RecordedRequest) -> Reply:
     return reply
 
 
+# -- Amazon Bedrock ----------------------------------------------------------------------------
+# Converse and ConverseStream are path routes of relay_lite._fake_bedrock; any other
+# request to a Bedrock fake gets the 404 the service sends for an unknown operation.
+
+
+def _render_bedrock_unknown(script: ChatScript, request: RecordedRequest) -> Reply:
+    headers = {"x-amzn-ErrorType": "UnknownOperationException", "x-amzn-RequestId": "req-fake-error"}
+    message = f"no Bedrock operation at {request.method} {request.path}"
+    return Reply.json({"message": message}, status=404, headers=headers)
+
+
+def _no_messages(body: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]]]:
+    return [], []
+
+
 Renderer = Callable[[ChatScript, RecordedRequest], Reply]
 Neutraliser = Callable[[dict[str, Any]], tuple[list[Any], list[dict[str, Any]]]]
 
@@ -604,4 +619,5 @@ RENDERERS: dict[str, tuple[Renderer, Neutraliser]] = {
     "anthropic": (render_anthropic, _anthropic_neutral),
     "modelrelay": (render_modelrelay, _modelrelay_neutral),
     "azure": (render_azure, _openai_neutral),
+    "bedrock": (_render_bedrock_unknown, _no_messages),
 }

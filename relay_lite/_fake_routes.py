@@ -24,6 +24,7 @@ RouteHandler = Callable[[Any, RecordedRequest], Reply]
 #: Modules whose import registers their routes (one line each; keep the list sorted).
 ROUTE_MODULES: tuple[str, ...] = (
     "relay_lite._fake_batches",
+    "relay_lite._fake_bedrock",
     "relay_lite._fake_operations",
     "relay_lite._fake_responses",
 )

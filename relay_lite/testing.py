@@ -145,6 +145,16 @@ class FakeServer(_Script):
         """A server speaking ModelRelay's ``/llm/proxy`` chat API (scripted or echo)."""
         return cls(protocol="modelrelay")
 
+    @classmethod
+    def bedrock(cls) -> FakeServer:
+        """A server speaking Amazon Bedrock's Converse and ConverseStream (scripted or echo).
+
+        It accepts the credentials in ``relay_lite._fake_bedrock``: a SigV4 signature
+        made with ``FAKE_ACCESS_KEY_ID`` / ``FAKE_SECRET_ACCESS_KEY``, or the bearer key
+        ``FAKE_API_KEY``; others get AWS's 403.
+        """
+        return cls(protocol="bedrock")
+
     @property
     def url(self) -> str:
         """``http://127.0.0.1:PORT`` (``https://`` with an ``ssl_context``) of the running server."""

@@ -210,3 +210,26 @@ def test_metrics_example_spans_carry_genai_attributes():
         "gen_ai.usage.input_tokens": 2,
         "gen_ai.usage.output_tokens": 3,
     }
+
+
+def test_bedrock_lambda_example_signs_with_the_role_keys_and_answers_a_throttle_itself():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RELAY_LITE_"))}
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "examples/aws_lambda_bedrock.py"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith(
+        "No AWS credentials set: using the built-in fake Bedrock server at http://127.0.0.1:"
+    )
+    assert lines[1:] == [
+        '{\'statusCode\': 200, \'body\': \'{"text": "Echo: ping", "tokens": 3, "stop": "stop"}\'}',
+        "signed with SigV4: True",
+        "{'statusCode': 429, 'body': '{\"error\": \"Too many requests, please wait.\", \"attempts\": 3}'}",
+    ]

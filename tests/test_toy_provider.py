@@ -261,5 +261,5 @@ def test_a_fake_server_for_a_protocol_without_a_renderer_is_a_config_error(toy: 
         FakeServer(protocol="toy")
     assert str(info.value) == (
         "no fake protocol 'toy' (add a renderer to relay_lite._fake_chat.RENDERERS); "
-        "known: ['anthropic', 'azure', 'modelrelay', 'openai']"
+        "known: ['anthropic', 'azure', 'bedrock', 'modelrelay', 'openai']"
     )

@@ -63,6 +63,12 @@ def _openai_responses(provider: str) -> Adapter:
     return OpenAIResponsesAdapter(provider)
 
 
+def _bedrock(provider: str) -> Adapter:
+    from .bedrock import BedrockAdapter
+
+    return BedrockAdapter(provider)
+
+
 def _modelrelay(provider: str) -> Adapter:
     from .modelrelay import ModelRelayAdapter
 
@@ -77,6 +83,7 @@ ADAPTERS: dict[str, AdapterFactory] = {
     "modelrelay": _modelrelay,
     "azure": _azure,
     "openai_responses": _openai_responses,
+    "bedrock": _bedrock,
 }
 
 
