@@ -10,7 +10,7 @@ written here by hand from its ``.req`` file; S3-only rules are not used.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -509,23 +509,26 @@ def test_authorizer_remembers_the_last_256_signatures_for_scrubbing() -> None:
     assert len(signer.secrets()) == 1 + 256
 
 
+WRONG: Any = 1  # a value of the wrong type for any argument below
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: SigV4Authorizer("r", "s", SUITE_CREDENTIALS, clock=5), "clock must be a callable"),  # type: ignore[arg-type]
+        (lambda: SigV4Authorizer("r", "s", SUITE_CREDENTIALS, clock=WRONG), "clock must be a callable"),
         (
             lambda: sign_headers(
-                "GET", HOST, {}, "text", SUITE_CREDENTIALS, region="r", service="s", now=SUITE_TIME
-            ),  # type: ignore[arg-type]
-            "needs the body as bytes, got str",
+                "GET", HOST, {}, WRONG, SUITE_CREDENTIALS, region="r", service="s", now=SUITE_TIME
+            ),
+            "needs the body as bytes, got int",
         ),
         (
             lambda: sign_headers(
-                "GET", HOST, {}, b"", SUITE_CREDENTIALS, region=1, service="s", now=SUITE_TIME
-            ),  # type: ignore[arg-type]
+                "GET", HOST, {}, b"", SUITE_CREDENTIALS, region=WRONG, service="s", now=SUITE_TIME
+            ),
             "needs a region name",
         ),
-        (lambda: canonical_request("GET", None, {}, EMPTY_SHA256), "method and the URL as strings"),  # type: ignore[arg-type]
+        (lambda: canonical_request("GET", WRONG, {}, EMPTY_SHA256), "method and the URL as strings"),
     ],
 )
 def test_signer_arguments_of_the_wrong_type_are_config_errors(
