@@ -1,13 +1,15 @@
 """AWS credentials and region, found where the AWS tools look, for SigV4 and Bedrock.
 
-Credentials, first found wins (the AWS CLI's and botocore's order):
+Credentials, first found wins (the order of the AWS CLI and botocore):
 
 1. explicit arguments: ``access_key_id`` + ``secret_access_key`` (+ ``session_token``),
    or, for Bedrock, ``api_key``;
 2. for Bedrock only: ``AWS_BEARER_TOKEN_BEDROCK``, a Bedrock API key sent as a bearer token;
 3. ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` / ``AWS_SESSION_TOKEN`` (what Lambda sets);
 4. the shared credentials file (``AWS_SHARED_CREDENTIALS_FILE``, else ``~/.aws/credentials``),
-   section ``[name]`` of the profile (``profile=``, else ``AWS_PROFILE``, else ``default``);
+   section ``[name]`` of the profile (``profile=``, else ``AWS_PROFILE``, else
+   ``AWS_DEFAULT_PROFILE``, else ``default``: AWS CLI v2's order; botocore reads
+   ``AWS_DEFAULT_PROFILE`` before ``AWS_PROFILE``);
 5. the config file (``AWS_CONFIG_FILE``, else ``~/.aws/config``), section ``[profile name]``
    (``[default]`` for the default profile);
 6. container credentials (ECS, some Lambda and EKS set-ups):
@@ -19,9 +21,13 @@ Credentials, first found wins (the AWS CLI's and botocore's order):
 
 A ``profile=`` argument names the profile to use, so (as with botocore's
 ``Session(profile=...)``) the environment's keys and Bedrock API key are then skipped.
-Not read yet: SSO, ``credential_process``, role assumption (``role_arn``) and the EC2
-instance metadata service. Region: the argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION``,
-then the profile's ``region`` in the config file.
+A profile named by ``profile=``, ``AWS_PROFILE`` or ``AWS_DEFAULT_PROFILE`` must exist in
+one of the files (a ``ConfigError`` otherwise, as botocore's ``ProfileNotFound``), and a
+profile that holds no keys but SSO, ``role_arn``, ``credential_process`` or
+``source_profile`` settings is a ``ConfigError``: falling through to container
+credentials would sign as someone else. Not read yet: SSO, ``credential_process``, role
+assumption (``role_arn``) and the EC2 instance metadata service. Region: the argument,
+``AWS_REGION``, ``AWS_DEFAULT_REGION``, then the profile's ``region`` in the config file.
 
 Nothing is cached between calls of the resolvers except inside the container provider.
 A missing credential or region is a ``ConfigError`` that lists every source looked at;
@@ -89,7 +95,19 @@ MAX_CONTAINER_REPLY_BYTES = 64 * 1024
 REFRESH_MARGIN_SECONDS = 300.0
 # A failed refresh keeps the current credentials while they have this long left.
 MINIMUM_VALID_SECONDS = 60.0
+# After a failed refresh, current credentials that are still usable are handed out for
+# this long before the agent is asked again (instead of asking on every call).
+REFRESH_BACKOFF_SECONDS = 15.0
 NOT_READ_NOTE = "SSO, credential_process, role_arn and instance metadata are not read"
+# Profile keys of credential sources not read yet (sso_* matched by prefix).
+UNSUPPORTED_PROFILE_KEYS = (
+    "sso_",
+    "role_arn",
+    "source_profile",
+    "credential_source",
+    "credential_process",
+    "web_identity_token_file",
+)
 
 _REGION = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _ISO_8601 = re.compile(
@@ -101,6 +119,29 @@ def _env(environ: Mapping[str, str], name: str) -> Optional[str]:
     return (environ.get(name) or "").strip() or None
 
 
+def _kind(value: object) -> str:
+    return "an empty string" if isinstance(value, str) else type(value).__name__
+
+
+def _check_arguments(**arguments: object) -> None:
+    """Each argument that is given must be a non-empty string: else a ConfigError naming it."""
+    for name, value in arguments.items():
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ConfigError(f"{name}= must be a non-empty string, got {_kind(value)}")
+
+
+def _check_environ(
+    environ: Optional[Mapping[str, str]], clock: Optional[Callable[[], float]] = None
+) -> Mapping[str, str]:
+    if clock is not None and not callable(clock):
+        raise ConfigError(f"clock= must be a callable returning epoch seconds, got {type(clock).__name__}")
+    if environ is None:
+        return os.environ
+    if not isinstance(environ, Mapping):
+        raise ConfigError(f"environ= must be a mapping of names to strings, got {type(environ).__name__}")
+    return environ
+
+
 # -- the shared files -------------------------------------------------------------------------
 
 
@@ -108,9 +149,16 @@ class _SharedFiles:
     """The credentials and config files of one resolution, each parsed at most once."""
 
     def __init__(self, environ: Mapping[str, str], profile: Optional[str]) -> None:
+        _check_arguments(profile=profile)
         self.environ = environ
-        self.explicit_profile = profile is not None
-        named = profile or next((_env(environ, name) for name in PROFILE_ENVS if _env(environ, name)), None)
+        # What named the profile (None: nothing did, so it is "default" and may be absent).
+        self.profile_source: Optional[str] = None if profile is None else "profile="
+        named = profile
+        for name in PROFILE_ENVS if profile is None else ():
+            named = _env(environ, name)
+            if named is not None:
+                self.profile_source = name
+                break
         self.profile = (named or "default").strip()
         self.credentials_path = self._path(CREDENTIALS_FILE_ENV, DEFAULT_CREDENTIALS_FILE)
         self.config_path = self._path(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE)
@@ -119,7 +167,9 @@ class _SharedFiles:
     def _path(self, env_name: str, default: str) -> str:
         path = _env(self.environ, env_name) or default
         home = self.environ.get("HOME")
-        if path.startswith("~") and home:  # the given environment's home, not the process's
+        # "~" and "~/..." are the given environment's home, not the process's; "~user/..."
+        # is that user's home, which only the system knows.
+        if (path == "~" or path.startswith("~/")) and home:
             return home + path[1:]
         return os.path.expanduser(path)
 
@@ -128,20 +178,43 @@ class _SharedFiles:
             import configparser  # loaded only when a shared file is consulted
 
             parser = configparser.RawConfigParser(strict=False)
+            failure = None
             try:
                 with open(path, encoding="utf-8") as handle:
                     parser.read_file(handle, source=path)
             except FileNotFoundError:
                 self._parsed[path] = None
                 return None
-            except configparser.ParsingError as exc:
-                # The line's text is left out: it may hold a secret.
-                lines = ", ".join(str(number) for number, _ in exc.errors)
-                raise ConfigError(f"cannot parse the AWS file {path}: bad line {lines}") from None
-            except (OSError, UnicodeDecodeError, configparser.Error) as exc:
-                raise ConfigError(f"cannot read the AWS file {path}: {type(exc).__name__}") from None
+            except configparser.Error as exc:
+                failure = f"cannot parse the AWS file {path}: {_bad_lines(exc)}"
+            except (OSError, UnicodeDecodeError) as exc:
+                failure = f"cannot read the AWS file {path}: {type(exc).__name__}"
+            if failure is not None:
+                # Raised outside the except block, so no chained exception carries the
+                # offending line (it may hold a secret key).
+                raise ConfigError(failure)
             self._parsed[path] = parser
         return self._parsed[path]
+
+    def check_profile(self, sections: list[tuple[Optional[dict[str, str]], str]]) -> None:
+        """A ConfigError if the profile was named but is in neither file, or configures
+        only credential sources not read yet; ``sections`` are both files' lookups."""
+        if self.profile_source is not None and all(found is None for found, _ in sections):
+            wheres = ", ".join(where for _, where in sections)
+            raise ConfigError(
+                f"AWS profile {self.profile!r} (named by {self.profile_source}) is missing; "
+                f"looked at: {wheres}"
+            )
+        unsupported = sorted(
+            {key for found, _ in sections for key in found or {} if key.startswith(UNSUPPORTED_PROFILE_KEYS)}
+        )
+        if unsupported:
+            wheres = ", ".join(where for found, where in sections if found is not None)
+            raise ConfigError(
+                f"AWS profile {self.profile!r} ({wheres}) gets its credentials through "
+                f"{', '.join(unsupported)}: SSO, role, credential_process and web identity "
+                "profiles are not supported yet"
+            )
 
     def credentials_section(self) -> tuple[Optional[dict[str, str]], str]:
         """The profile's section of the credentials file (or None), and how it was found."""
@@ -163,6 +236,20 @@ class _SharedFiles:
             return None, f"{what} {path} (no [{section}])"
         values = {key: value.strip() for key, value in parser.items(section)}
         return values, f"{what} {path} [{section}]"
+
+
+def _bad_lines(exc: Exception) -> str:
+    """Which lines configparser refused, by number only: their text may hold a secret."""
+    numbers = [number for number, _ in getattr(exc, "errors", ())]
+    lineno = getattr(exc, "lineno", None)
+    if isinstance(lineno, int) and lineno not in numbers:
+        numbers.append(lineno)
+    if not numbers:
+        return type(exc).__name__
+    lines = ", ".join(str(number) for number in sorted(numbers))
+    if type(exc).__name__ == "MissingSectionHeaderError":
+        return f"bad line {lines} (a key before any [section] header)"
+    return f"bad line {lines}"
 
 
 def _credentials_in(section: dict[str, str], where: str) -> Optional[AWSCredentials]:
@@ -224,9 +311,11 @@ class ContainerCredentialsProvider:
     """Credentials from a container credentials endpoint (ECS, EKS Pod Identity, Lambda).
 
     ``get()`` fetches on first use, then returns the cached credentials until they are
-    within ``REFRESH_MARGIN_SECONDS`` of their ``Expiration``; one thread fetches while the
-    others wait. A failed refresh keeps credentials that still have
-    ``MINIMUM_VALID_SECONDS`` left. ``clock`` returns epoch seconds (tests pass their own).
+    within ``REFRESH_MARGIN_SECONDS`` of their ``Expiration``. While the cached ones still
+    have more than ``MINIMUM_VALID_SECONDS`` left, one thread refreshes and the others get
+    the cached ones at once; a failed refresh keeps them and is tried again only after
+    ``REFRESH_BACKOFF_SECONDS``. Without usable credentials, one thread fetches while the
+    others wait. ``clock`` returns epoch seconds (tests pass their own).
     """
 
     def __init__(
@@ -244,6 +333,8 @@ class ContainerCredentialsProvider:
         self._clock = clock or time.time
         self._lock = threading.Lock()
         self._current: Optional[AWSCredentials] = None
+        # No refresh before this time while the current credentials are still usable.
+        self._retry_after = float("-inf")
         self._pool: Any = None
 
     def __repr__(self) -> str:  # never the token
@@ -251,20 +342,47 @@ class ContainerCredentialsProvider:
 
     def get(self) -> AWSCredentials:
         """Current credentials, fetched again shortly before they expire."""
-        with self._lock:
-            now = self._clock()
-            current = self._current
-            if current is not None and not current.expires_within(REFRESH_MARGIN_SECONDS, now):
+        current = self._current  # one attribute read: atomic, no lock needed
+        now = self._clock()
+        if current is not None and not current.expires_within(REFRESH_MARGIN_SECONDS, now):
+            return current
+        if self._usable(current, now):
+            assert current is not None
+            # Still good for a while: never wait for the agent, and never ask it in a loop.
+            if now < self._retry_after or not self._lock.acquire(blocking=False):
                 return current
-            try:
-                fresh = self._fetch()
-            except RelayError as exc:
-                if current is not None and not current.expires_within(MINIMUM_VALID_SECONDS, now):
-                    logger.debug("container credentials refresh failed, current ones kept: %s", exc)
-                    return current
-                raise
-            self._current = fresh
-            return fresh
+        else:
+            self._lock.acquire()
+        try:
+            return self._refresh()
+        finally:
+            self._lock.release()
+
+    def _usable(self, credentials: Optional[AWSCredentials], now: float) -> bool:
+        return credentials is not None and not credentials.expires_within(MINIMUM_VALID_SECONDS, now)
+
+    def _refresh(self) -> AWSCredentials:
+        # Called with the lock held; another thread may have refreshed meanwhile.
+        now = self._clock()
+        current = self._current
+        if current is not None and not current.expires_within(REFRESH_MARGIN_SECONDS, now):
+            return current
+        usable = self._usable(current, now)
+        if usable and now < self._retry_after:
+            assert current is not None
+            return current
+        try:
+            fresh = self._fetch()
+        except RelayError as exc:
+            if usable:
+                assert current is not None
+                self._retry_after = now + REFRESH_BACKOFF_SECONDS
+                logger.debug("container credentials refresh failed, current ones kept: %s", exc)
+                return current
+            raise
+        self._current = fresh
+        self._retry_after = float("-inf")
+        return fresh
 
     def secrets(self) -> tuple[str, ...]:
         """The authorization token and the cached secrets, for scrubbing."""
@@ -418,6 +536,9 @@ def _resolve(
     files: _SharedFiles,
 ) -> Union[AWSCredentials, ContainerCredentialsProvider, str]:
     """The first credentials found: keys, a container provider, or a bearer API key (str)."""
+    _check_arguments(
+        access_key_id=access_key_id, secret_access_key=secret_access_key, session_token=session_token
+    )
     explicit = _explicit_credentials(access_key_id, secret_access_key, session_token)
     if api_key is not None:
         if explicit is not None:
@@ -441,13 +562,16 @@ def _resolve(
                 missing = ACCESS_KEY_ENV if key_id is None else SECRET_KEY_ENV
                 raise ConfigError(f"{missing} is not set beside its pair")
             return AWSCredentials(key_id, secret, _env(environ, SESSION_TOKEN_ENV))
-    for read in (files.credentials_section, files.config_section):
+    sections = []
+    for read in (files.credentials_section, files.config_section):  # the config file only if needed
         section, where = read()
+        sections.append((section, where))
         looked.append(where)
         if section is not None:
             found = _credentials_in(section, where)
             if found is not None:
                 return found
+    files.check_profile(sections)
     looked.append(f"{CONTAINER_RELATIVE_URI_ENV}/{CONTAINER_FULL_URI_ENV}")
     container = _container_provider(environ, clock)
     if container is not None:
@@ -472,7 +596,7 @@ def resolve_credentials(
     Returns fixed ``AWSCredentials`` or a ``ContainerCredentialsProvider`` (fetched on first
     use). ``environ`` replaces ``os.environ``. SSO and instance metadata are not read yet.
     """
-    environ = os.environ if environ is None else environ
+    environ = _check_environ(environ, clock)
     found = _resolve(
         access_key_id=access_key_id,
         secret_access_key=secret_access_key,
@@ -489,6 +613,8 @@ def resolve_credentials(
 
 
 def _region(region: Optional[str], files: _SharedFiles) -> str:
+    if region is not None and not isinstance(region, str):
+        raise ConfigError(f"region= must be a string, got {type(region).__name__}")
     looked = ["region= argument"]
     found: Optional[str] = region.strip() if isinstance(region, str) and region.strip() else None
     source = "region="
@@ -517,7 +643,7 @@ def resolve_region(
 ) -> str:
     """The region: the argument, ``AWS_REGION``, ``AWS_DEFAULT_REGION``, the profile's
     ``region`` in the config file; else ``ConfigError`` listing those."""
-    environ = os.environ if environ is None else environ
+    environ = _check_environ(environ)
     return _region(region, _SharedFiles(environ, profile))
 
 
@@ -545,7 +671,7 @@ def aws_sigv4(
     """
     if not isinstance(service, str) or not service.strip():
         raise ConfigError("aws_sigv4() needs service=, the endpoint's signing name (e.g. 'execute-api')")
-    environ = os.environ if environ is None else environ
+    environ = _check_environ(environ, clock)
     files = _SharedFiles(environ, profile)
     resolved_region = _region(region, files)
     credentials = _resolve(
@@ -583,7 +709,7 @@ def bedrock_authorizer(
     name ``bedrock``, with credentials from the chain in this module's docstring (SSO
     and instance metadata are not read yet). ``clock`` (epoch seconds) is for tests.
     """
-    environ = os.environ if environ is None else environ
+    environ = _check_environ(environ, clock)
     files = _SharedFiles(environ, profile)
     resolved_region = _region(region, files)
     credentials = _resolve(

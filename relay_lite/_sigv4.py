@@ -11,8 +11,11 @@ published aws-sig-v4-test-suite pins every rule below, see tests/test_sigv4.py):
      percent-encoded is therefore encoded once more: a Bedrock model id
      ``anthropic.claude-3:0`` sent as ``/model/anthropic.claude-3%3A0/converse`` is
      signed as ``%253A``, which is what the service computes from the wire path.
-   - Query: each ``name=value`` pair decoded, re-encoded the same way (no ``/`` kept),
-     and sorted by name, then value.
+     ``SigV4Authorizer`` first puts the URL in the form urllib3 sends (``wire_url``:
+     characters not allowed in a URL percent-encoded as UTF-8, ``%3a`` upper-cased to
+     ``%3A``, dot segments removed), so a raw space or ``é`` is signed as it arrives.
+   - Query: each ``name=value`` pair decoded to bytes (``+`` is a space), re-encoded the
+     same way (no ``/`` kept), and sorted by name, then value.
    - Headers: names lower-cased, values trimmed with inner runs of spaces collapsed,
      sorted by name. ``host`` (from the URL, with its port when not the scheme's
      default, unless the request sets ``Host``) and ``x-amz-date`` are always signed, and
@@ -40,7 +43,10 @@ from collections import deque
 from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Callable, Mapping, Optional, Protocol, Union
-from urllib.parse import SplitResult, quote, unquote_plus, urlsplit
+from urllib.parse import SplitResult, quote_from_bytes, unquote_to_bytes, urlsplit, urlunsplit
+
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
 
 from ._errors import ConfigError, RelayError
 from ._transport import OutgoingRequest
@@ -52,6 +58,7 @@ __all__ = [
     "canonical_request",
     "check_signature",
     "sign_headers",
+    "wire_url",
 ]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
@@ -75,8 +82,21 @@ UNSIGNED_HEADERS = frozenset(
 # Set by the signer itself; a same-named request header is replaced, not signed twice.
 _SIGNER_HEADERS = frozenset({"x-amz-date", "x-amz-security-token", "x-amz-content-sha256"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
-# Signatures remembered for scrubbing echoes from errors and logs (one per attempt).
-_REMEMBERED = 8
+# Signatures remembered for scrubbing echoes from errors and logs (one per attempt). A
+# signature unlocks nothing else and AWS refuses it after 15 minutes, but it must still never
+# show in an error: enough are kept for the attempts of many threads signed between one
+# attempt's signing and the scrubbing of its error.
+_REMEMBERED_SIGNATURES = 256
+# Credentials seen (a provider rotates them every few hours): their secrets are scrubbed too.
+_REMEMBERED_CREDENTIALS = 8
+
+
+def _encodes_as_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class AWSCredentials:
@@ -103,6 +123,18 @@ class AWSCredentials:
                 raise ConfigError(f"AWS credentials need a non-empty {name}")
         if session_token is not None and (not isinstance(session_token, str) or not session_token.strip()):
             raise ConfigError("an AWS session token must be a non-empty string when given")
+        for name, value in (
+            ("access_key_id", access_key_id),
+            ("secret_access_key", secret_access_key),
+            ("session_token", session_token or ""),
+        ):
+            # os.environ holds undecodable bytes as lone surrogates; UTF-8 cannot carry them,
+            # and a UnicodeEncodeError (even one chained as context) would quote the value.
+            if not _encodes_as_utf8(value):
+                raise ConfigError(
+                    f"the AWS {name} holds characters that are not valid UTF-8 "
+                    "(bytes the environment or file could not decode?)"
+                )
         if expires_at is not None and not isinstance(expires_at, (int, float)):
             raise ConfigError(f"expires_at must be epoch seconds, got {type(expires_at).__name__}")
         self.access_key_id = access_key_id.strip()
@@ -147,9 +179,30 @@ class CredentialsProvider(Protocol):
 # -- the canonical request -------------------------------------------------------------------
 
 
-def _uri_encode(text: str, *, keep_slash: bool) -> str:
-    # quote() leaves A-Z a-z 0-9 - _ . ~ alone: exactly SigV4's unreserved set.
-    return quote(text, safe="/" if keep_slash else "")
+def _uri_encode(raw: bytes, *, keep_slash: bool) -> str:
+    # quote_from_bytes() leaves A-Z a-z 0-9 - _ . ~ alone: exactly SigV4's unreserved set.
+    return quote_from_bytes(raw, safe="/" if keep_slash else "")
+
+
+def _utf8(text: str) -> bytes:
+    # Lone surrogates are encoded as urllib3 encodes them, never an error.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def wire_url(url: str) -> str:
+    """``url`` with its path and query as urllib3 sends them on the wire.
+
+    urllib3 (1.26 and 2.x alike) percent-encodes, as UTF-8, every character a URL may not
+    hold (space, non-ASCII, ``|``, ``{``, ...), upper-cases ``%xx`` escapes and removes dot
+    segments before it writes the request line; the signature must cover that path, the
+    one the service re-signs. Scheme and host are kept as given; a fragment is dropped.
+    """
+    try:
+        parsed = parse_url(url)
+    except LocationParseError:
+        raise ConfigError("cannot sign a URL that urllib3 cannot parse") from None
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parsed.path or "", parsed.query or "", ""))
 
 
 def _canonical_path(path: str) -> str:
@@ -167,7 +220,7 @@ def _canonical_path(path: str) -> str:
         segments.append(segment)
     trailing = path.endswith(("/", "/.", "/..")) and bool(segments)
     normalized = "/" + "/".join(segments) + ("/" if trailing else "")
-    return _uri_encode(normalized, keep_slash=True)
+    return _uri_encode(_utf8(normalized), keep_slash=True)
 
 
 def _canonical_query(query: str) -> str:
@@ -176,12 +229,12 @@ def _canonical_query(query: str) -> str:
         if not part:
             continue
         name, _, value = part.partition("=")
-        # Decoded first, so "%E1%88%B4" and a raw "ሴ" sign alike; "+" is a space, as
-        # the service reads it.
+        # Decoded first, so "%E1%88%B4" and a raw "ሴ" sign alike; "+" is a space, as the
+        # service reads it. Decoded to bytes, not text: "%FF" is no UTF-8 and stays "%FF".
         pairs.append(
             (
-                _uri_encode(unquote_plus(name), keep_slash=False),
-                _uri_encode(unquote_plus(value), keep_slash=False),
+                _uri_encode(unquote_to_bytes(_utf8(name.replace("+", " "))), keep_slash=False),
+                _uri_encode(unquote_to_bytes(_utf8(value.replace("+", " "))), keep_slash=False),
             )
         )
     return "&".join(f"{name}={value}" for name, value in sorted(pairs))
@@ -211,6 +264,8 @@ def canonical_request(
 ) -> tuple[str, str]:
     """The canonical request of ``method url`` with ``headers`` (all to be signed except
     ``UNSIGNED_HEADERS``; ``host`` added from the URL when absent), and the signed names."""
+    if not isinstance(method, str) or not isinstance(url, str):
+        raise ConfigError("SigV4 signing needs the method and the URL as strings")
     parts = urlsplit(url)
     if not parts.netloc:
         raise ConfigError("cannot sign a URL without a host")
@@ -277,12 +332,15 @@ def sign_headers(
     ``X-Amz-Security-Token`` with a session token and ``X-Amz-Content-Sha256`` when
     ``content_sha256_header`` (both then signed too).
 
-    ``url`` is the URL as it goes on the wire (path already percent-encoded); ``headers``
-    the other headers sent; ``body`` the exact bytes sent. A pure function: the same
-    arguments give the same signature.
+    ``url`` is the URL as it goes on the wire (path already percent-encoded: see
+    ``wire_url``); ``headers`` the other headers sent; ``body`` the exact bytes sent. A
+    pure function: the same arguments give the same signature.
     """
-    if not region or not service:
-        raise ConfigError("SigV4 signing needs a region and a service name")
+    for name, value in (("region", region), ("service", service)):
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"SigV4 signing needs a {name} name (a non-empty string)")
+    if not isinstance(body, (bytes, bytearray)):
+        raise ConfigError(f"SigV4 signing needs the body as bytes, got {type(body).__name__}")
     timestamp = amz_date(now)
     date = timestamp[:8]
     payload_hash = hashlib.sha256(body).hexdigest()
@@ -295,9 +353,7 @@ def sign_headers(
     to_sign.update(added)
     canonical, signed = canonical_request(method, url, to_sign, payload_hash)
     scope = f"{date}/{region}/{service}/aws4_request"
-    string_to_sign = "\n".join(
-        (ALGORITHM, timestamp, scope, hashlib.sha256(canonical.encode("utf-8")).hexdigest())
-    )
+    string_to_sign = "\n".join((ALGORITHM, timestamp, scope, hashlib.sha256(_utf8(canonical)).hexdigest()))
     key = signing_key(credentials.secret_access_key, date, region, service)
     signature = _hmac(key, string_to_sign).hex()
     added["Authorization"] = (
@@ -321,8 +377,9 @@ def check_signature(
 
     What a server does (``FakeServer`` fakes use it): the headers named in
     ``SignedHeaders`` and the ``X-Amz-Date`` sent are signed again over ``url`` as
-    received, and the two ``Authorization`` values compared in constant time. The time
-    itself is not checked against a clock.
+    received (already the wire form: not passed through ``wire_url``), and the two
+    ``Authorization`` values compared in constant time. The time itself is not checked
+    against a clock.
     """
     lowered = {name.lower(): value for name, value in headers.items()}
     authorization = lowered.get("authorization", "")
@@ -360,7 +417,8 @@ class SigV4Authorizer:
 
     ``credentials`` is an ``AWSCredentials`` or a provider with ``.get()`` (asked on each
     attempt; it caches). ``clock`` returns epoch seconds (``time.time``; tests pass their
-    own). ``content_sha256_header`` also sends ``X-Amz-Content-Sha256``.
+    own). ``content_sha256_header`` also sends ``X-Amz-Content-Sha256``. The URL is signed
+    in the form urllib3 puts on the wire (``wire_url``).
 
     >>> signer = SigV4Authorizer("us-east-1", "execute-api", AWSCredentials(key_id, secret))  # doctest: +SKIP
     >>> url = "https://abc.execute-api.us-east-1.amazonaws.com/v1"
@@ -379,6 +437,8 @@ class SigV4Authorizer:
         for name, value in (("region", region), ("service", service)):
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(f"SigV4Authorizer needs a non-empty {name}")
+        if clock is not None and not callable(clock):
+            raise ConfigError(f"clock must be a callable returning epoch seconds, got {type(clock).__name__}")
         if not isinstance(credentials, AWSCredentials) and not callable(getattr(credentials, "get", None)):
             raise ConfigError(
                 "credentials must be AWSCredentials or a provider with .get(), "
@@ -391,8 +451,8 @@ class SigV4Authorizer:
         self._content_sha256_header = content_sha256_header
         self._lock = threading.Lock()
         # Credentials seen (a provider rotates them) and signatures issued lately.
-        self._seen: deque[AWSCredentials] = deque(maxlen=_REMEMBERED)
-        self._signatures: deque[str] = deque(maxlen=_REMEMBERED)
+        self._seen: deque[AWSCredentials] = deque(maxlen=_REMEMBERED_CREDENTIALS)
+        self._signatures: deque[str] = deque(maxlen=_REMEMBERED_SIGNATURES)
         if isinstance(credentials, AWSCredentials):
             self._seen.append(credentials)
 
@@ -422,7 +482,7 @@ class SigV4Authorizer:
         now = datetime.fromtimestamp(self._clock(), timezone.utc)
         headers = sign_headers(
             request.method,
-            request.url,
+            wire_url(request.url),
             request.headers,
             request.body,
             credentials,

@@ -9,8 +9,11 @@ Expiration as ISO 8601 UTC, RoleArn), e.g. from the ECS "task IAM role" docs.
 from __future__ import annotations
 
 import socket
+import threading
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable, Optional
 
 import pytest
 
@@ -221,14 +224,15 @@ def test_nothing_found_for_bedrock_names_the_api_key_variable_and_missing_sectio
     credentials = write(
         tmp_path / "credentials", "[other]\naws_access_key_id = A\naws_secret_access_key = s\n"
     )
-    config = write(tmp_path / "config", "[profile other]\nregion = us-east-1\n")
+    # The profile exists, with a region but no keys: the chain goes on to the container.
+    config = write(tmp_path / "config", "[profile dev]\nregion = us-east-1\n")
     environ = {"AWS_SHARED_CREDENTIALS_FILE": credentials, "AWS_CONFIG_FILE": config, "AWS_PROFILE": "dev"}
     with pytest.raises(ConfigError) as caught:
         bedrock_authorizer("us-east-1", environ=environ)
     assert str(caught.value) == (
         "no AWS credentials found (profile 'dev'); looked at: access_key_id=/secret_access_key= arguments, "
         "AWS_BEARER_TOKEN_BEDROCK, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, "
-        f"shared credentials file {credentials} (no [dev]), config file {config} (no [profile dev]), "
+        f"shared credentials file {credentials} (no [dev]), config file {config} [profile dev], "
         "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/AWS_CONTAINER_CREDENTIALS_FULL_URI "
         "(SSO, credential_process, role_arn and instance metadata are not read)"
     )
@@ -251,6 +255,39 @@ def test_unparsable_file_error_quotes_no_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         resolve_credentials(environ=environ)
     assert str(caught.value) == f"cannot parse the AWS file {credentials}: bad line 3"
+    assert caught.value.__context__ is None  # configparser's error quotes the line
+
+
+def test_file_without_a_section_header_names_the_line_number_only(tmp_path: Path) -> None:
+    # A key above any [section]: configparser's MissingSectionHeaderError quotes the line.
+    credentials = write(tmp_path / "credentials", f"aws_secret_access_key = {FILE_SECRET}\n[default]\n")
+    environ = {"AWS_SHARED_CREDENTIALS_FILE": credentials, "AWS_CONFIG_FILE": str(tmp_path / "none")}
+    with pytest.raises(ConfigError) as caught:
+        resolve_credentials(environ=environ)
+    assert str(caught.value) == (
+        f"cannot parse the AWS file {credentials}: bad line 1 (a key before any [section] header)"
+    )
+    assert (caught.value.__cause__, caught.value.__context__) == (None, None)
+    assert FILE_SECRET not in "".join(traceback.format_exception(caught.type, caught.value, caught.tb))
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [("~relay-lite-no-such-user/creds", "~relay-lite-no-such-user/creds"), ("~/creds", "{home}/creds")],
+)
+def test_tilde_is_the_environment_home_and_tilde_user_is_that_user(
+    tmp_path: Path, given: str, expected: str
+) -> None:
+    # "~user" is not "$HOME" + "user": expanduser leaves an unknown user's path as written.
+    environ = {
+        "HOME": str(tmp_path),
+        "AWS_SHARED_CREDENTIALS_FILE": given,
+        "AWS_CONFIG_FILE": str(tmp_path / "x"),
+    }
+    with pytest.raises(ConfigError) as caught:
+        resolve_credentials(environ=environ)
+    where = expected.format(home=tmp_path)
+    assert f"shared credentials file {where} (not found)" in str(caught.value)
 
 
 def test_file_values_with_percent_signs_are_read_raw(tmp_path: Path) -> None:
@@ -509,6 +546,76 @@ def test_failed_refresh_keeps_credentials_that_are_still_valid(nowhere: dict[str
             provider.get()
 
 
+def test_failed_refresh_is_tried_again_only_after_a_backoff_while_credentials_are_usable() -> None:
+    clock = Clock(EXPIRES - 200)  # inside the refresh margin, outside the 60 s floor
+    agent = {"up": True}
+
+    def handler(request: RecordedRequest) -> Reply:
+        if agent["up"]:
+            return agent_reply("ASIASECOND", "2026-12-03T13:00:00Z")
+        return Reply.json({"message": "agent busy"}, status=404)  # not retried by the fetch
+
+    with FakeServer(handler) as server:
+        server.add(agent_reply("ASIAFIRST"))
+        provider = ContainerCredentialsProvider(server.url + "/creds", clock=clock)
+        assert provider.get().access_key_id == "ASIAFIRST"
+        agent["up"] = False
+        assert [provider.get().access_key_id for _ in range(10)] == ["ASIAFIRST"] * 10
+        assert len(server.requests) == 2  # one refresh tried, then the backoff
+        clock.now += 14.9
+        assert provider.get().access_key_id == "ASIAFIRST"
+        assert len(server.requests) == 2
+        clock.now += 0.2
+        assert provider.get().access_key_id == "ASIAFIRST"
+        assert len(server.requests) == 3  # backoff over: asked again, failed again
+        agent["up"] = True
+        clock.now += 15.1
+        assert provider.get().access_key_id == "ASIASECOND"
+        assert provider.get().access_key_id == "ASIASECOND"
+        assert len(server.requests) == 4
+
+
+def test_backoff_never_holds_back_a_fetch_once_credentials_are_nearly_expired() -> None:
+    clock = Clock(EXPIRES - 200)
+    with FakeServer(lambda request: Reply.json({"message": "agent busy"}, status=404)) as server:
+        server.add(agent_reply("ASIAFIRST"))
+        provider = ContainerCredentialsProvider(server.url + "/creds", clock=clock)
+        provider.get()
+        assert provider.get().access_key_id == "ASIAFIRST"  # failed refresh: backoff starts
+        clock.now = EXPIRES - 59  # inside the 60 s floor, still inside the backoff
+        for _ in range(2):
+            with pytest.raises(ConfigError, match="answered 404"):
+                provider.get()
+    assert len(server.requests) == 4
+
+
+def test_other_threads_get_the_current_credentials_while_one_refreshes() -> None:
+    entered, release, answered = threading.Event(), threading.Event(), threading.Event()
+
+    def slow_agent(request: RecordedRequest) -> Reply:
+        entered.set()
+        release.wait(10)  # released by the test; the timeout only keeps a broken build from hanging
+        answered.set()
+        return agent_reply("ASIASECOND", "2026-12-03T13:00:00Z")
+
+    with FakeServer(slow_agent) as server:
+        server.add(agent_reply("ASIAFIRST"))
+        provider = ContainerCredentialsProvider(server.url + "/creds", clock=Clock(EXPIRES - 200))
+        assert provider.get().access_key_id == "ASIAFIRST"
+        refreshed: list[str] = []
+        refresher = threading.Thread(target=lambda: refreshed.append(provider.get().access_key_id))
+        refresher.start()
+        assert entered.wait(10)
+        during = [provider.get().access_key_id for _ in range(3)]
+        agent_still_busy = not answered.is_set()
+        release.set()
+        refresher.join(10)
+    assert during == ["ASIAFIRST"] * 3
+    assert agent_still_busy  # they did not wait for the refresh
+    assert refreshed == ["ASIASECOND"]
+    assert len(server.requests) == 2
+
+
 def test_error_reply_is_a_config_error_without_the_token(nowhere: dict[str, str]) -> None:
     def agent(request: RecordedRequest) -> Reply:
         # An agent that quotes the token it refused.
@@ -595,3 +702,153 @@ def test_no_secret_in_reprs(nowhere: dict[str, str]) -> None:
     text = " ".join(repr(x) + str(x) for x in (found, signer, provider))
     for secret in (ENV_SECRET, "tokValue99", AGENT_TOKEN):
         assert secret not in text
+
+
+# -- named profiles and argument types ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argument", "variables", "source"),
+    [
+        ("typo", {}, "profile="),
+        (None, {"AWS_PROFILE": "typo"}, "AWS_PROFILE"),
+        (None, {"AWS_DEFAULT_PROFILE": "typo"}, "AWS_DEFAULT_PROFILE"),
+    ],
+)
+def test_named_profile_in_neither_file_is_a_config_error_not_the_container(
+    tmp_path: Path, argument: Optional[str], variables: dict[str, str], source: str
+) -> None:
+    credentials = write(
+        tmp_path / "credentials", "[default]\naws_access_key_id = A\naws_secret_access_key = s\n"
+    )
+    config = str(tmp_path / "config")
+    environ = dict(
+        variables,
+        AWS_SHARED_CREDENTIALS_FILE=credentials,
+        AWS_CONFIG_FILE=config,
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI="/v2/credentials/abc",
+    )
+    with pytest.raises(ConfigError) as caught:
+        resolve_credentials(profile=argument, environ=environ)
+    assert str(caught.value) == (
+        f"AWS profile 'typo' (named by {source}) is missing; looked at: "
+        f"shared credentials file {credentials} (no [typo]), config file {config} (not found)"
+    )
+
+
+# The AWS CLI's config file shapes for IAM Identity Center, role assumption and an
+# external process (AWS CLI user guide, "Configuration and credential file settings").
+SSO_AND_ROLE_CONFIG = (
+    "[profile dev]\nsso_session = corp\nsso_account_id = 111122223333\nsso_role_name = Dev\n"
+    "region = eu-west-1\n\n"
+    "[profile ops]\nrole_arn = arn:aws:iam::111122223333:role/Ops\nsource_profile = dev\n\n"
+    "[profile tool]\ncredential_process = /usr/local/bin/creds --json\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("profile", "keys"),
+    [
+        ("dev", "sso_account_id, sso_role_name, sso_session"),
+        ("ops", "role_arn, source_profile"),
+        ("tool", "credential_process"),
+    ],
+)
+def test_profile_with_only_sso_role_or_process_settings_is_a_config_error(
+    tmp_path: Path, profile: str, keys: str
+) -> None:
+    config = write(tmp_path / "config", SSO_AND_ROLE_CONFIG)
+    environ = {
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
+        "AWS_CONFIG_FILE": config,
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1:9/creds",
+    }
+    with pytest.raises(ConfigError) as caught:
+        resolve_credentials(profile=profile, environ=environ)
+    assert str(caught.value) == (
+        f"AWS profile {profile!r} (config file {config} [profile {profile}]) gets its credentials "
+        f"through {keys}: SSO, role, credential_process and web identity profiles are not supported yet"
+    )
+
+
+def test_aws_profile_is_read_before_aws_default_profile(tmp_path: Path) -> None:
+    # AWS CLI v2's order (botocore reads AWS_DEFAULT_PROFILE first).
+    credentials = write(
+        tmp_path / "credentials",
+        "[a]\naws_access_key_id = AKIDPROFILEA\naws_secret_access_key = sa\n"
+        "[b]\naws_access_key_id = AKIDPROFILEB\naws_secret_access_key = sb\n",
+    )
+    environ = {
+        "AWS_PROFILE": "a",
+        "AWS_DEFAULT_PROFILE": "b",
+        "AWS_SHARED_CREDENTIALS_FILE": credentials,
+        "AWS_CONFIG_FILE": str(tmp_path / "none"),
+    }
+    assert key_id(resolve_credentials(environ=environ)) == "AKIDPROFILEA"
+
+
+NOT_STRINGS = [
+    (resolve_credentials, {"profile": 123}, "profile= must be a non-empty string, got int"),
+    (resolve_credentials, {"profile": " "}, "profile= must be a non-empty string, got an empty string"),
+    (resolve_region, {"profile": ["dev"]}, "profile= must be a non-empty string, got list"),
+    (
+        aws_sigv4,
+        {"service": "s", "region": "us-east-1", "profile": 1},
+        "profile= must be a non-empty string, got int",
+    ),
+    (aws_sigv4, {"service": "s", "region": 5}, "region= must be a string, got int"),
+    (bedrock_authorizer, {"region": b"us-east-1"}, "region= must be a string, got bytes"),
+    (
+        resolve_credentials,
+        {"access_key_id": 1, "secret_access_key": "s"},
+        "access_key_id= must be a non-empty string, got int",
+    ),
+    (
+        resolve_credentials,
+        {"access_key_id": "A", "secret_access_key": 2.0},
+        "secret_access_key= must be a non-empty string, got float",
+    ),
+    (
+        bedrock_authorizer,
+        {"region": "us-east-1", "access_key_id": "A", "secret_access_key": "s", "session_token": b"t"},
+        "session_token= must be a non-empty string, got bytes",
+    ),
+    (
+        aws_sigv4,
+        {"service": "s", "region": "us-east-1", "clock": 5},
+        "clock= must be a callable returning epoch seconds, got int",
+    ),
+]
+
+
+@pytest.mark.parametrize(("function", "arguments", "message"), NOT_STRINGS)
+def test_arguments_of_the_wrong_type_are_config_errors(
+    nowhere: dict[str, str], function: Callable[..., object], arguments: dict[str, object], message: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        function(environ=nowhere, **arguments)
+    assert str(caught.value) == message
+
+
+def test_environ_that_is_not_a_mapping_is_a_config_error() -> None:
+    with pytest.raises(ConfigError) as caught:
+        resolve_credentials(environ=["AWS_PROFILE"])  # type: ignore[arg-type]
+    assert str(caught.value) == "environ= must be a mapping of names to strings, got list"
+
+
+def test_environment_secret_that_is_not_utf8_is_a_config_error(nowhere: dict[str, str]) -> None:
+    # os.environ turns an undecodable byte into a lone surrogate (surrogateescape).
+    environ = dict(nowhere, AWS_ACCESS_KEY_ID="AKIDENV", AWS_SECRET_ACCESS_KEY="abc\udcffdef")
+    with pytest.raises(ConfigError) as caught:
+        resolve_credentials(environ=environ)
+    assert "not valid UTF-8" in str(caught.value)
+    assert "abc" not in str(caught.value) + repr(caught.value)
+
+
+def test_config_file_is_not_read_when_the_credentials_file_has_the_keys(tmp_path: Path) -> None:
+    credentials = write(
+        tmp_path / "credentials", "[default]\naws_access_key_id = AKIDCRED\naws_secret_access_key = s\n"
+    )
+    config = write(tmp_path / "config", "region = us-east-1\n")  # unparsable: no [section]
+    environ = {"AWS_SHARED_CREDENTIALS_FILE": credentials, "AWS_CONFIG_FILE": config}
+    assert key_id(resolve_credentials(environ=environ)) == "AKIDCRED"

@@ -127,6 +127,26 @@ def test_retry_after_503_carries_a_fresh_date_and_signature() -> None:
     assert all(signed_correctly(request) for request in server.requests)
 
 
+@pytest.mark.parametrize(
+    ("base_path", "received"),
+    [
+        ("/stage/a%3ab", "/stage/a%3Ab/chat/completions"),
+        ("/stage/v1^beta", "/stage/v1%5Ebeta/chat/completions"),
+        ("/stage/caf\u00e9", "/stage/caf%C3%A9/chat/completions"),
+        ("/stage/x|y{z}", "/stage/x%7Cy%7Bz%7D/chat/completions"),
+    ],
+)
+def test_path_is_signed_as_urllib3_sends_it(base_path: str, received: str) -> None:
+    # The gateway re-signs the path it received, as AWS does: urllib3 encoded "^", "é",
+    # "|" and "{" and upper-cased "%3a" before sending (Client refuses a raw space).
+    with FakeServer(gateway()) as server:
+        client = Client.compatible(server.url + base_path, authorizer=signer(), retry=NO_WAIT)
+        reply = client.chat("my-model").user("Hello").send()
+    assert reply.text == "signed and served"
+    (request,) = server.requests
+    assert request.path == received
+
+
 def test_content_sha256_header_is_sent_and_verified() -> None:
     with FakeServer(gateway()) as server:
         client = Client.compatible(server.url + "/v1", authorizer=signer(content_sha256_header=True))

@@ -10,7 +10,7 @@ written here by hand from its ``.req`` file; S3-only rules are not used.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Optional
+from typing import Any, Callable, Optional
 
 import pytest
 
@@ -22,6 +22,7 @@ from relay_lite._sigv4 import (
     canonical_request,
     sign_headers,
     signing_key,
+    wire_url,
 )
 from relay_lite._transport import OutgoingRequest
 
@@ -435,3 +436,103 @@ def test_authorizer_arguments_are_checked(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         SigV4Authorizer(region, service, credentials)  # type: ignore[arg-type]
+
+
+# -- the URL as urllib3 sends it ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [
+        ("/v1/a%3ab", "/v1/a%3Ab"),  # escapes upper-cased
+        ("/v1/a b", "/v1/a%20b"),  # characters a URL may not hold: encoded as UTF-8
+        ("/v1/caf\u00e9", "/v1/caf%C3%A9"),
+        ("/v1/x|y{z}", "/v1/x%7Cy%7Bz%7D"),
+        ("/v1/./a/../b", "/v1/b"),  # dot segments removed
+        ("/v1/q?a=b c&d=%7e", "/v1/q?a=b%20c&d=%7E"),
+        ("/v1/already%20sent", "/v1/already%20sent"),  # the wire form is kept as it is
+    ],
+)
+def test_wire_url_is_what_urllib3_puts_on_the_request_line(given: str, sent: str) -> None:
+    # Both urllib3 1.26 and 2.x write these request targets (parse_url's normalisation).
+    assert wire_url(HOST + given) == HOST + sent
+
+
+@pytest.mark.parametrize(
+    ("given", "sent"),
+    [("/v1/a b", "/v1/a%20b"), ("/v1/a%3ab", "/v1/a%3Ab"), ("/v1/caf\u00e9", "/v1/caf%C3%A9")],
+)
+def test_authorizer_signs_the_path_urllib3_sends(given: str, sent: str) -> None:
+    signer = SigV4Authorizer("us-east-1", "service", SUITE_CREDENTIALS, clock=StepClock())
+    added = signer.authorize(OutgoingRequest("POST", HOST + given, {}, b"", 1))
+    assert added == suite_sign("POST", sent)
+    assert canonical_uri(HOST + sent) == sent.replace("%", "%25")  # then encoded once more
+
+
+def test_query_escapes_that_are_not_utf8_are_kept_as_bytes() -> None:
+    # The service decodes %FF to the byte 0xFF and encodes it back: never U+FFFD.
+    text = canonical_request("GET", HOST + "/?a=%FF&b=%e9t%E9&c=%C3%A9", {}, EMPTY_SHA256)[0]
+    assert text.split("\n")[2] == "a=%FF&b=%E9t%E9&c=%C3%A9"
+
+
+def test_lone_surrogates_in_path_and_query_sign_as_urllib3_encodes_them() -> None:
+    # os.environ-style surrogate escapes: urllib3 sends them as %ED%B3%BF, no error.
+    text = canonical_request("GET", HOST + "/p\udcff?q=\udcff", {}, EMPTY_SHA256)[0]
+    assert text.split("\n")[1:3] == ["/p%ED%B3%BF", "q=%ED%B3%BF"]
+
+
+def test_secret_that_cannot_be_utf8_is_a_config_error_without_the_value() -> None:
+    for arguments in (
+        (ACCESS_KEY, "abc\udcffdef"),
+        ("AKID\udcff", SECRET),
+        (ACCESS_KEY, SECRET, "tok\udcff"),
+    ):
+        with pytest.raises(ConfigError) as caught:
+            AWSCredentials(*arguments)
+        assert caught.value.__context__ is None
+        assert "\udcff" not in str(caught.value) + repr(caught.value)
+    assert str(caught.value) == (
+        "the AWS session_token holds characters that are not valid UTF-8 "
+        "(bytes the environment or file could not decode?)"
+    )
+
+
+def test_authorizer_remembers_the_last_256_signatures_for_scrubbing() -> None:
+    signer = SigV4Authorizer("us-east-1", "service", SUITE_CREDENTIALS, clock=StepClock())
+    signatures = [
+        signer.authorize(OutgoingRequest("POST", HOST + "/", {}, str(n).encode(), 1))["Authorization"][-64:]
+        for n in range(257)
+    ]
+    remembered = set(signer.secrets())
+    assert signatures[0] not in remembered  # bounded: the oldest is forgotten
+    assert set(signatures[1:]) <= remembered
+    assert len(signer.secrets()) == 1 + 256
+
+
+WRONG: Any = 1  # a value of the wrong type for any argument below
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: SigV4Authorizer("r", "s", SUITE_CREDENTIALS, clock=WRONG), "clock must be a callable"),
+        (
+            lambda: sign_headers(
+                "GET", HOST, {}, WRONG, SUITE_CREDENTIALS, region="r", service="s", now=SUITE_TIME
+            ),
+            "needs the body as bytes, got int",
+        ),
+        (
+            lambda: sign_headers(
+                "GET", HOST, {}, b"", SUITE_CREDENTIALS, region=WRONG, service="s", now=SUITE_TIME
+            ),
+            "needs a region name",
+        ),
+        (lambda: canonical_request("GET", WRONG, {}, EMPTY_SHA256), "method and the URL as strings"),
+    ],
+)
+def test_signer_arguments_of_the_wrong_type_are_config_errors(
+    call: Callable[[], object], message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message):
+        call()
