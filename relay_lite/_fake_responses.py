@@ -13,6 +13,11 @@ response ``incomplete`` with that reason. ``error`` is sent in the stream after
 "message": ...}``) as the ``error`` event in the live API's nested shape, one without
 (``{"code": "server_error", "message": ...}``) as ``response.failed`` carrying it.
 ``cut_after``, ``split_bytes`` and ``chunk_delay`` work as for chat.
+
+``POST /v1/responses/input_tokens`` counts a request's prompt as the real endpoint does
+in shape (``{"object": "response.input_tokens", "input_tokens": N}``), with
+``fake_token_count`` over the instructions, input texts and tools; like OpenAI, it
+refuses a field the endpoint does not take (400 ``unknown_parameter``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ __all__ = ["render_responses", "responses_neutral"]
 
 #: The path served, with or without the ``/v1`` a base URL may or may not end with.
 PATH_PATTERN = r"(?:/v1)?/responses"
+INPUT_TOKENS_PATTERN = r"(?:/v1)?/responses/input_tokens"
+# What the real endpoint takes (openai-python InputTokenCountParams), kept apart from the
+# adapter's own list so a test catches a field the adapter should not send.
+_INPUT_TOKENS_FIELDS = frozenset(
+    "conversation input instructions model parallel_tool_calls personality previous_response_id "
+    "reasoning text tool_choice tools truncation".split()
+)
 # The fixed creation time of every fake response (a stable body is easier to read).
 _CREATED_AT = 1_760_000_000
 
@@ -55,7 +67,8 @@ def responses_neutral(body: dict[str, Any]) -> tuple[list[Any], list[dict[str, A
         elif kind == "function_call":
             messages.append({"role": "assistant", "content": "", "call_id": item["call_id"]})
         elif kind == "function_call_output":
-            messages.append({"role": "tool", "content": item["output"], "call_id": item["call_id"]})
+            # output is a string, or a list of input_text / input_image / input_file items
+            messages.append({"role": "tool", "content": _text_of(item["output"]), "call_id": item["call_id"]})
         else:
             raise ValueError(f"input: unsupported item type {kind!r}")
     tools = [t for t in body.get("tools") or [] if t.get("type") == "function"]
@@ -288,4 +301,23 @@ def _route(item: Any, request: RecordedRequest) -> Reply:
     return render_responses(item, request)
 
 
+def _input_tokens(item: Any, request: RecordedRequest) -> Reply:
+    from ._fake_operations import fake_token_count
+
+    body = request.json()
+    unknown = sorted(set(body) - _INPUT_TOKENS_FIELDS)
+    if unknown:  # OpenAI's answer to a field an endpoint does not take
+        error = {
+            "message": f"Unknown parameter: '{unknown[0]}'.",
+            "type": "invalid_request_error",
+            "param": unknown[0],
+            "code": "unknown_parameter",
+        }
+        return Reply.json({"error": error}, status=400)
+    messages, tools = responses_neutral(body)
+    count = fake_token_count({"messages": messages, "tools": tools})
+    return Reply.json({"object": "response.input_tokens", "input_tokens": count})
+
+
 register_route("openai", "POST", PATH_PATTERN, _route)
+register_route("openai", "POST", INPUT_TOKENS_PATTERN, _input_tokens)

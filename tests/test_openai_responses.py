@@ -28,7 +28,9 @@ from relay_lite import (
     ServerError,
     StreamError,
     TextDelta,
+    TextPart,
     ThinkingDelta,
+    TokenLogprob,
     ToolCall,
     ToolCallDelta,
     ToolSpec,
@@ -114,7 +116,7 @@ def test_request_body_maps_every_neutral_field_to_the_responses_shape() -> None:
         "tool_choice": {"type": "function", "name": "lookup"},
         "parallel_tool_calls": False,
         "safety_identifier": "u-42",
-        "reasoning": {"effort": "low", "summary": "auto"},
+        "reasoning": {"effort": "low"},
         "text": {
             "format": {"type": "json_schema", "name": "P", "schema": {"type": "object"}, "strict": True}
         },
@@ -726,3 +728,287 @@ def test_a_tool_result_without_its_call_id_is_refused() -> None:
     with pytest.raises(ConfigError) as caught:
         build_request(params, stream=False)
     assert str(caught.value) == "a tool result needs the call id it answers (tool_result(call.id, ...))"
+
+
+# -- review fixes: reasoning summary, tool images, nested extra_body, logprobs, counts ----
+
+USER_HI = (Message("user", "hi"),)
+
+
+def test_reasoning_effort_sends_the_effort_alone_without_a_summary() -> None:
+    # OpenAI answers 400 unsupported_value (param reasoning.summary) to an organization it
+    # has not verified, so a summary is never asked for by default.
+    params = ChatParams(model="gpt-5-mini", messages=USER_HI, reasoning_effort="high")
+    assert build_request(params, stream=True).body["reasoning"] == {"effort": "high"}
+
+
+def test_a_reasoning_summary_is_opt_in_through_extra_body_and_keeps_the_effort() -> None:
+    params = ChatParams(
+        model="gpt-5-mini",
+        messages=USER_HI,
+        reasoning_effort="high",
+        extra_body={"reasoning": {"summary": "auto"}},
+    )
+    assert build_request(params, stream=False).body["reasoning"] == {"effort": "high", "summary": "auto"}
+
+
+def test_extra_body_text_merges_into_the_built_text_and_keeps_the_schema() -> None:
+    schema = {
+        "type": "json_schema",
+        "json_schema": {"name": "P", "schema": {"type": "object"}, "strict": True},
+    }
+    params = ChatParams(
+        model="m",
+        messages=USER_HI,
+        response_format=schema,
+        reasoning_effort="low",
+        extra_body={"text": {"verbosity": "low"}, "reasoning": {"effort": None, "summary": "concise"}},
+    )
+    body = build_request(params, stream=False).body
+    assert body["text"] == {
+        "format": {"type": "json_schema", "name": "P", "schema": {"type": "object"}, "strict": True},
+        "verbosity": "low",
+    }
+    assert body["reasoning"] == {"summary": "concise"}  # a None value removes that key
+
+
+def test_extra_body_none_for_text_or_reasoning_still_removes_the_whole_object() -> None:
+    params = ChatParams(
+        model="m",
+        messages=USER_HI,
+        reasoning_effort="low",
+        response_format={"type": "json_object"},
+        extra_body={"text": None, "reasoning": None},
+    )
+    body = build_request(params, stream=False).body
+    assert ("text" in body, "reasoning" in body) == (False, False)
+
+
+def test_extra_body_text_without_a_built_text_drops_its_none_values() -> None:
+    params = ChatParams(
+        model="m", messages=USER_HI, extra_body={"text": {"verbosity": "high", "format": None}}
+    )
+    assert build_request(params, stream=False).body["text"] == {"verbosity": "high"}
+
+
+def test_a_tool_result_with_an_image_or_document_sends_its_output_as_input_items() -> None:
+    # openai-python FunctionCallOutput.output: a string or a list of input_text /
+    # input_image / input_file items.
+    result = Message(
+        "tool",
+        (
+            TextPart("chart:"),
+            ImagePart(url="https://x/y.png"),
+            DocumentPart(data="JVBERi0=", filename="r.pdf"),
+        ),
+        tool_call_id="c1",
+    )
+    body = build_request(ChatParams(model="m", messages=(*USER_HI, result)), stream=False).body
+    assert body["input"][1] == {
+        "type": "function_call_output",
+        "call_id": "c1",
+        "output": [
+            {"type": "input_text", "text": "chart:"},
+            {"type": "input_image", "image_url": "https://x/y.png", "detail": "auto"},
+            {"type": "input_file", "filename": "r.pdf", "file_data": "data:application/pdf;base64,JVBERi0="},
+        ],
+    }
+
+
+def test_a_tool_result_of_text_parts_only_stays_a_string() -> None:
+    result = Message("tool", (TextPart("4"), TextPart("2")), tool_call_id="c1")
+    body = build_request(ChatParams(model="m", messages=(*USER_HI, result)), stream=False).body
+    assert body["input"][1] == {"type": "function_call_output", "call_id": "c1", "output": "42"}
+
+
+def test_a_leading_system_message_with_an_image_is_refused_naming_instructions() -> None:
+    system = Message("system", (TextPart("Match this logo:"), ImagePart(url="https://x/logo.png")))
+    with pytest.raises(ConfigError) as caught:
+        build_request(ChatParams(model="m", messages=(system, *USER_HI)), stream=False)
+    assert str(caught.value) == (
+        "a leading system message becomes the Responses API's instructions, which take text only; "
+        "put its images or documents in a user message"
+    )
+
+
+def test_logprobs_ask_for_top_logprobs_and_include_the_output_text_logprobs() -> None:
+    params = ChatParams(model="m", messages=USER_HI, top_logprobs=2)
+    body = build_request(params, stream=False).body
+    assert (body["include"], body["top_logprobs"]) == (["message.output_text.logprobs"], 2)
+    plain = build_request(ChatParams(model="m", messages=USER_HI, top_logprobs=0), stream=False).body
+    assert (plain["include"], "top_logprobs" in plain) == (["message.output_text.logprobs"], False)
+
+
+def test_extra_body_include_joins_the_logprobs_include_instead_of_replacing_it() -> None:
+    params = ChatParams(
+        model="m",
+        messages=USER_HI,
+        top_logprobs=1,
+        extra_body={"include": ["reasoning.encrypted_content", "message.output_text.logprobs"]},
+    )
+    assert build_request(params, stream=False).body["include"] == [
+        "message.output_text.logprobs",
+        "reasoning.encrypted_content",
+    ]
+
+
+# An output_text part as POST /v1/responses sends it with include
+# ["message.output_text.logprobs"] and top_logprobs 1 (openai-python ResponseOutputText.Logprob).
+LOGPROB_PART = (
+    '{"type":"output_text","annotations":[],"logprobs":['
+    '{"token":"Hi","logprob":-0.0017,"bytes":[72,105],"top_logprobs":[{"token":"Hi","logprob":-0.0017,"bytes":[72,105]}]},'
+    '{"token":"!","logprob":-0.41,"bytes":[33],"top_logprobs":[{"token":"!","logprob":-0.41,"bytes":[33]}]}'
+    '],"text":"Hi!"}'
+)
+TOKENS = (
+    TokenLogprob("Hi", -0.0017, (72, 105), (TokenLogprob("Hi", -0.0017, (72, 105)),)),
+    TokenLogprob("!", -0.41, (33,), (TokenLogprob("!", -0.41, (33,)),)),
+)
+
+
+def test_whole_reply_reads_the_output_texts_logprobs_into_reply_logprobs() -> None:
+    message = {"id": "msg_1", "type": "message", "status": "completed", "role": "assistant"}
+    payload = dict(WHOLE, output=[dict(message, content=[json.loads(LOGPROB_PART)])])
+    reply = parse_response(payload)
+    assert (reply.text, reply.logprobs) == ("Hi!", TOKENS)
+
+
+def test_a_reply_with_empty_logprobs_lists_has_logprobs_none() -> None:
+    assert parse_response(WHOLE).logprobs is None
+
+
+def test_a_logprob_of_the_wrong_type_is_a_response_error_naming_it() -> None:
+    part = {
+        "type": "output_text",
+        "annotations": [],
+        "text": "x",
+        "logprobs": [{"token": "x", "logprob": "low"}],
+    }
+    payload = dict(WHOLE, output=[{"type": "message", "role": "assistant", "content": [part]}])
+    with pytest.raises(ResponseError) as caught:
+        parse_response(payload)
+    assert caught.value.message == "output[0].content[0].logprobs[0].logprob is a string, expected a number"
+
+
+@pytest.mark.parametrize("final_has_logprobs", [True, False])
+def test_stream_reads_logprobs_from_the_final_response_or_else_the_deltas(final_has_logprobs: bool) -> None:
+    final_part = (
+        LOGPROB_PART
+        if final_has_logprobs
+        else '{"type":"output_text","annotations":[],"logprobs":[],"text":"Hi!"}'
+    )
+    body = (
+        HEAD
+        + _event(
+            "response.output_text.delta",
+            '"sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi","logprobs":[{"token":"Hi","logprob":-0.0017,"bytes":[72,105],"top_logprobs":[{"token":"Hi","logprob":-0.0017,"bytes":[72,105]}]}],"obfuscation":"q1"',
+        )
+        + _event(
+            "response.output_text.delta",
+            '"sequence_number":3,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"!","logprobs":[{"token":"!","logprob":-0.41,"bytes":[33],"top_logprobs":[{"token":"!","logprob":-0.41,"bytes":[33]}]}],"obfuscation":"Zk"',
+        )
+        + _final(
+            "response.completed",
+            "completed",
+            f'{{"id":"msg_1","type":"message","status":"completed","content":[{final_part}],"role":"assistant"}}',
+            USAGE,
+        )
+    )
+    events, parser = _run(body, byte_by_byte=True)
+    assert [e for e in events if isinstance(e, TextDelta)] == [TextDelta("Hi"), TextDelta("!")]
+    assert parser.partial().logprobs == TOKENS
+
+
+def test_a_stream_cut_after_logprob_deltas_keeps_them_in_the_partial_reply() -> None:
+    body = HEAD + _event(
+        "response.output_text.delta",
+        '"sequence_number":2,"item_id":"msg_1","output_index":0,"content_index":0,"delta":"Hi","logprobs":[{"token":"Hi","logprob":-0.0017,"bytes":[72,105],"top_logprobs":[]}]',
+    )
+    _, parser = _run(body)
+    assert parser.partial().logprobs == (TokenLogprob("Hi", -0.0017, (72, 105)),)
+
+
+def test_a_failed_whole_reply_carries_its_http_status_not_in_stream() -> None:
+    payload = dict(
+        WHOLE, status="failed", output=[], error={"code": "server_error", "message": "The model failed."}
+    )
+    with pytest.raises(ServerError) as caught:
+        parse_response(payload, request_id="req_7")
+    assert caught.value.status == 200
+    assert (
+        str(caught.value)
+        == "The model failed. (status 200, code server_error, request id req_7, after 1 attempt)"
+    )
+
+
+def test_an_error_body_in_a_200_reply_carries_status_200() -> None:
+    body = {
+        "error": {
+            "message": "Invalid 'input'.",
+            "type": "invalid_request_error",
+            "param": "input",
+            "code": None,
+        }
+    }
+    with pytest.raises(BadRequestError) as caught:
+        parse_response(body)
+    assert str(caught.value) == "Invalid 'input'. (status 200, code invalid_request_error, after 1 attempt)"
+
+
+def test_a_failed_response_in_a_stream_is_still_labelled_in_stream() -> None:
+    failed = (
+        START.decode()
+        .replace('"status":"in_progress"', '"status":"failed"')
+        .replace('"error":null', '"error":{"code":"server_error","message":"The model failed."}')
+    )
+    with pytest.raises(ServerError) as caught:
+        _run(HEAD + _event("response.failed", f'"sequence_number":2,"response":{failed}'))
+    assert (caught.value.status, str(caught.value)) == (
+        None,
+        "The model failed. (in stream, code server_error, after 1 attempt)",
+    )
+
+
+def test_count_tokens_call_sends_the_prompt_fields_only_to_input_tokens() -> None:
+    params = ChatParams(
+        model="gpt-5-mini",
+        messages=(Message("system", "Be brief."), *USER_HI),
+        temperature=0.3,
+        max_tokens=100,
+        metadata={"job": "x"},
+        end_user="u1",
+        reasoning_effort="low",
+        tools=(ToolSpec("f", "F", {"type": "object"}),),
+        extra_body={"store": False, "previous_response_id": "resp_1"},
+    )
+    call = OpenAIResponsesAdapter().count_tokens_call(params)
+    assert (call.method, call.path, call.headers) == (
+        "POST",
+        "/responses/input_tokens",
+        {"Accept": "application/json"},
+    )
+    assert call.body == {
+        "model": "gpt-5-mini",
+        "instructions": "Be brief.",
+        "input": [{"type": "message", "role": "user", "content": "hi"}],
+        "reasoning": {"effort": "low"},
+        "tools": [
+            {
+                "type": "function",
+                "name": "f",
+                "description": "F",
+                "parameters": {"type": "object"},
+                "strict": False,
+            }
+        ],
+        "previous_response_id": "resp_1",
+    }
+
+
+def test_parse_token_count_reads_input_tokens_and_refuses_anything_else() -> None:
+    adapter = OpenAIResponsesAdapter()
+    # openai-python InputTokenCountResponse: {"object": "response.input_tokens", "input_tokens": N}
+    assert adapter.parse_token_count({"object": "response.input_tokens", "input_tokens": 1234}) == 1234
+    with pytest.raises(ResponseError) as caught:
+        adapter.parse_token_count({"object": "response.input_tokens"})
+    assert caught.value.message == "input_tokens is missing or null, expected a non-negative whole number"

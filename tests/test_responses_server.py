@@ -91,7 +91,7 @@ def test_stream_yields_text_and_the_reply_with_usage(server, client) -> None:
     assert (reply.text, reply.thinking, reply.id) == ("Grüße aus Köln", "Greeting in German.", "resp_s1")
     assert reply.usage == Usage(20, 8, 28, cached_input_tokens=16, reasoning_tokens=3)
     body = server.requests[-1].json()
-    assert (body["stream"], body["reasoning"]) == (True, {"effort": "low", "summary": "auto"})
+    assert (body["stream"], body["reasoning"]) == (True, {"effort": "low"})
 
 
 def test_stream_sent_one_byte_per_chunk_reads_the_same(server, client) -> None:
@@ -277,3 +277,75 @@ def test_a_preset_naming_the_openai_responses_protocol_sends_chat_to_responses(s
     finally:
         del PRESETS["responses-local"]
     assert [r.path for r in server.requests] == ["/v1/responses", "/v1/responses"]
+
+
+def test_count_tokens_posts_to_responses_input_tokens_and_reads_the_count(server, client) -> None:
+    request = (
+        client.responses()
+        .system("Be brief.")
+        .user("how many tokens here")
+        .temperature(0.2)
+        .max_tokens(50)
+        .extra_body({"store": False})
+    )
+    # fake count: 3 + 2 words (instructions) + 3 + 4 words (the user message)
+    assert request.count_tokens() == 12
+    sent = server.requests[-1]
+    assert (sent.method, sent.path) == ("POST", "/v1/responses/input_tokens")
+    assert sent.json() == {
+        "model": "gpt-5-mini",
+        "instructions": "Be brief.",
+        "input": [{"type": "message", "role": "user", "content": "how many tokens here"}],
+    }
+
+
+def test_the_fake_input_tokens_endpoint_refuses_a_field_it_does_not_take(server, client) -> None:
+    import json
+
+    import urllib3
+
+    body = json.dumps({"model": "m", "input": "hi", "stream": True}).encode()
+    with urllib3.PoolManager() as pool:
+        answer = pool.request("POST", server.url + "/v1/responses/input_tokens", body=body)
+    assert answer.status == 400
+    assert json.loads(answer.data) == {
+        "error": {
+            "message": "Unknown parameter: 'stream'.",
+            "type": "invalid_request_error",
+            "param": "stream",
+            "code": "unknown_parameter",
+        }
+    }
+
+
+def test_a_tool_result_with_an_image_reaches_the_server_as_input_items(server, client) -> None:
+    from relay_lite import ImagePart, Message, TextPart
+
+    call = ToolCall("call_1", "chart", {}, "{}")
+    result = Message("tool", (TextPart("chart:"), ImagePart(url="https://x/c.png")), tool_call_id="call_1")
+    reply = client.responses().user("draw").assistant("", tool_calls=(call,)).with_message(result).send()
+    assert reply.text == "Echo: tool said chart:"
+    assert server.requests[-1].json()["input"][2] == {
+        "type": "function_call_output",
+        "call_id": "call_1",
+        "output": [
+            {"type": "input_text", "text": "chart:"},
+            {"type": "input_image", "image_url": "https://x/c.png", "detail": "auto"},
+        ],
+    }
+
+
+def test_a_failed_whole_reply_says_status_200(server, client) -> None:
+    failed = {
+        "id": "resp_f",
+        "object": "response",
+        "status": "failed",
+        "error": {"code": "server_error", "message": "The model failed to generate a response."},
+        "output": [],
+    }
+    server.add(Reply.json(failed))
+    with pytest.raises(ServerError) as caught:
+        client.responses().user("hi").send()
+    assert str(caught.value) == (
+        "The model failed to generate a response. (status 200, code server_error, after 1 attempt)"
+    )

@@ -10,7 +10,11 @@ Wire facts (OpenAI's API reference; openai-python ``types/responses``):
   inherit. Tools are flat (``{"type": "function", "name", "description", "parameters",
   "strict"}``), the token limit is ``max_output_tokens``, JSON output is ``text.format``
   (``{"type": "json_schema", "name", "schema", "strict"}`` or ``{"type": "json_object"}``)
-  and reasoning is ``reasoning: {"effort", "summary"}``.
+  and reasoning is ``reasoning: {"effort", "summary"}`` (only ``effort`` is sent: OpenAI
+  refuses ``summary`` for organizations it has not verified). Log-probabilities are
+  asked for with ``top_logprobs`` and ``include: ["message.output_text.logprobs"]``; a
+  ``function_call_output``'s ``output`` is a string or a list of ``input_text`` /
+  ``input_image`` / ``input_file`` items.
 - Reply: a ``response`` object whose ``output`` lists items: ``message`` (``output_text``
   and ``refusal`` parts), ``function_call``, ``reasoning`` (``summary`` of
   ``summary_text``; open models also send ``content`` of ``reasoning_text``) and built-in
@@ -22,14 +26,19 @@ Wire facts (OpenAI's API reference; openai-python ``types/responses``):
 - Stream: SSE events, each with an ``event:`` line and JSON data carrying the same
   ``type`` and a ``sequence_number``. The stream ends with ``response.completed``,
   ``response.incomplete`` or ``response.failed`` (each carrying the whole response), or
-  an ``error`` event; there is no ``[DONE]``. The ``error`` event is documented flat
+  an ``error`` event; there is no ``[DONE]``. Text deltas carry their tokens'
+  ``logprobs`` when asked for. The ``error`` event is documented flat
   (``{"type": "error", "code", "message", "param"}``) but the live API nests those
   fields under ``error`` (openai/openai-dotnet#881); both are read.
+- Token counts: ``POST /responses/input_tokens`` takes the prompt fields of a request
+  (openai-python ``InputTokenCountParams``: no ``stream``, sampling, ``max_output_tokens``,
+  ``metadata`` or ``store``) and answers ``{"object": "response.input_tokens",
+  "input_tokens": N}``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from .._errors import APIError, BadRequestError, ConfigError, ServerError, StreamError, unreadable_reply
 from .._models import (
@@ -40,7 +49,9 @@ from .._models import (
     Message,
     StreamEvent,
     TextDelta,
+    TextPart,
     ThinkingDelta,
+    TokenLogprob,
     ToolCall,
     ToolCallDelta,
     Usage,
@@ -55,8 +66,32 @@ from ._fields import count, decode_json, json_kind, mapping, optional_list, opti
 __all__ = ["OpenAIResponsesAdapter", "ResponsesStreamParser", "build_request", "parse_response"]
 
 RESPONSES_PATH = "/responses"
-#: What ``reasoning.summary`` asks for when the request sets a reasoning effort.
-REASONING_SUMMARY = "auto"
+INPUT_TOKENS_PATH = "/responses/input_tokens"
+#: The body fields ``/responses/input_tokens`` accepts (openai-python
+#: ``InputTokenCountParams``); the rest of a request body is left out.
+INPUT_TOKENS_FIELDS = frozenset(
+    {
+        "model",
+        "input",
+        "instructions",
+        "tools",
+        "tool_choice",
+        "parallel_tool_calls",
+        "reasoning",
+        "text",
+        "previous_response_id",
+        "conversation",
+        "truncation",
+        "personality",
+    }
+)
+#: What ``include`` names to get the output text's log-probabilities.
+LOGPROBS_INCLUDE = "message.output_text.logprobs"
+#: Body objects whose ``extra_body`` value is merged key by key into the built one.
+NESTED_EXTRA_FIELDS = ("text", "reasoning")
+#: The HTTP status a whole reply (one ``parse_chat`` reads) came with: OpenAI answers
+#: a failed response with 200 and the error in the body.
+WHOLE_REPLY_STATUS = 200
 # Between two reasoning summaries (or reasoning items) in ``.thinking``.
 THINKING_SEPARATOR = "\n\n"
 
@@ -114,13 +149,31 @@ def _parts(message: Message, text_type: str) -> Any:
     return parts
 
 
+def _text_only(message: Message) -> bool:
+    return isinstance(message.content, str) or all(isinstance(p, TextPart) for p in message.content)
+
+
+def _instructions(messages: Sequence[Message]) -> str:
+    """Leading system messages as ``instructions``, which take text only."""
+    for message in messages:
+        if not _text_only(message):
+            raise ConfigError(
+                "a leading system message becomes the Responses API's instructions, which take "
+                "text only; put its images or documents in a user message"
+            )
+    return "\n\n".join(m.text for m in messages)
+
+
 def _items(message: Message) -> list[dict[str, Any]]:
     """One neutral message as ``input`` items (an assistant turn with tool calls gives
     its text message, then one ``function_call`` per call)."""
     if message.role == "tool":
         if not message.tool_call_id:
             raise ConfigError("a tool result needs the call id it answers (tool_result(call.id, ...))")
-        return [{"type": "function_call_output", "call_id": message.tool_call_id, "output": message.text}]
+        # Images and documents a tool returns go as a list of input items; text alone
+        # stays a string, as most servers expect.
+        output = message.text if _text_only(message) else _parts(message, "input_text")
+        return [{"type": "function_call_output", "call_id": message.tool_call_id, "output": output}]
     if message.role == "assistant":
         items: list[dict[str, Any]] = []
         if message.content:
@@ -154,13 +207,34 @@ def _refuse(params: ChatParams) -> None:
         "stop sequences": bool(params.stop),
         "seed": params.seed is not None,
         "n (several choices)": params.n not in (None, 1),
-        "logprobs": params.top_logprobs is not None,
         "a thinking budget (use reasoning_effort)": params.thinking_budget is not None,
         "cache marks (OpenAI caches long prompts itself)": bool(params.cache_marks or params.cache_tools),
     }
     names = [name for name, present in refused.items() if present]
     if names:
         raise ConfigError(f"the OpenAI Responses API has no {', '.join(names)}; remove it from the request")
+
+
+def _merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """``extra_body`` merged last: ``text`` and ``reasoning`` key by key into the built
+    objects (so a verbosity or a summary keeps the schema and the effort), an ``include``
+    list joins the built one, the rest replaces the top-level field; a None value removes
+    its key at either level."""
+    rest = dict(extra)
+    for key in NESTED_EXTRA_FIELDS:
+        value = rest.get(key)
+        if isinstance(value, Mapping):
+            built = body.get(key)
+            nested = dict(built) if isinstance(built, Mapping) else {}
+            merge_extra_body(nested, value)
+            body[key] = nested
+            del rest[key]
+    include = rest.get("include")
+    if isinstance(include, (list, tuple)) and isinstance(body.get("include"), list):
+        # The caller's includes join the logprobs one instead of dropping it.
+        body["include"] = body["include"] + [name for name in include if name not in body["include"]]
+        del rest["include"]
+    merge_extra_body(body, rest)
 
 
 def build_request(params: ChatParams, *, stream: bool) -> HTTPCall:
@@ -176,7 +250,7 @@ def build_request(params: ChatParams, *, stream: bool) -> HTTPCall:
         lead += 1
     body: dict[str, Any] = {"model": params.model}
     if lead:
-        body["instructions"] = "\n\n".join(m.text for m in messages[:lead])
+        body["instructions"] = _instructions(messages[:lead])
     body["input"] = [item for message in messages[lead:] for item in _items(message)]
     optional = {
         "temperature": params.temperature,
@@ -189,7 +263,13 @@ def build_request(params: ChatParams, *, stream: bool) -> HTTPCall:
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     if params.reasoning_effort is not None:
-        body["reasoning"] = {"effort": params.reasoning_effort, "summary": REASONING_SUMMARY}
+        # No summary by default: OpenAI refuses one (400 on reasoning.summary) for an
+        # organization it has not verified. extra_body({"reasoning": {"summary": "auto"}}).
+        body["reasoning"] = {"effort": params.reasoning_effort}
+    if params.top_logprobs is not None:
+        body["include"] = [LOGPROBS_INCLUDE]
+        if params.top_logprobs:
+            body["top_logprobs"] = params.top_logprobs
     format_ = text_format(params.response_format)
     if format_ is not None:
         body["text"] = {"format": format_}
@@ -208,9 +288,16 @@ def build_request(params: ChatParams, *, stream: bool) -> HTTPCall:
         ]
     if stream:
         body["stream"] = True
-    merge_extra_body(body, params.extra_body)
+    _merge_extra(body, params.extra_body)
     headers = {"Accept": "text/event-stream" if stream else "application/json"}
     return HTTPCall("POST", RESPONSES_PATH, body, headers)
+
+
+def count_tokens_request(params: ChatParams) -> HTTPCall:
+    """The ``POST /responses/input_tokens`` call for the prompt of ``params``."""
+    body = build_request(params, stream=False).body
+    kept = {key: value for key, value in body.items() if key in INPUT_TOKENS_FIELDS}
+    return HTTPCall("POST", INPUT_TOKENS_PATH, kept, {"Accept": "application/json"})
 
 
 def _tool_choice(choice: Any) -> Any:
@@ -255,6 +342,14 @@ def _texts(items: Any, kind: str, field: str, where: str) -> list[str]:
     return out
 
 
+def parse_logprobs(value: Any, where: str) -> list[TokenLogprob]:
+    """An ``output_text`` part's (or a text delta's) ``logprobs`` list as tokens."""
+    entries = optional_list(value, where) or ()
+    # The entries have chat completions' shape (token, logprob, bytes, top_logprobs), so
+    # the chat adapter's reader (private to the protocols package) reads them.
+    return [openai._token_logprob(entry, f"{where}[{i}]", top=True) for i, entry in enumerate(entries)]
+
+
 def finish_reasons(
     status: Optional[str], incomplete_reason: Optional[str], tool_calls: bool
 ) -> tuple[Optional[str], Optional[str]]:
@@ -289,6 +384,7 @@ def _reply(payload: Mapping[str, Any]) -> ChatResponse:
     refusal: list[str] = []
     thinking: list[str] = []
     calls: list[ToolCall] = []
+    logprobs: list[TokenLogprob] = []
     for i, item in enumerate(optional_list(payload.get("output"), "output") or ()):
         where = f"output[{i}]"
         item = mapping(item, where)
@@ -296,6 +392,7 @@ def _reply(payload: Mapping[str, Any]) -> ChatResponse:
         if kind == "message":
             text += _texts(item.get("content"), "output_text", "text", f"{where}.content")
             refusal += _texts(item.get("content"), "refusal", "refusal", f"{where}.content")
+            logprobs += _logprobs(item.get("content"), f"{where}.content")
         elif kind == "function_call":
             calls.append(
                 ToolCall.from_json(
@@ -319,23 +416,44 @@ def _reply(payload: Mapping[str, Any]) -> ChatResponse:
         refusal="".join(refusal) or None,
         thinking=THINKING_SEPARATOR.join(t for t in thinking if t),
         raw=payload,
+        # None unless the reply carries some (it sends empty lists when not asked).
+        logprobs=tuple(logprobs) or None,
     )
 
 
-def failed_error(response: Mapping[str, Any], *, attempts: int = 1, partial: Any = None) -> APIError:
-    """The ``APIError`` for a response whose ``status`` is ``failed`` (its ``error``)."""
+def _logprobs(content: Any, where: str) -> list[TokenLogprob]:
+    """The tokens of every ``output_text`` part of a message's content, in order."""
+    tokens: list[TokenLogprob] = []
+    for i, part in enumerate(optional_list(content, where) or ()):
+        part = mapping(part, f"{where}[{i}]")
+        if part.get("type") == "output_text" and part.get("logprobs"):
+            tokens += parse_logprobs(part["logprobs"], f"{where}[{i}].logprobs")
+    return tokens
+
+
+def failed_error(
+    response: Mapping[str, Any], *, attempts: int = 1, partial: Any = None, status: Optional[int] = None
+) -> APIError:
+    """The ``APIError`` for a response whose ``status`` is ``failed`` (its ``error``).
+
+    ``status`` is the HTTP status of a whole reply (None: the failure came in a stream);
+    the error's class follows its code either way.
+    """
     error = response.get("error")
     body = {"error": error if isinstance(error, Mapping) else {"message": "the response failed"}}
-    return openai.map_error(
+    mapped = openai.map_error(
         None, body, attempts=attempts, partial=partial, code_classes=ERROR_CODES_RESPONSES
     )
+    mapped.status = status if status is not None else mapped.status
+    return mapped
 
 
 def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
     """A ``response`` object as a ``ChatResponse`` (``id`` is the response id).
 
-    An error body, or a response whose status is ``failed``, raises its ``APIError``; a
-    field of the wrong type raises ``ResponseError`` naming it.
+    An error body, or a response whose status is ``failed``, raises its ``APIError`` (its
+    ``status`` is the 200 the body came with, unless the body names one); a field of the
+    wrong type raises ``ResponseError`` naming it.
     """
     if not isinstance(payload, Mapping):
         raise unreadable_reply(
@@ -346,9 +464,11 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
         )
     if payload.get("status") == "failed" or (payload.get("error") and "output" not in payload):
         if payload.get("status") == "failed":
-            error = failed_error(payload, attempts=attempts)
+            error = failed_error(payload, attempts=attempts, status=WHOLE_REPLY_STATUS)
         else:
             error = openai.map_error(None, payload, attempts=attempts, code_classes=ERROR_CODES_RESPONSES)
+            # An error body's own status wins; else it came as a whole (200) reply, not in a stream.
+            error.status = error.status if error.status is not None else WHOLE_REPLY_STATUS
         error.request_id = error.request_id or request_id
         raise error
     try:
@@ -396,6 +516,9 @@ class ResponsesStreamParser:
         kind = payload.get("type") or event.event
         if kind == "response.output_text.delta":  # the hot path: most events are text
             delta = optional_str(payload.get("delta"), "response.output_text.delta.delta")
+            if payload.get("logprobs"):  # only when asked for: off the common path
+                tokens = parse_logprobs(payload["logprobs"], "response.output_text.delta.logprobs")
+                self.acc.logprobs = (self.acc.logprobs or []) + tokens
             if not delta:
                 return []
             self.acc.text_parts.append(delta)
@@ -510,6 +633,7 @@ class ResponsesStreamParser:
             id=final.id or self.acc.id,
             model=final.model or self.acc.model,
             thinking=final.thinking or streamed.thinking,
+            logprobs=final.logprobs or streamed.logprobs,
         )
         self.finished = True
         return [UsageEvent(final.usage)] if final.usage != Usage() else []
@@ -575,3 +699,13 @@ class OpenAIResponsesAdapter(Adapter):
         attempts: int = 1,
     ) -> APIError:
         return openai.map_error(status, body, headers, attempts=attempts, code_classes=ERROR_CODES_RESPONSES)
+
+    # -- token counting (POST /responses/input_tokens); no embeddings or model list here ----
+
+    def count_tokens_call(self, params: ChatParams) -> HTTPCall:
+        return count_tokens_request(params)
+
+    def parse_token_count(self, payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> int:
+        from ._token_counts import parse_token_count
+
+        return parse_token_count(payload, request_id=request_id, attempts=attempts)
