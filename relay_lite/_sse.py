@@ -275,14 +275,20 @@ class SSEDecoder(_Utf8Text):
 
         events: list[ServerSentEvent] = []
         data_buf = self._data
+        in_event = self._in_event  # kept in a local, stored back once (nothing here raises)
         for line in parts:
+            # The line nearly every event is made of: a data field with its one space.
+            if line[:6] == "data: ":
+                data_buf.append(line[6:])
+                in_event = True
+                continue
             if not line:  # blank line: dispatch
-                self._in_event = False
+                in_event = False
                 if data_buf:
                     events.append(
                         ServerSentEvent(
                             self._event or "message",
-                            "\n".join(data_buf),
+                            data_buf[0] if len(data_buf) == 1 else "\n".join(data_buf),
                             self.last_event_id,
                             self._retry_pending,
                         )
@@ -291,10 +297,14 @@ class SSEDecoder(_Utf8Text):
                     self._retry_pending = None
                 self._event = ""
                 continue
+            if line[:7] == "event: ":  # the other common line (Anthropic names each event)
+                self._event = line[7:]
+                in_event = True
+                continue
             name, _, value = line.partition(":")
             if not name:  # a comment (":..." -- the line is not blank here)
                 continue
-            self._in_event = True
+            in_event = True
             if value and value[0] == " ":
                 value = value[1:]
             if name == "data":
@@ -308,6 +318,7 @@ class SSEDecoder(_Utf8Text):
             elif name == "retry" and value.isdigit() and value.isascii():
                 self.retry = self._retry_pending = int(value)
             # any other field name, or a bad retry value, is ignored
+        self._in_event = in_event
         return events
 
 

@@ -49,6 +49,7 @@ import urllib3
 from urllib3 import connection as u3_connection
 from urllib3 import exceptions as u3
 
+from ._chunked import ChunkedDecoder
 from ._config import DEFAULT_POOL_SIZE, ProxySettings, RetryPolicy, Timeouts
 from ._errors import (
     APIError,
@@ -322,9 +323,16 @@ class _Body:
         self._decoder = _decompressor_for(raw.headers)
         # The socket reader under http.client's response; every recv it makes obeys these.
         self._timing: Optional[_TimedSocketIO] = getattr(raw._fp, "timing", None)
+        # A chunked body is de-chunked here (``_chunked``), from the buffered socket reader
+        # under http.client, several chunks per read; only before http.client itself has
+        # started on it (it then leaves its chunk_left at None) and over our own reader.
+        self._chunked: Optional[ChunkedDecoder] = None
         if self._timing is not None:
             self._timing.read_timeout = read_timeout
             self._timing.deadline = deadline
+            fp = raw._fp
+            if fp.chunked and fp.chunk_left is None and fp.length is None and fp.fp is not None:
+                self._chunked = ChunkedDecoder()
 
     def limit_read_timeout(self, seconds: float) -> None:
         """Wait at most ``seconds`` for each further read."""
@@ -338,6 +346,63 @@ class _Body:
 
     def chunks(self) -> Iterator[bytes]:
         """Yield body bytes (decompressed) as soon as they arrive; b'' never yielded."""
+        if self._chunked is not None:
+            return self._dechunked(self._chunked)
+        return self._read1_chunks()
+
+    def _read_error(self, exc: BaseException) -> RelayError:
+        if isinstance(exc, _SOCKET_TIMEOUTS):
+            if _passed(self._deadline):
+                return DeadlineExceeded("total deadline passed while reading the response")
+            return ReadTimeout(f"no data for {self._read_timeout} s while reading the response")
+        # ValueError: http.client raises it when the connection was closed under us.
+        return StreamError(f"connection broke while reading the response: {exc!r}")
+
+    def _dechunked(self, chunked: ChunkedDecoder) -> Iterator[bytes]:
+        """Chunked bodies: every chunk that one read brought, in one piece."""
+        fp = self._raw._fp
+        deadline = self._deadline
+        decoder = self._decoder
+        while not chunked.done:
+            if chunked.error is not None:  # bad framing after the payload just yielded
+                raise chunked.error
+            if deadline is not None and _passed(deadline):
+                raise DeadlineExceeded("total deadline passed while reading the response")
+            source = fp.fp  # None once the response was closed under us
+            try:
+                if source is None:
+                    raise ValueError("the response was closed")
+                # Whatever the buffer holds, else one recv (timed by _TimedSocketIO).
+                data = source.read1(READ_CHUNK_BYTES)
+                if not data:  # EOF before the last chunk: what http.client reports
+                    if chunked.in_trailer:  # as http.client, a body cut in its trailers is whole
+                        break
+                    missing = chunked.missing
+                    raise (
+                        http.client.IncompleteRead(b"", missing)
+                        if missing
+                        else http.client.IncompleteRead(b"")
+                    )
+            except (OSError, ValueError, http.client.HTTPException) as exc:
+                raise self._read_error(exc) from (None if isinstance(exc, _SOCKET_TIMEOUTS) else exc)
+            for payload in chunked.feed(data):
+                if decoder is None:
+                    yield payload
+                else:
+                    for piece in decoder.feed(payload):
+                        yield piece
+                        self._check_deadline()
+        # The body is complete: close http.client's response (not the socket) so that its
+        # connection takes the next request; bytes after the body mean it must not.
+        fp.close()
+        if chunked.extra:
+            self._raw.close()
+        if decoder is not None:
+            tail = decoder.finish()
+            if tail:
+                yield tail
+
+    def _read1_chunks(self) -> Iterator[bytes]:
         # http.client's response object, present on urllib3 1.26 and 2.x alike.
         fp = self._raw._fp
         while True:
