@@ -508,8 +508,17 @@ class _TimedSocketIO(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> Optional[int]:
-        _set_timeout(self._sock, _timeout_until(self.read_timeout, self.deadline))
-        result: Optional[int] = self._file.readinto(buffer)
+        sock = self._sock
+        deadline = self.deadline
+        # Inline _set_timeout(_timeout_until(...)): this runs for every recv of every call.
+        seconds = self.read_timeout if deadline is None else _timeout_until(self.read_timeout, deadline)
+        if sock.gettimeout() != seconds:
+            sock.settimeout(seconds)
+        if self._file.closed:
+            raise ValueError("I/O operation on closed socket reader")
+        # The socket itself, not its SocketIO: one Python layer less per recv. SocketIO
+        # adds only a guard against reading after a timeout, which ends the call here.
+        result: int = sock.recv_into(buffer)
         return result
 
     def close(self) -> None:
@@ -567,6 +576,17 @@ class _TimedConnectionMixin:
             super().send(data)  # type: ignore[misc]  # connects first, or a file-like body
             return
         limits = _call_limits
+        sock = self.sock
+        if len(data) <= WRITE_CHUNK_BYTES and limits.deadline is None:
+            # One piece and no deadline (a request head, a usual body): the plain path.
+            seconds = limits.read_timeout
+            try:
+                if sock.gettimeout() != seconds:
+                    sock.settimeout(seconds)
+                sock.sendall(data)
+            except _SOCKET_TIMEOUTS:
+                raise _WriteStalled(seconds) from None
+            return
         view = memoryview(data)
         for start in range(0, max(len(view), 1), WRITE_CHUNK_BYTES):
             try:
@@ -1050,7 +1070,18 @@ def _deadline(timeouts: Timeouts) -> Optional[float]:
     return None if timeouts.total is None else time.monotonic() + timeouts.total
 
 
+# urllib3.Timeout per Timeouts without a deadline: built (and validated) once, not per call.
+_STATIC_TIMEOUTS: dict[Timeouts, urllib3.Timeout] = {}
+
+
 def _attempt_timeout(timeouts: Timeouts, deadline: Optional[float]) -> urllib3.Timeout:
+    if deadline is None:
+        known = _STATIC_TIMEOUTS.get(timeouts)
+        if known is None:
+            if len(_STATIC_TIMEOUTS) > 64:  # per-call Timeouts: keep the cache small
+                _STATIC_TIMEOUTS.clear()
+            known = _STATIC_TIMEOUTS[timeouts] = urllib3.Timeout(connect=timeouts.connect, read=timeouts.read)
+        return known
     connect: Optional[float] = timeouts.connect
     read = timeouts.read
     if deadline is not None:
