@@ -203,7 +203,57 @@ class SSEDecoder(_Utf8Text):
         text = self._decode(data)
         if not text:
             return []
-        return self._lines(text)
+        if self._after_cr or "\r" in text or len(text) > self.max_line_bytes:
+            return self._lines(text)
+        # No CR, and no line of the text alone can be over the cap: the event blocks of
+        # the text can be read whole once the decoder is between events.
+        if self._in_event or self._pending:  # finish the event under way line by line
+            cut = text.find("\n\n")
+            if cut < 0:
+                return self._lines(text)
+            events = self._lines(text[: cut + 2])
+            text = text[cut + 2 :]
+            if text:  # the blank line just read left the decoder between events
+                events += self._blocks(text)
+            return events
+        return self._blocks(text)
+
+    def _blocks(self, text: str) -> list[ServerSentEvent]:
+        """``_lines`` for text that starts between events and has no CR, by whole events.
+
+        A block between blank lines of the two shapes nearly every provider sends --
+        ``data: X`` and ``event: E`` + ``data: X``, one line each -- becomes its event
+        directly; any other block, and the unfinished rest, go through ``_lines``, which
+        every block leaves between events again (it ends with the blank line).
+        """
+        blocks = text.split("\n\n")
+        rest = blocks.pop()
+        events: list[ServerSentEvent] = []
+        for block in blocks:
+            if block[:6] == "data: ":
+                if "\n" not in block:
+                    events.append(
+                        ServerSentEvent("message", block[6:], self.last_event_id, self._retry_pending)
+                    )
+                    self._retry_pending = None
+                    continue
+            elif block[:7] == "event: ":
+                cut = block.find("\n")
+                if block[cut + 1 : cut + 7] == "data: " and block.find("\n", cut + 1) < 0:
+                    events.append(
+                        ServerSentEvent(
+                            block[7:cut] or "message",
+                            block[cut + 7 :],
+                            self.last_event_id,
+                            self._retry_pending,
+                        )
+                    )
+                    self._retry_pending = None
+                    continue
+            events += self._lines(block + "\n\n")
+        if rest:
+            events += self._lines(rest)
+        return events
 
     def close(self) -> list[ServerSentEvent]:
         """Signal end of stream.

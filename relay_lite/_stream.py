@@ -365,11 +365,12 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
                 yield from events
                 return
             feed = parser.feed
+            decode = decoder.feed
             for chunk in chunks:
                 self._chunks += 1
                 self._bytes += len(chunk)
                 marked = False
-                for item in decoder.feed(chunk):
+                for item in decode(chunk):
                     produced = feed(item)
                     if produced:
                         if marked:
@@ -381,7 +382,9 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
                             yield produced[0]
                         else:
                             yield from produced
-                    if parser.finished:
+                        if parser.finished:
+                            break
+                    elif parser.finished:
                         break
                 if parser.finished:
                     break

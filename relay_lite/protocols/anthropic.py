@@ -437,6 +437,8 @@ class StreamParser:
         if not isinstance(payload, dict):
             raise StreamError(f"stream event is not a JSON object: {event.data[:200]!r}")
         kind = payload.get("type") or event.event
+        if kind == "content_block_delta" and self._started:  # the usual event: no lookup
+            return self._content_block_delta(payload)
         if kind == "error":
             raise map_error(None, payload)
         handler = _HANDLERS.get(str(kind))

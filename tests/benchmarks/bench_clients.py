@@ -616,7 +616,9 @@ def cmd_shapes(args: argparse.Namespace) -> dict[str, Any]:
     """Per-event and bulk streams, relay_lite vs the lean parser vs raw urllib3 (issue 14)."""
     import bench_shapes
 
-    return bench_shapes.run(args.base, args.rounds, args.warmup)
+    result = bench_shapes.run(args.base, args.rounds, args.warmup)
+    result["ttfc"] = bench_shapes.run_ttfc(args.base, args.rounds, max(20, args.n))
+    return result
 
 
 def cmd_profile_shapes(args: argparse.Namespace) -> dict[str, Any]:
@@ -626,7 +628,7 @@ def cmd_profile_shapes(args: argparse.Namespace) -> dict[str, Any]:
     return {
         f"{p}/{s}": bench_shapes.profile(args.base, p, s)
         for p in bench_shapes.PROVIDERS
-        for s in bench_shapes.SHAPES
+        for s in bench_shapes.STREAM_SHAPES
     }
 
 

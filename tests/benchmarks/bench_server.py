@@ -14,6 +14,8 @@ body, looks for ``"stream": true`` in the body and answers with bytes rendered a
                          HTTP chunk per SSE event, each sent by its own ``sendall`` (what
                          OpenAI, Anthropic and token-streaming servers do), instead of
                          256 KiB writes
+- ``/openai-ttfc/...``, ``/anthropic-ttfc/...``  20-delta streams in the per-event shape,
+                         for time-to-first-chunk samples
 
 Run as ``bench_server.py [PORT] [--cpu N]``: ``--cpu`` pins the server to that core
 (``os.sched_setaffinity``) so it never competes with the measured client for one.
@@ -32,6 +34,7 @@ import threading
 from typing import Iterable
 
 STREAM_CHUNKS = 20_000  # text deltas in the /openai and /anthropic streams
+TTFC_CHUNKS = 20  # text deltas in the short /openai-ttfc and /anthropic-ttfc streams
 BIG_STREAM_BYTES = 100 * 1024 * 1024  # size of the /big stream, about
 WRITE_BYTES = 256 * 1024  # size of one socket write (and one HTTP chunk)
 MODEL = "bench-model"
@@ -231,6 +234,18 @@ class Routes:
         ev_anthropic = frame_events(anthropic_stream(STREAM_CHUNKS))
         self.streams["openai-ev"] = [stream_head("x-request-id"), *ev_openai, b"0\r\n\r\n"]
         self.streams["anthropic-ev"] = [stream_head("request-id"), *ev_anthropic, b"0\r\n\r\n"]
+        # Short per-event streams (20 deltas) for time-to-first-chunk samples.
+        short_head, short_block, short_tail = openai_stream_parts(TTFC_CHUNKS)
+        self.streams["openai-ttfc"] = [
+            stream_head("x-request-id"),
+            *frame_events(short_head + short_block + short_tail),
+            b"0\r\n\r\n",
+        ]
+        self.streams["anthropic-ttfc"] = [
+            stream_head("request-id"),
+            *frame_events(anthropic_stream(TTFC_CHUNKS)),
+            b"0\r\n\r\n",
+        ]
         self.json["openai-ev"] = self.json["openai"]
         self.json["anthropic-ev"] = self.json["anthropic"]
         self.not_found = [b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"]

@@ -32,7 +32,8 @@ MAX_TOKENS = 1024
 READ_BYTES = 65536
 
 PROVIDERS = ("openai", "anthropic")
-SHAPES = {"bulk": "", "event": "-ev"}  # route suffix of bench_server.py
+SHAPES = {"bulk": "", "event": "-ev", "ttfc": "-ttfc"}  # route suffix of bench_server.py
+STREAM_SHAPES = ("bulk", "event")
 VARIANTS = ("relay_lite", "lean", "raw")
 
 
@@ -143,7 +144,7 @@ def _one(start: Callable[[], Iterator[str]]) -> dict[str, Any]:
 
 def run(base: str, rounds: int, warmup: int = 1) -> dict[str, Any]:
     """Every (provider, shape, variant) stream, ``rounds`` times, variants interleaved."""
-    cases = [(p, s) for p in PROVIDERS for s in SHAPES]
+    cases = [(p, s) for p in PROVIDERS for s in STREAM_SHAPES]
     factories = {(p, s, v): stream_factory(v, p, s, base) for p, s in cases for v in VARIANTS}
     for start in factories.values():
         for _ in range(warmup):
@@ -155,6 +156,45 @@ def run(base: str, rounds: int, warmup: int = 1) -> dict[str, Any]:
             for v in VARIANTS[k:] + VARIANTS[:k]:
                 samples[f"{p}/{s}/{v}"].append(_one(factories[(p, s, v)]))
     return {"samples": samples, "summary": summarize(samples)}
+
+
+def _first(start: Callable[[], Iterator[str]]) -> float:
+    """Seconds from starting a (short) stream to its first item; the rest is read too."""
+    began = time.perf_counter()
+    first = None
+    for _ in start():
+        if first is None:
+            first = time.perf_counter() - began
+    assert first is not None
+    return first
+
+
+def run_ttfc(base: str, rounds: int, n: int) -> dict[str, Any]:
+    """Time to first chunk of short per-event streams: ``n`` per variant per round, interleaved.
+
+    Each round's figure is the median of its ``n`` samples; ratios are per round, paired.
+    """
+    factories = {(p, v): stream_factory(v, p, "ttfc", base) for p in PROVIDERS for v in VARIANTS}
+    for start in factories.values():
+        for _ in range(max(5, n // 10)):
+            _first(start)
+    rows: dict[str, list[float]] = {f"{p}/{v}": [] for p in PROVIDERS for v in VARIANTS}
+    for r in range(rounds):
+        for p in PROVIDERS:
+            k = r % len(VARIANTS)
+            for v in VARIANTS[k:] + VARIANTS[:k]:
+                start = factories[(p, v)]
+                rows[f"{p}/{v}"].append(statistics.median(_first(start) for _ in range(n)))
+    med = statistics.median
+    summary: dict[str, Any] = {}
+    for p in PROVIDERS:
+        ours = rows[f"{p}/relay_lite"]
+        summary[p] = {
+            **{f"{v}_ms": med(rows[f"{p}/{v}"]) * 1e3 for v in VARIANTS},
+            "vs_lean": med(a / b for a, b in zip(ours, rows[f"{p}/lean"])),
+            "vs_raw": med(a / b for a, b in zip(ours, rows[f"{p}/raw"])),
+        }
+    return {"rounds": rounds, "n": n, "samples": rows, "summary": summary}
 
 
 def summarize(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -177,6 +217,7 @@ def summarize(samples: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
             theirs = samples[f"{case}/{base}"]
             # Throughput ratio: their time / ours (same number of deltas); TTFC: ours / theirs.
             row[f"vs_{base}"] = med(b["total"] / a["total"] for a, b in zip(ours, theirs))
+            row[f"cpu_vs_{base}"] = med(b["cpu"] / a["cpu"] for a, b in zip(ours, theirs))
             row[f"ttfc_vs_{base}"] = med(a["ttfc"] / b["ttfc"] for a, b in zip(ours, theirs))
         out[case] = row
     return out
