@@ -327,6 +327,8 @@ class _Body:
         # under http.client, several chunks per read; only before http.client itself has
         # started on it (it then leaves its chunk_left at None) and over our own reader.
         self._chunked: Optional[ChunkedDecoder] = None
+        self._pieces: list[bytes] = []  # payload of the last read, from self._next on unread
+        self._next = 0
         if self._timing is not None:
             self._timing.read_timeout = read_timeout
             self._timing.deadline = deadline
@@ -359,11 +361,27 @@ class _Body:
         return StreamError(f"connection broke while reading the response: {exc!r}")
 
     def _dechunked(self, chunked: ChunkedDecoder) -> Iterator[bytes]:
-        """Chunked bodies: every chunk that one read brought, in one piece."""
+        """Chunked bodies: the payload of every chunk one read brought, a piece per chunk.
+
+        The pieces not yet handed over stay on ``self``, so a later ``chunks()`` (the drain
+        after a stream's terminator) sees what an abandoned one left.
+        """
         fp = self._raw._fp
         deadline = self._deadline
         decoder = self._decoder
-        while not chunked.done:
+        while True:
+            pieces = self._pieces
+            while self._next < len(pieces):
+                payload = pieces[self._next]
+                self._next += 1
+                if decoder is None:
+                    yield payload
+                else:
+                    for piece in decoder.feed(payload):
+                        yield piece
+                        self._check_deadline()
+            if chunked.done:
+                break
             if chunked.error is not None:  # bad framing after the payload just yielded
                 raise chunked.error
             if deadline is not None and _passed(deadline):
@@ -385,13 +403,8 @@ class _Body:
                     )
             except (OSError, ValueError, http.client.HTTPException) as exc:
                 raise self._read_error(exc) from (None if isinstance(exc, _SOCKET_TIMEOUTS) else exc)
-            for payload in chunked.feed(data):
-                if decoder is None:
-                    yield payload
-                else:
-                    for piece in decoder.feed(payload):
-                        yield piece
-                        self._check_deadline()
+            self._pieces = chunked.feed(data)
+            self._next = 0
         # The body is complete: close http.client's response (not the socket) so that its
         # connection takes the next request; bytes after the body mean it must not.
         fp.close()

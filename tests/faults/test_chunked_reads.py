@@ -219,6 +219,22 @@ def test_bytes_after_the_last_chunk_keep_the_connection_out_of_the_pool(wire: Wi
 
 
 @each_protocol
+def test_events_after_the_terminator_in_the_same_read_keep_the_connection_out_of_the_pool(wire: Wire):
+    # The terminator, then one more well-framed event, then the last chunk, in one send:
+    # the drain after the terminator must see that event (the server kept talking).
+    def script(peer: Peer) -> None:
+        peer.read_request()
+        peer.send(SSE_HEAD + chunked(wire.head + wire.tail + [wire.heartbeat]))
+
+    with RawServer([script, answers(wire)]) as server:
+        client = wire.client(server)
+        assert stream_text(client) == "Hello world"
+        assert client.chat().user("again?").send().text == "again"
+        assert server.accepted == 2
+        client.close()
+
+
+@each_protocol
 def test_stall_inside_a_chunk_is_a_read_timeout_that_keeps_the_text(wire: Wire):
     def fault(peer: Peer) -> None:
         # a chunk announcing 0x100 bytes, 10 of them sent, then silence
