@@ -203,7 +203,57 @@ class SSEDecoder(_Utf8Text):
         text = self._decode(data)
         if not text:
             return []
-        return self._lines(text)
+        if self._after_cr or "\r" in text or len(text) > self.max_line_bytes:
+            return self._lines(text)
+        # No CR, and no line of the text alone can be over the cap: the event blocks of
+        # the text can be read whole once the decoder is between events.
+        if self._in_event or self._pending:  # finish the event under way line by line
+            cut = text.find("\n\n")
+            if cut < 0:
+                return self._lines(text)
+            events = self._lines(text[: cut + 2])
+            text = text[cut + 2 :]
+            if text:  # the blank line just read left the decoder between events
+                events += self._blocks(text)
+            return events
+        return self._blocks(text)
+
+    def _blocks(self, text: str) -> list[ServerSentEvent]:
+        """``_lines`` for text that starts between events and has no CR, by whole events.
+
+        A block between blank lines of the two shapes nearly every provider sends --
+        ``data: X`` and ``event: E`` + ``data: X``, one line each -- becomes its event
+        directly; any other block, and the unfinished rest, go through ``_lines``, which
+        every block leaves between events again (it ends with the blank line).
+        """
+        blocks = text.split("\n\n")
+        rest = blocks.pop()
+        events: list[ServerSentEvent] = []
+        for block in blocks:
+            if block[:6] == "data: ":
+                if "\n" not in block:
+                    events.append(
+                        ServerSentEvent("message", block[6:], self.last_event_id, self._retry_pending)
+                    )
+                    self._retry_pending = None
+                    continue
+            elif block[:7] == "event: ":
+                cut = block.find("\n")
+                if block[cut + 1 : cut + 7] == "data: " and block.find("\n", cut + 1) < 0:
+                    events.append(
+                        ServerSentEvent(
+                            block[7:cut] or "message",
+                            block[cut + 7 :],
+                            self.last_event_id,
+                            self._retry_pending,
+                        )
+                    )
+                    self._retry_pending = None
+                    continue
+            events += self._lines(block + "\n\n")
+        if rest:
+            events += self._lines(rest)
+        return events
 
     def close(self) -> list[ServerSentEvent]:
         """Signal end of stream.
@@ -275,14 +325,20 @@ class SSEDecoder(_Utf8Text):
 
         events: list[ServerSentEvent] = []
         data_buf = self._data
+        in_event = self._in_event  # kept in a local, stored back once (nothing here raises)
         for line in parts:
+            # The line nearly every event is made of: a data field with its one space.
+            if line[:6] == "data: ":
+                data_buf.append(line[6:])
+                in_event = True
+                continue
             if not line:  # blank line: dispatch
-                self._in_event = False
+                in_event = False
                 if data_buf:
                     events.append(
                         ServerSentEvent(
                             self._event or "message",
-                            "\n".join(data_buf),
+                            data_buf[0] if len(data_buf) == 1 else "\n".join(data_buf),
                             self.last_event_id,
                             self._retry_pending,
                         )
@@ -291,10 +347,14 @@ class SSEDecoder(_Utf8Text):
                     self._retry_pending = None
                 self._event = ""
                 continue
+            if line[:7] == "event: ":  # the other common line (Anthropic names each event)
+                self._event = line[7:]
+                in_event = True
+                continue
             name, _, value = line.partition(":")
             if not name:  # a comment (":..." -- the line is not blank here)
                 continue
-            self._in_event = True
+            in_event = True
             if value and value[0] == " ":
                 value = value[1:]
             if name == "data":
@@ -308,6 +368,7 @@ class SSEDecoder(_Utf8Text):
             elif name == "retry" and value.isdigit() and value.isascii():
                 self.retry = self._retry_pending = int(value)
             # any other field name, or a bad retry value, is ignored
+        self._in_event = in_event
         return events
 
 

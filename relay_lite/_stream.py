@@ -364,20 +364,27 @@ class StreamPump(Generic[ItemT, EventT, PartialT]):
                 self._finish(True)
                 yield from events
                 return
+            feed = parser.feed
+            decode = decoder.feed
             for chunk in chunks:
                 self._chunks += 1
                 self._bytes += len(chunk)
                 marked = False
-                for item in decoder.feed(chunk):
-                    produced = parser.feed(item)
+                for item in decode(chunk):
+                    produced = feed(item)
                     if produced:
-                        if not marked:  # one timing mark per read: gaps are between reads
+                        if marked:
+                            self._event_count += len(produced)
+                        else:  # one timing mark per read: gaps are between reads
                             self._mark(len(produced))
                             marked = True
+                        if len(produced) == 1:  # the usual case; skips a list iterator
+                            yield produced[0]
                         else:
-                            self._event_count += len(produced)
-                        yield from produced
-                    if parser.finished:
+                            yield from produced
+                        if parser.finished:
+                            break
+                    elif parser.finished:
                         break
                 if parser.finished:
                     break

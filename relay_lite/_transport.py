@@ -49,6 +49,7 @@ import urllib3
 from urllib3 import connection as u3_connection
 from urllib3 import exceptions as u3
 
+from ._chunked import ChunkedDecoder
 from ._config import DEFAULT_POOL_SIZE, ProxySettings, RetryPolicy, Timeouts
 from ._errors import (
     APIError,
@@ -322,9 +323,18 @@ class _Body:
         self._decoder = _decompressor_for(raw.headers)
         # The socket reader under http.client's response; every recv it makes obeys these.
         self._timing: Optional[_TimedSocketIO] = getattr(raw._fp, "timing", None)
+        # A chunked body is de-chunked here (``_chunked``), from the buffered socket reader
+        # under http.client, several chunks per read; only before http.client itself has
+        # started on it (it then leaves its chunk_left at None) and over our own reader.
+        self._chunked: Optional[ChunkedDecoder] = None
+        self._pieces: list[bytes] = []  # payload of the last read, from self._next on unread
+        self._next = 0
         if self._timing is not None:
             self._timing.read_timeout = read_timeout
             self._timing.deadline = deadline
+            fp = raw._fp
+            if fp.chunked and fp.chunk_left is None and fp.length is None and fp.fp is not None:
+                self._chunked = ChunkedDecoder()
 
     def limit_read_timeout(self, seconds: float) -> None:
         """Wait at most ``seconds`` for each further read."""
@@ -338,6 +348,74 @@ class _Body:
 
     def chunks(self) -> Iterator[bytes]:
         """Yield body bytes (decompressed) as soon as they arrive; b'' never yielded."""
+        if self._chunked is not None:
+            return self._dechunked(self._chunked)
+        return self._read1_chunks()
+
+    def _read_error(self, exc: BaseException) -> RelayError:
+        if isinstance(exc, _SOCKET_TIMEOUTS):
+            if _passed(self._deadline):
+                return DeadlineExceeded("total deadline passed while reading the response")
+            return ReadTimeout(f"no data for {self._read_timeout} s while reading the response")
+        # ValueError: http.client raises it when the connection was closed under us.
+        return StreamError(f"connection broke while reading the response: {exc!r}")
+
+    def _dechunked(self, chunked: ChunkedDecoder) -> Iterator[bytes]:
+        """Chunked bodies: the payload of every chunk one read brought, a piece per chunk.
+
+        The pieces not yet handed over stay on ``self``, so a later ``chunks()`` (the drain
+        after a stream's terminator) sees what an abandoned one left.
+        """
+        fp = self._raw._fp
+        deadline = self._deadline
+        decoder = self._decoder
+        while True:
+            pieces = self._pieces
+            while self._next < len(pieces):
+                payload = pieces[self._next]
+                self._next += 1
+                if decoder is None:
+                    yield payload
+                else:
+                    for piece in decoder.feed(payload):
+                        yield piece
+                        self._check_deadline()
+            if chunked.done:
+                break
+            if chunked.error is not None:  # bad framing after the payload just yielded
+                raise chunked.error
+            if deadline is not None and _passed(deadline):
+                raise DeadlineExceeded("total deadline passed while reading the response")
+            source = fp.fp  # None once the response was closed under us
+            try:
+                if source is None:
+                    raise ValueError("the response was closed")
+                # Whatever the buffer holds, else one recv (timed by _TimedSocketIO).
+                data = source.read1(READ_CHUNK_BYTES)
+                if not data:  # EOF before the last chunk: what http.client reports
+                    if chunked.in_trailer:  # as http.client, a body cut in its trailers is whole
+                        break
+                    missing = chunked.missing
+                    raise (
+                        http.client.IncompleteRead(b"", missing)
+                        if missing
+                        else http.client.IncompleteRead(b"")
+                    )
+            except (OSError, ValueError, http.client.HTTPException) as exc:
+                raise self._read_error(exc) from (None if isinstance(exc, _SOCKET_TIMEOUTS) else exc)
+            self._pieces = chunked.feed(data)
+            self._next = 0
+        # The body is complete: close http.client's response (not the socket) so that its
+        # connection takes the next request; bytes after the body mean it must not.
+        fp.close()
+        if chunked.extra:
+            self._raw.close()
+        if decoder is not None:
+            tail = decoder.finish()
+            if tail:
+                yield tail
+
+    def _read1_chunks(self) -> Iterator[bytes]:
         # http.client's response object, present on urllib3 1.26 and 2.x alike.
         fp = self._raw._fp
         while True:
@@ -443,8 +521,17 @@ class _TimedSocketIO(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> Optional[int]:
-        _set_timeout(self._sock, _timeout_until(self.read_timeout, self.deadline))
-        result: Optional[int] = self._file.readinto(buffer)
+        sock = self._sock
+        deadline = self.deadline
+        # Inline _set_timeout(_timeout_until(...)): this runs for every recv of every call.
+        seconds = self.read_timeout if deadline is None else _timeout_until(self.read_timeout, deadline)
+        if sock.gettimeout() != seconds:
+            sock.settimeout(seconds)
+        if self._file.closed:
+            raise ValueError("I/O operation on closed socket reader")
+        # The socket itself, not its SocketIO: one Python layer less per recv. SocketIO
+        # adds only a guard against reading after a timeout, which ends the call here.
+        result: int = sock.recv_into(buffer)
         return result
 
     def close(self) -> None:
@@ -502,6 +589,17 @@ class _TimedConnectionMixin:
             super().send(data)  # type: ignore[misc]  # connects first, or a file-like body
             return
         limits = _call_limits
+        sock = self.sock
+        if len(data) <= WRITE_CHUNK_BYTES and limits.deadline is None:
+            # One piece and no deadline (a request head, a usual body): the plain path.
+            seconds = limits.read_timeout
+            try:
+                if sock.gettimeout() != seconds:
+                    sock.settimeout(seconds)
+                sock.sendall(data)
+            except _SOCKET_TIMEOUTS:
+                raise _WriteStalled(seconds) from None
+            return
         view = memoryview(data)
         for start in range(0, max(len(view), 1), WRITE_CHUNK_BYTES):
             try:
@@ -985,7 +1083,18 @@ def _deadline(timeouts: Timeouts) -> Optional[float]:
     return None if timeouts.total is None else time.monotonic() + timeouts.total
 
 
+# urllib3.Timeout per Timeouts without a deadline: built (and validated) once, not per call.
+_STATIC_TIMEOUTS: dict[Timeouts, urllib3.Timeout] = {}
+
+
 def _attempt_timeout(timeouts: Timeouts, deadline: Optional[float]) -> urllib3.Timeout:
+    if deadline is None:
+        known = _STATIC_TIMEOUTS.get(timeouts)
+        if known is None:
+            if len(_STATIC_TIMEOUTS) > 64:  # per-call Timeouts: keep the cache small
+                _STATIC_TIMEOUTS.clear()
+            known = _STATIC_TIMEOUTS[timeouts] = urllib3.Timeout(connect=timeouts.connect, read=timeouts.read)
+        return known
     connect: Optional[float] = timeouts.connect
     read = timeouts.read
     if deadline is not None:

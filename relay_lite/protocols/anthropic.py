@@ -440,6 +440,8 @@ class StreamParser:
         if not isinstance(payload, dict):
             raise StreamError(f"stream event is not a JSON object: {event.data[:200]!r}")
         kind = payload.get("type") or event.event
+        if kind == "content_block_delta" and self._started:  # the usual event: no lookup
+            return self._content_block_delta(payload)
         if kind == "error":
             raise map_error(None, payload)
         handler = _HANDLERS.get(str(kind))
@@ -516,9 +518,20 @@ class StreamParser:
         return []
 
     def _content_block_delta(self, payload: dict[str, Any]) -> list[StreamEvent]:
+        index = payload.get("index")
+        # The event a stream is made of: a text delta to an open text block. Every test
+        # of the general path below, made inline (this runs once per token).
+        block = self._blocks.get(index) if type(index) is int else None
+        delta = payload.get("delta")
+        if block is not None and not block.stopped and block.kind == "text" and type(delta) is dict:
+            if delta.get("type") == "text_delta":
+                text = delta.get("text")
+                if type(text) is str:
+                    self.acc.text_parts.append(text)
+                    return [TextDelta(text)]
         index = _index(payload, "content_block_delta")
         block = self._open_block(index, "content_block_delta")
-        delta = mapping(payload.get("delta"), "content_block_delta.delta")
+        delta = mapping(delta, "content_block_delta.delta")
         delta_type = delta.get("type")
         if type(delta_type) is not str:
             raise wrong_type("content_block_delta.delta.type", delta_type, "a string")

@@ -417,11 +417,34 @@ class StreamParser:
         if chunk.get("error"):
             raise map_error(None, chunk)
         acc = self.acc
+        choices = chunk.get("choices")
+        # Fast path for the chunk a stream is made of: one choice, index 0, whose delta
+        # is text alone, and nothing else to read (no usage, finish reason, logprobs).
+        # Each test below is one the general path makes; anything else goes there.
+        if type(choices) is list and len(choices) == 1 and acc.id is not None:
+            choice = choices[0]
+            if type(choice) is dict:
+                delta = choice.get("delta")
+                index = choice.get("index", 0)
+                if (
+                    type(delta) is dict
+                    and len(delta) == 1
+                    and index == 0
+                    and type(index) is int
+                    and not choice.get("finish_reason")
+                    and choice.get("logprobs") is None
+                    and chunk.get("usage") is None
+                ):
+                    content = delta.get("content")
+                    if type(content) is str:
+                        if not content:
+                            return []
+                        acc.text_parts.append(content)
+                        return [TextDelta(content)]
         if acc.id is None:
             acc.id = optional_str(chunk.get("id"), "chunk.id")
             acc.model = optional_str(chunk.get("model"), "chunk.model")
         events: list[StreamEvent] = []
-        choices = chunk.get("choices")
         if choices is not None:
             if type(choices) is not list:
                 raise wrong_type("chunk.choices", choices, "an array")

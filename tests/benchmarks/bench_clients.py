@@ -612,6 +612,26 @@ def cmd_tracemalloc_call(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def cmd_shapes(args: argparse.Namespace) -> dict[str, Any]:
+    """Per-event and bulk streams, relay_lite vs the lean parser vs raw urllib3 (issue 14)."""
+    import bench_shapes
+
+    result = bench_shapes.run(args.base, args.rounds, args.warmup)
+    result["ttfc"] = bench_shapes.run_ttfc(args.base, args.rounds, max(20, args.n))
+    return result
+
+
+def cmd_profile_shapes(args: argparse.Namespace) -> dict[str, Any]:
+    """cProfile of relay_lite and the lean parser on one stream of each provider and shape."""
+    import bench_shapes
+
+    return {
+        f"{p}/{s}": bench_shapes.profile(args.base, p, s)
+        for p in bench_shapes.PROVIDERS
+        for s in bench_shapes.STREAM_SHAPES
+    }
+
+
 COMMANDS = {
     "requests": cmd_requests,
     "stream": cmd_stream,
@@ -622,6 +642,8 @@ COMMANDS = {
     "profile_cold": cmd_profile_cold,
     "profile_import": cmd_profile_import,
     "tracemalloc_call": cmd_tracemalloc_call,
+    "shapes": cmd_shapes,
+    "profile_shapes": cmd_profile_shapes,
 }
 
 
@@ -637,7 +659,10 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--chunks", type=int, default=0)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--cpu", type=int, default=None, help="pin this process to one core")
     args = parser.parse_args()
+    if args.cpu is not None and hasattr(os, "sched_setaffinity") and args.cpu in os.sched_getaffinity(0):
+        os.sched_setaffinity(0, {args.cpu})
     result = COMMANDS[args.command](args)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0

@@ -10,6 +10,15 @@ body, looks for ``"stream": true`` in the body and answers with bytes rendered a
                          20,000-chunk SSE stream (chunked, sent in 256 KiB writes)
 - ``/big/...``           the same JSON, or an OpenAI SSE stream of about 100 MB
 - ``/anthropic/...``     an Anthropic Messages JSON, or a 20,000-delta Messages stream
+- ``/openai-ev/...``, ``/anthropic-ev/...``  the same streams in the per-event shape: one
+                         HTTP chunk per SSE event, each sent by its own ``sendall`` (what
+                         OpenAI, Anthropic and token-streaming servers do), instead of
+                         256 KiB writes
+- ``/openai-ttfc/...``, ``/anthropic-ttfc/...``  20-delta streams in the per-event shape,
+                         for time-to-first-chunk samples
+
+Run as ``bench_server.py [PORT] [--cpu N]``: ``--cpu`` pins the server to that core
+(``os.sched_setaffinity``) so it never competes with the measured client for one.
 
 Nothing is parsed or encoded per request beyond finding the end of the head, so the
 server costs a few microseconds per call and is never the bottleneck.
@@ -18,12 +27,14 @@ server costs a few microseconds per call and is never the bottleneck.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import threading
 from typing import Iterable
 
 STREAM_CHUNKS = 20_000  # text deltas in the /openai and /anthropic streams
+TTFC_CHUNKS = 20  # text deltas in the short /openai-ttfc and /anthropic-ttfc streams
 BIG_STREAM_BYTES = 100 * 1024 * 1024  # size of the /big stream, about
 WRITE_BYTES = 256 * 1024  # size of one socket write (and one HTTP chunk)
 MODEL = "bench-model"
@@ -160,6 +171,16 @@ def frame(body: bytes) -> bytes:
     return b"".join(out)
 
 
+def frame_events(body: bytes) -> list[bytes]:
+    """``body`` cut after each blank line, every event its own HTTP chunk (own send)."""
+    events = body.split(b"\n\n")
+    tail = events.pop()  # b"" when the body ends with a blank line
+    out = [b"%x\r\n%s\n\n\r\n" % (len(event) + 2, event) for event in events]
+    if tail:
+        out.append(b"%x\r\n%s\r\n" % (len(tail), tail))
+    return out
+
+
 def json_response(body: bytes, request_id_header: str) -> bytes:
     head = (
         "HTTP/1.1 200 OK\r\n"
@@ -207,6 +228,26 @@ class Routes:
             "big": self.big_stream,
             "anthropic": [stream_head("request-id") + frame(anthropic_stream(STREAM_CHUNKS)) + b"0\r\n\r\n"],
         }
+        # The per-event shape: head, then one send per event, then the last chunk.
+        ev_head, ev_block, ev_tail = openai_stream_parts(STREAM_CHUNKS)
+        ev_openai = frame_events(ev_head + ev_block + ev_tail)
+        ev_anthropic = frame_events(anthropic_stream(STREAM_CHUNKS))
+        self.streams["openai-ev"] = [stream_head("x-request-id"), *ev_openai, b"0\r\n\r\n"]
+        self.streams["anthropic-ev"] = [stream_head("request-id"), *ev_anthropic, b"0\r\n\r\n"]
+        # Short per-event streams (20 deltas) for time-to-first-chunk samples.
+        short_head, short_block, short_tail = openai_stream_parts(TTFC_CHUNKS)
+        self.streams["openai-ttfc"] = [
+            stream_head("x-request-id"),
+            *frame_events(short_head + short_block + short_tail),
+            b"0\r\n\r\n",
+        ]
+        self.streams["anthropic-ttfc"] = [
+            stream_head("request-id"),
+            *frame_events(anthropic_stream(TTFC_CHUNKS)),
+            b"0\r\n\r\n",
+        ]
+        self.json["openai-ev"] = self.json["openai"]
+        self.json["anthropic-ev"] = self.json["anthropic"]
         self.not_found = [b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"]
 
     def pick(self, path: bytes, body: bytes) -> list[bytes]:
@@ -253,10 +294,17 @@ def _serve_connection(conn: socket.socket, routes: Routes) -> None:
 
 
 def main() -> int:
+    argv = sys.argv[1:]
+    if "--cpu" in argv:
+        at = argv.index("--cpu")
+        cpu = int(argv[at + 1])
+        del argv[at : at + 2]
+        if hasattr(os, "sched_setaffinity") and cpu in os.sched_getaffinity(0):
+            os.sched_setaffinity(0, {cpu})
     routes = Routes()
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", int(sys.argv[1]) if len(sys.argv) > 1 else 0))
+    listener.bind(("127.0.0.1", int(argv[0]) if argv else 0))
     listener.listen(128)
     info = {"port": listener.getsockname()[1], "big_chunks": routes.big_chunks, "big_bytes": routes.big_bytes}
     sys.stdout.write(json.dumps(info) + "\n")
