@@ -23,7 +23,9 @@ bytes as they arrive, cut anywhere, and it returns the messages they completed. 
 prelude is checked as soon as its 12 bytes are in, so a corrupt length is refused before
 anything is buffered for it; no message may be larger than ``max_message_bytes`` (16 MiB
 by default) or carry more than 128 KiB of headers, so a bad peer cannot make us buffer
-without bound. A CRC mismatch, a length out of range, a malformed header or a stream that
+without bound. (botocore caps the payload at 24 MiB; a ConverseStream event is one small
+delta, so a lower whole-message cap bounds memory sooner and still leaves ample headroom.)
+A CRC mismatch, a length out of range, a malformed header or a stream that
 stops inside a message raise ``StreamError``; the stream pump attaches the partial reply.
 Bytes are only copied once into the buffer and once out per message, so decoding is
 linear in the stream's size.

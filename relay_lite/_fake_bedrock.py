@@ -148,7 +148,9 @@ def bedrock_neutral(body: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any
     """A Converse request body as neutral messages (role, content text) and tools.
 
     Checks what Bedrock checks first: messages present, roles user/assistant
-    alternating, content a list of blocks; raises ``ValueError`` saying what is wrong.
+    alternating, content a non-empty list of blocks, no blank text, each ``toolResult``
+    answering a ``toolUse`` of the turn before; raises ``ValueError`` with the message
+    Bedrock's 400 ValidationException would carry.
     """
     if not isinstance(body.get("messages"), list):
         raise ValueError("messages: field required")
@@ -158,7 +160,8 @@ def bedrock_neutral(body: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any
     if body.get("system"):
         messages.append({"role": "system", "content": _block_text(body["system"])})
     previous = None
-    for message in body["messages"]:
+    tool_use_ids: list[str] = []  # the toolUse ids of the turn before
+    for turn, message in enumerate(body["messages"]):
         role, content = message.get("role"), message.get("content")
         if role not in ("user", "assistant"):
             raise ValueError(f"messages: unexpected role {role!r}")
@@ -167,6 +170,10 @@ def bedrock_neutral(body: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any
         previous = role
         if not isinstance(content, list):
             raise ValueError("messages.content: expected a list of content blocks")
+        _check_blocks(turn, content, tool_use_ids)
+        tool_use_ids = [
+            b["toolUse"].get("toolUseId") for b in content if isinstance(b, dict) and "toolUse" in b
+        ]
         for block in content:
             result = block.get("toolResult") if isinstance(block, dict) else None
             if result is not None:
@@ -183,6 +190,30 @@ def bedrock_neutral(body: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any
         if "toolSpec" in t
     ]
     return messages, tools
+
+
+def _check_blocks(turn: int, content: list[Any], tool_use_ids: list[str]) -> None:
+    """Bedrock's checks of one turn's blocks, with its wording (as its 400s carry it)."""
+    if not content:
+        raise ValueError(
+            f"The content field in the Message object at messages.{turn} is empty. "
+            "Add a ContentBlock object to the content field and try again."
+        )
+    for position, block in enumerate(content):
+        if not isinstance(block, dict):
+            continue
+        text = block.get("text")
+        if isinstance(text, str) and not text.strip():
+            raise ValueError(
+                f"The text field in the ContentBlock object at messages.{turn}.content.{position} is blank. "
+                "Add text to the text field, and try again."
+            )
+        result = block.get("toolResult")
+        if isinstance(result, dict) and result.get("toolUseId") not in tool_use_ids:
+            raise ValueError(
+                f"messages.{turn}.content.{position}: the toolResult toolUseId {result.get('toolUseId')} "
+                f"matches no toolUse block of the previous turn ({', '.join(tool_use_ids) or 'none'})."
+            )
 
 
 def _check_auth(request: RecordedRequest) -> Optional[Reply]:

@@ -72,7 +72,7 @@ def test_a_multi_turn_conversation_alternates_roles_with_tool_results_in_user_tu
                 "role": "user",
                 "content": [
                     {"toolResult": {"toolUseId": "tu_1", "content": [{"text": "result x"}]}},
-                    {"toolResult": {"toolUseId": "tu_2", "content": [{"text": ""}]}},
+                    {"toolResult": {"toolUseId": "tu_2", "content": [{"text": "(empty)"}]}},
                     {"text": "Thanks"},
                 ],
             },
@@ -194,6 +194,120 @@ def test_extra_body_is_merged_last():
         stream=False,
     ).body
     assert body["guardrailConfig"] == {"guardrailIdentifier": "g"}
+
+
+def test_extra_model_fields_merge_with_thinking_one_level_and_none_removes_a_field():
+    extra = {"additionalModelRequestFields": {"top_k": 50, "anthropic_beta": ["b1"]}}
+    body = build_request(
+        params(Message("user", "Hi"), thinking_budget=2048, extra_body=extra), stream=False
+    ).body
+    assert body["additionalModelRequestFields"] == {
+        "thinking": {"type": "enabled", "budget_tokens": 2048},
+        "top_k": 50,
+        "anthropic_beta": ["b1"],
+    }
+    # The caller's value for a key replaces ours whole (one level, not deeper).
+    extra = {"additionalModelRequestFields": {"thinking": {"type": "enabled", "budget_tokens": 99}}}
+    body = build_request(
+        params(Message("user", "Hi"), thinking_budget=2048, extra_body=extra), stream=False
+    ).body
+    assert body["additionalModelRequestFields"] == {"thinking": {"type": "enabled", "budget_tokens": 99}}
+    # None removes a key; an object left empty is not sent at all.
+    extra = {"additionalModelRequestFields": {"thinking": None, "top_k": 5}}
+    body = build_request(
+        params(Message("user", "Hi"), thinking_budget=2048, extra_body=extra), stream=False
+    ).body
+    assert body["additionalModelRequestFields"] == {"top_k": 5}
+    extra = {"additionalModelRequestFields": {"thinking": None}}
+    body = build_request(
+        params(Message("user", "Hi"), thinking_budget=2048, extra_body=extra), stream=False
+    ).body
+    assert "additionalModelRequestFields" not in body
+    # None for the whole field still removes it, as for every other extra_body field.
+    extra = {"additionalModelRequestFields": None}
+    body = build_request(
+        params(Message("user", "Hi"), thinking_budget=2048, extra_body=extra), stream=False
+    ).body
+    assert "additionalModelRequestFields" not in body
+    # Without thinking() the caller's object goes as given.
+    extra = {"additionalModelRequestFields": {"top_k": 50}}
+    body = build_request(params(Message("user", "Hi"), extra_body=extra), stream=False).body
+    assert body["additionalModelRequestFields"] == {"top_k": 50}
+
+
+def test_extra_model_fields_that_are_not_an_object_are_refused():
+    extra = {"additionalModelRequestFields": ["top_k"]}
+    with pytest.raises(relay_lite.ConfigError) as info:
+        build_request(params(Message("user", "Hi"), thinking_budget=1024, extra_body=extra), stream=False)
+    assert str(info.value) == "extra_body additionalModelRequestFields must be an object (a dict), not a list"
+
+
+@pytest.mark.parametrize(
+    ("messages", "index", "role"),
+    [
+        ((Message("user", ""),), 0, "user"),
+        ((Message("user", "  \n\t "),), 0, "user"),
+        (
+            (
+                Message("system", "Rules."),
+                Message("user", "Hi"),
+                Message("assistant", ""),
+                Message("user", "?"),
+            ),
+            2,
+            "assistant",
+        ),
+        (
+            (Message("user", "Hi"), Message("assistant", (relay_lite.TextPart(" "),)), Message("user", "?")),
+            1,
+            "assistant",
+        ),
+    ],
+)
+def test_a_turn_without_content_is_refused_naming_its_message(messages, index, role):
+    # Bedrock answers 400 ValidationException "The content field in the Message object at
+    # messages.N is empty" for a turn of no blocks, and calls whitespace-only text blank.
+    with pytest.raises(relay_lite.ConfigError) as info:
+        build_request(params(*messages), stream=False)
+    assert str(info.value) == (
+        f"message {index} ({role}) has no content: Bedrock refuses a turn without content "
+        "(empty or whitespace-only text is not sent)"
+    )
+
+
+def test_whitespace_only_text_is_left_out_and_text_around_it_is_kept_as_written():
+    body = build_request(
+        params(
+            Message("system", "   "),
+            Message("user", (relay_lite.TextPart("\n"), relay_lite.TextPart(" Hi "))),
+            Message("assistant", "  ", (ToolCall.from_json("tu_1", "now", "{}"),)),
+            Message("tool", "12:00", tool_call_id="tu_1"),
+        ),
+        stream=False,
+    ).body
+    assert "system" not in body
+    assert body["messages"] == [
+        {"role": "user", "content": [{"text": " Hi "}]},
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": "tu_1", "name": "now", "input": {}}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": "tu_1", "content": [{"text": "12:00"}]}}]},
+    ]
+
+
+@pytest.mark.parametrize("result", ["", "  \n", (relay_lite.TextPart(" "),)])
+def test_an_empty_tool_result_is_sent_as_a_placeholder_text(result):
+    call = ToolCall.from_json("tu_1", "now", "{}")
+    body = build_request(
+        params(
+            Message("user", "Hi"),
+            Message("assistant", "", (call,)),
+            Message("tool", result, tool_call_id="tu_1"),
+        ),
+        stream=False,
+    ).body
+    assert body["messages"][2] == {
+        "role": "user",
+        "content": [{"toolResult": {"toolUseId": "tu_1", "content": [{"text": "(empty)"}]}}],
+    }
 
 
 # -- replies ----------------------------------------------------------------------------------
@@ -339,6 +453,42 @@ def test_a_tool_call_without_input_fragments_is_announced_at_its_stop():
     )
     assert events == [relay_lite.ToolCallDelta(0, "tu_9", "now", "")]
     assert parser.partial().tool_calls == (ToolCall("tu_9", "now", {}, ""),)
+
+
+# Every StopReason of botocore's bedrock-runtime service model (2023-09-30), with the
+# neutral finish reason it maps to; the last two have no neutral spelling and pass through.
+BEDROCK_STOP_REASONS = [
+    ("end_turn", "stop"),
+    ("tool_use", "tool_calls"),
+    ("max_tokens", "length"),
+    ("stop_sequence", "stop"),
+    ("guardrail_intervened", "content_filter"),
+    ("content_filtered", "content_filter"),
+    ("model_context_window_exceeded", "length"),
+    ("malformed_model_output", "malformed_model_output"),
+    ("malformed_tool_use", "malformed_tool_use"),
+]
+
+
+@pytest.mark.parametrize(("raw", "neutral"), BEDROCK_STOP_REASONS)
+def test_a_streamed_stop_reason_maps_as_in_a_whole_reply(raw, neutral):
+    parser = StreamParser()
+    run(
+        parser,
+        event("messageStart", {"role": "assistant"}),
+        event("contentBlockDelta", {"contentBlockIndex": 0, "delta": {"text": "x"}}),
+        event("contentBlockStop", {"contentBlockIndex": 0}),
+        event("messageStop", {"stopReason": raw}),
+        event("metadata", {"usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2}}),
+    )
+    streamed = parser.partial()
+    whole = parse_response({"output": {"message": {"content": [{"text": "x"}]}}, "stopReason": raw})
+    assert (streamed.finish_reason, streamed.raw_finish_reason) == (neutral, raw)
+    assert (whole.finish_reason, whole.raw_finish_reason) == (neutral, raw)
+    assert streamed.raw == {
+        "stopReason": raw,
+        "usage": {"inputTokens": 1, "outputTokens": 1, "totalTokens": 2},
+    }
 
 
 @pytest.mark.parametrize(

@@ -439,3 +439,109 @@ def test_a_whole_json_reply_to_a_stream_request_streams_as_its_events(server):
     with client_for(server).chat().user("Hi").stream() as stream:
         assert list(stream.text()) == ["all at once"]
     assert (stream.response.usage.total_tokens, stream.response.request_id) == (4, "req-whole")
+
+
+# Every StopReason of botocore's bedrock-runtime service model (2023-09-30) and its neutral
+# finish reason; malformed_model_output and malformed_tool_use pass through unchanged.
+@pytest.mark.parametrize(
+    ("raw", "neutral"),
+    [
+        ("end_turn", "stop"),
+        ("tool_use", "tool_calls"),
+        ("max_tokens", "length"),
+        ("stop_sequence", "stop"),
+        ("guardrail_intervened", "content_filter"),
+        ("content_filtered", "content_filter"),
+        ("model_context_window_exceeded", "length"),
+        ("malformed_model_output", "malformed_model_output"),
+        ("malformed_tool_use", "malformed_tool_use"),
+    ],
+)
+def test_a_streamed_reply_gets_the_same_finish_reason_as_a_whole_one(server, raw, neutral):
+    server.add(ChatScript(text="x", finish_reason=raw), ChatScript(text="x", finish_reason=raw))
+    client = client_for(server)
+    whole = client.chat().user("Hi").send()
+    with client.chat().user("Hi").stream() as stream:
+        assert "".join(stream.text()) == "x"
+    streamed = stream.response
+    assert (whole.finish_reason, whole.raw_finish_reason) == (neutral, raw)
+    assert (streamed.finish_reason, streamed.raw_finish_reason) == (neutral, raw)
+
+
+def refused_by_the_fake(server: FakeServer, messages: list) -> relay_lite.BadRequestError:
+    """Send ``messages`` as the wire's ``messages`` (past relay_lite's own checks)."""
+    request = client_for(server, retry=RetryPolicy(max_retries=0)).chat().user("Hi")
+    with pytest.raises(relay_lite.BadRequestError) as info:
+        request.extra_body({"messages": messages}).send()
+    assert (info.value.status, info.value.code) == (400, "ValidationException")
+    return info.value
+
+
+def test_the_fake_refuses_a_turn_without_content_as_bedrock_does(server):
+    error = refused_by_the_fake(
+        server,
+        [
+            {"role": "user", "content": [{"text": "Hi"}]},
+            {"role": "assistant", "content": []},
+            {"role": "user", "content": [{"text": "?"}]},
+        ],
+    )
+    # Bedrock's wording for an empty content list.
+    assert error.message == (
+        "The content field in the Message object at messages.1 is empty. "
+        "Add a ContentBlock object to the content field and try again."
+    )
+
+
+@pytest.mark.parametrize("text", ["", " \n\t"])
+def test_the_fake_refuses_blank_text_as_bedrock_does(server, text):
+    error = refused_by_the_fake(server, [{"role": "user", "content": [{"text": "Hi"}, {"text": text}]}])
+    # Bedrock's wording for an empty or whitespace-only text block.
+    assert error.message == (
+        "The text field in the ContentBlock object at messages.0.content.1 is blank. "
+        "Add text to the text field, and try again."
+    )
+
+
+def test_an_empty_user_message_is_refused_before_anything_is_sent(server):
+    with pytest.raises(relay_lite.ConfigError, match=r"^message 0 \(user\) has no content"):
+        client_for(server).chat().user(" ").send()
+    assert server.requests == []
+
+
+def test_the_fake_refuses_a_tool_result_for_a_call_the_previous_turn_did_not_make(server):
+    call = relay_lite.ToolCall.from_value("tooluse_abc", "get_weather", {"city": "Paris"})
+    server.add(ChatScript(tool_calls=[call]))
+    weather = relay_lite.ToolSpec("get_weather", "Weather", {"type": "object"})
+    request = client_for(server, retry=RetryPolicy(max_retries=0)).chat().user("Weather?").tools([weather])
+    reply = request.send()
+    follow_up = request.messages([reply.message]).tool_result("tooluse_abc", "sunny")
+    with pytest.raises(relay_lite.BadRequestError) as info:
+        follow_up.tool_result("tooluse_other", "rainy").send()
+    assert (info.value.status, info.value.code) == (400, "ValidationException")
+    assert info.value.message == (
+        "messages.2.content.1: the toolResult toolUseId tooluse_other matches no toolUse block "
+        "of the previous turn (tooluse_abc)."
+    )
+    assert follow_up.send().text == "Echo: tool said sunny"
+
+
+def test_the_fake_refuses_a_tool_result_in_the_first_turn(server):
+    error = refused_by_the_fake(
+        server,
+        [{"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "x"}]}}]}],
+    )
+    assert error.message == (
+        "messages.0.content.0: the toolResult toolUseId t1 matches no toolUse block "
+        "of the previous turn (none)."
+    )
+
+
+def test_an_empty_tool_result_reaches_the_model_as_a_placeholder(server):
+    call = relay_lite.ToolCall.from_value("tooluse_abc", "ping", {})
+    server.add(ChatScript(tool_calls=[call]))
+    request = client_for(server).chat().user("Ping?").tools([relay_lite.ToolSpec("ping")])
+    reply = request.send()
+    assert request.messages([reply.message]).tool_result("tooluse_abc", "").send().text == (
+        "Echo: tool said (empty)"
+    )

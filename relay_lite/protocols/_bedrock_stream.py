@@ -110,7 +110,10 @@ class StreamParser:
 
     def partial(self) -> ChatResponse:
         """The reply accumulated so far (the stream pump stamps the HTTP facts on it)."""
-        return self.acc.response(raw=dict(self._raw) if self._raw else None)
+        reply = self.acc.response(raw=dict(self._raw) if self._raw else None)
+        # The shared accumulator knows no Bedrock-only reasons (guardrail_intervened, ...):
+        # map the raw reason as whole replies do, so both agree; the raw value stays as is.
+        return reply.replace(finish_reason=finish_reason(reply.raw_finish_reason))
 
     def feed(self, message: EventStreamMessage) -> list[StreamEvent]:
         """Parse one message; raise the mapped ``APIError`` for an exception message."""

@@ -24,6 +24,11 @@ service model, version 2023-09-30, protocol rest-json, signing name ``bedrock``)
   ``model_context_window_exceeded``), ``usage`` (``inputTokens``, ``outputTokens``,
   ``totalTokens``, ``cacheReadInputTokens``, ``cacheWriteInputTokens``), ``metrics``
   (``latencyMs``). No model name and no id: ``ChatResponse.model`` and ``.id`` stay None.
+- Bedrock refuses (400 ValidationException) a turn whose ``content`` is empty and a
+  ``text`` block that is empty or whitespace only. Such text is left out here, a turn left
+  with no blocks raises ``ConfigError`` naming the message, and a tool result with no
+  content goes as the text ``EMPTY_TOOL_RESULT`` ("(empty)"), since ``toolResult.content``
+  must hold a block and the model should still see that the tool answered with nothing.
 - Errors: the type in the ``x-amzn-ErrorType`` header (``ThrottlingException:http://...``,
   the part before ``:``) or the body's ``__type``, the text in the body's ``message``
   (``Message`` in some services); the request id in ``x-amzn-RequestId``.
@@ -58,6 +63,7 @@ from ._common import HTTPCall, merge_extra_body
 from ._fields import json_kind, mapping, optional_str, wrong_type
 
 __all__ = [
+    "EMPTY_TOOL_RESULT",
     "BedrockAdapter",
     "StreamParser",
     "build_request",
@@ -78,6 +84,9 @@ _IMAGE_FORMATS = {
 # What a document name may hold: letters, digits, single spaces, hyphens, parentheses, brackets.
 _DOCUMENT_NAME_DROP = re.compile(r"[^A-Za-z0-9 \-()\[\]]+")
 _CACHE_POINT = {"cachePoint": {"type": "default"}}
+#: The text sent for a tool result with no content (Bedrock wants at least one block).
+EMPTY_TOOL_RESULT = "(empty)"
+_MODEL_FIELDS = "additionalModelRequestFields"
 
 
 def converse_path(model: str, *, stream: bool) -> str:
@@ -132,9 +141,14 @@ def _part_blocks(parts: tuple[ContentPart, ...]) -> list[dict[str, Any]]:
             blocks.append(_image_block(part))
         elif isinstance(part, DocumentPart):
             blocks.append(_document_block(part))
-        elif part.text:  # Bedrock refuses blank text blocks
+        elif _has_text(part.text):  # Bedrock refuses blank text blocks
             blocks.append({"text": part.text})
     return blocks
+
+
+def _has_text(text: str) -> bool:
+    """Whether Bedrock takes ``text`` as a text block (it calls whitespace-only text blank)."""
+    return bool(text and not text.isspace())
 
 
 def _thinking_block(block: ThinkingBlock) -> dict[str, Any]:
@@ -150,11 +164,13 @@ def _tool_result(message: Message) -> dict[str, Any]:
     if not message.tool_call_id:
         raise ConfigError("a tool message needs the tool_call_id of the call it answers")
     if isinstance(message.content, str):
-        content = [{"text": message.content}] if message.content else []
+        content = [{"text": message.content}] if _has_text(message.content) else []
     else:
         content = _part_blocks(message.content)
-    # An empty result is still a result: Bedrock wants at least one block.
-    return {"toolResult": {"toolUseId": message.tool_call_id, "content": content or [{"text": ""}]}}
+    # An empty result is still a result: Bedrock wants at least one block, and not blank text.
+    return {
+        "toolResult": {"toolUseId": message.tool_call_id, "content": content or [{"text": EMPTY_TOOL_RESULT}]}
+    }
 
 
 def _blocks(message: Message) -> list[dict[str, Any]]:
@@ -164,7 +180,7 @@ def _blocks(message: Message) -> list[dict[str, Any]]:
     # Signed reasoning goes first, unchanged, as Claude on Bedrock needs with tool use.
     blocks: list[dict[str, Any]] = [_thinking_block(t) for t in message.thinking]
     if isinstance(message.content, str):
-        blocks += [{"text": message.content}] if message.content else []
+        blocks += [{"text": message.content}] if _has_text(message.content) else []
     else:
         blocks += _part_blocks(message.content)
     for call in message.tool_calls:
@@ -179,14 +195,17 @@ def messages_to_wire(
 
     System messages are hoisted; tool results become user turns; consecutive turns of
     one role merge into one (Converse requires user and assistant to alternate). A
-    message whose index is in ``cache_marks`` is followed by a ``cachePoint`` block.
+    message whose index is in ``cache_marks`` is followed by a ``cachePoint`` block. A
+    turn left without blocks (its text empty or whitespace only) raises ``ConfigError``
+    naming the first message of that turn.
     """
     marks = frozenset(cache_marks)
     system: list[dict[str, Any]] = []
     wire: list[dict[str, Any]] = []
+    first_message: list[int] = []  # the index in ``messages`` each wire turn began with
     for index, message in enumerate(messages):
         if message.role == "system":
-            if message.text:
+            if _has_text(message.text):
                 system.append({"text": message.text})
             if index in marks:
                 system.append(dict(_CACHE_POINT))
@@ -201,6 +220,13 @@ def messages_to_wire(
             wire[-1]["content"].extend(blocks)
         else:
             wire.append({"role": role, "content": blocks})
+            first_message.append(index)
+    for turn, index in zip(wire, first_message):
+        if not turn["content"]:
+            raise ConfigError(
+                f"message {index} ({turn['role']}) has no content: Bedrock refuses a turn without "
+                "content (empty or whitespace-only text is not sent)"
+            )
     return system, wire
 
 
@@ -270,14 +296,37 @@ def build_request(params: ChatParams, *, stream: bool) -> HTTPCall:
         raise ConfigError("tool_choice needs tools: Bedrock sends the choice inside toolConfig")
     if params.thinking_budget is not None:
         # Claude's extended thinking, passed to the model as Bedrock documents it.
-        body["additionalModelRequestFields"] = {
-            "thinking": {"type": "enabled", "budget_tokens": params.thinking_budget}
-        }
+        body[_MODEL_FIELDS] = {"thinking": {"type": "enabled", "budget_tokens": params.thinking_budget}}
     if params.metadata is not None:
         body["requestMetadata"] = dict(params.metadata)
-    merge_extra_body(body, params.extra_body)
+    _merge_extra(body, params.extra_body)
     headers = {"Accept": EVENT_STREAM_ACCEPT if stream else "application/json"}
     return HTTPCall("POST", converse_path(str(params.model or ""), stream=stream), body, headers)
+
+
+def _merge_extra(body: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """``extra_body`` merged last; its ``additionalModelRequestFields`` merges one level deep.
+
+    That object also carries ``thinking()``, so replacing it whole would drop the thinking
+    setting silently. Its keys are merged instead: a caller's key replaces ours, a None
+    value removes the key, and an object left empty is not sent. None for the whole field
+    removes it, as for any other field.
+    """
+    fields = extra.get(_MODEL_FIELDS)
+    if fields is None:
+        merge_extra_body(body, extra)
+        return
+    if not isinstance(fields, Mapping):
+        raise ConfigError(
+            f"extra_body {_MODEL_FIELDS} must be an object (a dict), not a {type(fields).__name__}"
+        )
+    merge_extra_body(body, {k: v for k, v in extra.items() if k != _MODEL_FIELDS})
+    merged = dict(body.get(_MODEL_FIELDS) or {})
+    merge_extra_body(merged, fields)
+    if merged:
+        body[_MODEL_FIELDS] = merged
+    else:
+        body.pop(_MODEL_FIELDS, None)
 
 
 # -- responses --------------------------------------------------------------------------------
