@@ -30,6 +30,7 @@ from typing import (
     TYPE_CHECKING,
     Any,
     Callable,
+    Generator,
     Iterable,
     Iterator,
     Mapping,
@@ -57,6 +58,9 @@ __all__ = [
     "BatchNotEndedError",
     "BatchResult",
     "iter_json_lines",
+    "line_custom_id",
+    "missing_results",
+    "nameless_line",
 ]
 
 
@@ -133,11 +137,15 @@ class Batch(Record):
 
 
 class BatchResult(Record):
-    """One item's outcome: the ``response``, or the ``error`` it met (never both)."""
+    """One item's outcome: the ``response``, or the ``error`` it met (never both).
+
+    ``custom_id`` is None only for a results line that names no item (its ``error`` is
+    the ``ResponseError`` quoting the line); the iteration goes on past it.
+    """
 
     _not_compared = frozenset({"error"})
 
-    custom_id: str
+    custom_id: Optional[str]
     response: Optional[ChatResponse] = None
     error: Optional[RelayError] = None
 
@@ -220,17 +228,25 @@ class BatchAPI:
         headers.update(options.pop("headers", {}))
         return PreparedRequest(method, path, headers=headers, **options)
 
-    def call_json(self, method: str, path: str, **options: Any) -> Any:
-        """Send a call and parse its JSON reply; errors come out scrubbed of credentials."""
+    def call_json(
+        self, method: str, path: str, *, read: Optional[Callable[[Any], Any]] = None, **options: Any
+    ) -> Any:
+        """Send a call and parse its JSON reply, then ``read(payload)`` it if given.
+
+        Every ``RelayError`` raised while reading (a body that is not JSON, or a shape
+        ``read`` refuses while quoting the body) comes out scrubbed of the call's
+        credentials: a server may echo the key anywhere in what it sends back.
+        """
         request = self.request(method, path, **options)
         session = self.client.session
         response = session.send(request)
         try:
-            return response.json()
+            payload = response.json()
+            return payload if read is None else read(payload)
         except RelayError as exc:
             raise session.scrubbed(request, exc) from None
 
-    def stream_lines(self, path: str, *, accept: str = "application/json") -> Iterator[Any]:
+    def stream_lines(self, path: str, *, accept: str = "application/json") -> Generator[Any, None, None]:
         """The JSON Lines body of ``GET path``, parsed line by line as it downloads.
 
         The connection is released when the body ends, when the caller stops iterating
@@ -250,6 +266,28 @@ class BatchAPI:
 def unreadable(message: str, line: Any) -> ResponseError:
     """The ``ResponseError`` for a results line whose shape the protocol cannot read."""
     return unreadable_reply(message, line)
+
+
+def line_custom_id(line: Any) -> Optional[str]:
+    """The ``custom_id`` of a results line, or None when it names none (not a string)."""
+    custom_id = line.get("custom_id") if isinstance(line, Mapping) else None
+    return custom_id if isinstance(custom_id, str) else None
+
+
+def nameless_line(line: Any) -> BatchResult:
+    """The result for a results line without a ``custom_id``: an error, not the end of the results."""
+    return BatchResult(None, error=unreadable("batch result line has no custom_id", line))
+
+
+def missing_results(batch: Batch, seen: int) -> Iterator[BatchResult]:
+    """One error result when ``batch`` counts more items than the ``seen`` results named."""
+    total = batch.counts.total
+    if total > seen:
+        message = (
+            f"batch {batch.id} counts {total} requests but its results name {seen}; "
+            f"{total - seen} are in no results file"
+        )
+        yield BatchResult(None, error=BatchError(message, batch_id=batch.id))
 
 
 def read_item(custom_id: str, read: Callable[[], ChatResponse]) -> BatchResult:

@@ -16,7 +16,9 @@ Wire facts (anthropic-sdk-python ``resources/messages/batches.py``, ``types/mess
 
 The results are fetched from ``results_url`` only when it lies below the configured base
 URL: credentials are never sent to another host. Otherwise the documented path
-``/v1/messages/batches/{id}/results`` below the base URL is read.
+``/v1/messages/batches/{id}/results`` below the base URL is read. When the results name
+fewer items than ``request_counts`` adds up to, one ``BatchError`` result (``custom_id``
+None) says how many are missing: Anthropic keeps no input file to name them from.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ from ._batch import (
     BatchCounts,
     BatchExpiredError,
     BatchResult,
+    line_custom_id,
+    missing_results,
+    nameless_line,
     read_item,
     unreadable,
 )
@@ -41,7 +46,7 @@ from ._urls import split_query
 if TYPE_CHECKING:
     from .protocols._adapter import Adapter
 
-__all__ = ["AnthropicBatchAPI", "read_batch", "read_result_line"]
+__all__ = ["AnthropicBatchAPI", "read_batch", "read_page", "read_result_line"]
 
 BATCHES_PATH = "/v1/messages/batches"
 # The custom ids Anthropic accepts.
@@ -88,17 +93,29 @@ def read_batch(payload: Any) -> Batch:
     )
 
 
+def read_page(page: Any) -> tuple[list[Batch], Optional[str]]:
+    """A batch list page: its batches and the cursor of the next page (None: last)."""
+    data = page.get("data") if isinstance(page, Mapping) else None
+    if not isinstance(data, list):
+        raise unreadable("message batch list has no data array", page)
+    batches = [read_batch(entry) for entry in data]
+    more = page.get("has_more") is True and bool(batches)
+    last = page.get("last_id") if isinstance(page.get("last_id"), str) else None
+    return batches, ((last or batches[-1].id) if more else None)
+
+
 def read_result_line(adapter: Adapter, line: Any, batch_id: Optional[str] = None) -> BatchResult:
     """One results line as a ``BatchResult`` (``adapter``: Anthropic's).
 
     ``succeeded`` is parsed by ``adapter.parse_chat``, ``errored`` mapped by
     ``adapter.map_error`` (no HTTP status: the class follows the error type),
     ``canceled``/``expired`` become ``BatchCanceledError``/``BatchExpiredError``. A line
-    without a ``custom_id`` raises ``ResponseError``; another odd shape is the item's error.
+    without a ``custom_id`` gives a result with ``custom_id`` None and a ``ResponseError``
+    quoting the line; another odd shape is the item's error.
     """
-    custom_id = line.get("custom_id") if isinstance(line, Mapping) else None
-    if not isinstance(custom_id, str):
-        raise unreadable("batch result line has no custom_id", line)
+    custom_id = line_custom_id(line)
+    if custom_id is None:
+        return nameless_line(line)
     result = line.get("result")
     if not isinstance(result, Mapping):
         result = {}
@@ -136,26 +153,26 @@ class AnthropicBatchAPI(BatchAPI):
         if metadata is not None:
             raise ConfigError("Anthropic message batches take no metadata")
         requests = [{"custom_id": custom_id, "params": body} for custom_id, body in items]
-        return read_batch(self.call_json("POST", BATCHES_PATH, json={"requests": requests}))
+        batch: Batch = self.call_json("POST", BATCHES_PATH, read=read_batch, json={"requests": requests})
+        return batch
 
     def retrieve(self, batch_id: str) -> Batch:
-        return read_batch(self.call_json("GET", f"{BATCHES_PATH}/{quote(batch_id, safe='')}"))
+        batch: Batch = self.call_json("GET", f"{BATCHES_PATH}/{quote(batch_id, safe='')}", read=read_batch)
+        return batch
 
     def cancel(self, batch_id: str) -> Batch:
-        return read_batch(self.call_json("POST", f"{BATCHES_PATH}/{quote(batch_id, safe='')}/cancel"))
+        path = f"{BATCHES_PATH}/{quote(batch_id, safe='')}/cancel"
+        batch: Batch = self.call_json("POST", path, read=read_batch)
+        return batch
 
     def list_page(self, after: Optional[str], limit: int) -> tuple[list[Batch], Optional[str]]:
         query = {"limit": str(limit)}
         if after is not None:
             query["after_id"] = after
-        page = self.call_json("GET", f"{BATCHES_PATH}?{urlencode(query)}")
-        data = page.get("data") if isinstance(page, Mapping) else None
-        if not isinstance(data, list):
-            raise unreadable("message batch list has no data array", page)
-        batches = [read_batch(entry) for entry in data]
-        more = page.get("has_more") is True and bool(batches)
-        last = page.get("last_id") if isinstance(page.get("last_id"), str) else None
-        return batches, ((last or batches[-1].id) if more else None)
+        page: tuple[list[Batch], Optional[str]] = self.call_json(
+            "GET", f"{BATCHES_PATH}?{urlencode(query)}", read=read_page
+        )
+        return page
 
     def results_path(self, batch: Batch) -> str:
         """Where to read the results: ``results_url`` if below the base URL, else the documented path."""
@@ -166,5 +183,16 @@ class AnthropicBatchAPI(BatchAPI):
         return f"{BATCHES_PATH}/{quote(batch.id, safe='')}/results"
 
     def results(self, batch: Batch) -> Iterator[BatchResult]:
+        return self._results(batch)
+
+    def _results(self, batch: Batch) -> Iterator[BatchResult]:
+        named = 0
         lines = self.stream_lines(self.results_path(batch), accept="application/binary")
-        return (read_result_line(self.adapter, line, batch.id) for line in lines)
+        try:
+            for line in lines:
+                result = read_result_line(self.adapter, line, batch.id)
+                named += result.custom_id is not None
+                yield result
+        finally:
+            lines.close()  # the download is dropped when the caller stops early
+        yield from missing_results(batch, named)

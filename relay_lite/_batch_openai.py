@@ -19,7 +19,10 @@ Wire facts (openai-python ``resources/batches.py``, ``resources/files.py``, ``ty
   "batch_cancelled"), "message"}.
 
 A cancelled batch lists only the items that ran; the rest are found by reading the input
-file again, and reported as ``BatchCanceledError``.
+file again, and reported as ``BatchCanceledError``. A completed or expired batch should
+list every item in one of its two files; when the files name fewer items than
+``request_counts.total`` (or the total is not given), the input file is read too, and each
+item found in neither file is reported as a ``BatchError``.
 """
 
 from __future__ import annotations
@@ -35,6 +38,9 @@ from ._batch import (
     BatchError,
     BatchExpiredError,
     BatchResult,
+    line_custom_id,
+    missing_results,
+    nameless_line,
     read_item,
     unreadable,
 )
@@ -45,7 +51,14 @@ from ._transport import encode_json_body
 if TYPE_CHECKING:
     from .protocols._adapter import Adapter
 
-__all__ = ["OpenAIBatchAPI", "jsonl_line", "read_batch", "read_result_line"]
+__all__ = [
+    "OpenAIBatchAPI",
+    "jsonl_line",
+    "read_batch",
+    "read_page",
+    "read_result_line",
+    "read_uploaded_file_id",
+]
 
 #: The endpoint every line of a chat batch calls (the Batch API wants the /v1 form).
 CHAT_ENDPOINT = "/v1/chat/completions"
@@ -114,11 +127,23 @@ def read_batch(payload: Any) -> Batch:
     )
 
 
-def _custom_id(line: Any) -> str:
-    custom_id = line.get("custom_id") if isinstance(line, Mapping) else None
-    if not isinstance(custom_id, str):
-        raise unreadable("batch result line has no custom_id", line)
-    return custom_id
+def read_page(page: Any) -> tuple[list[Batch], Optional[str]]:
+    """A ``GET /batches`` page: its batches and the cursor of the next page (None: last)."""
+    data = page.get("data") if isinstance(page, Mapping) else None
+    if not isinstance(data, list):
+        raise unreadable("batch list has no data array", page)
+    batches = [read_batch(entry) for entry in data]
+    more = page.get("has_more") is True and bool(batches)
+    last = page.get("last_id") if isinstance(page.get("last_id"), str) else None
+    return batches, ((last or batches[-1].id) if more else None)
+
+
+def read_uploaded_file_id(uploaded: Any) -> str:
+    """The id of the file object ``POST /files`` answers with."""
+    file_id = uploaded.get("id") if isinstance(uploaded, Mapping) else None
+    if not isinstance(file_id, str) or not file_id:
+        raise unreadable("the uploaded file object has no id", uploaded)
+    return file_id
 
 
 def read_result_line(adapter: Adapter, line: Any, batch_id: Optional[str] = None) -> BatchResult:
@@ -126,10 +151,13 @@ def read_result_line(adapter: Adapter, line: Any, batch_id: Optional[str] = None
 
     A 2xx response is parsed by ``adapter.parse_chat``; another status becomes the
     ``APIError`` its body maps to; ``batch_expired``/``batch_cancelled`` become
-    ``BatchExpiredError``/``BatchCanceledError``. A line without a ``custom_id`` raises
-    ``ResponseError`` (no item to give it to); any other odd shape is the item's error.
+    ``BatchExpiredError``/``BatchCanceledError``. A line without a ``custom_id`` gives a
+    result with ``custom_id`` None and a ``ResponseError`` quoting the line; any other odd
+    shape is the item's error.
     """
-    custom_id = _custom_id(line)
+    custom_id = line_custom_id(line)
+    if custom_id is None:
+        return nameless_line(line)
     response = line.get("response")
     error = line.get("error")
     if isinstance(response, Mapping):
@@ -165,12 +193,17 @@ class OpenAIBatchAPI(BatchAPI):
     display_name = "OpenAI Batch API"
 
     def create(self, items: Sequence[tuple[str, Any]], metadata: Optional[Mapping[str, str]]) -> Batch:
-        data = b"".join(jsonl_line(custom_id, body) for custom_id, body in items)
-        content_type, body = encode_multipart({"purpose": "batch"}, [FilePart("file", UPLOAD_FILENAME, data)])
-        uploaded = self.call_json("POST", "/files", data=body, headers={"Content-Type": content_type})
-        file_id = uploaded.get("id") if isinstance(uploaded, Mapping) else None
-        if not isinstance(file_id, str) or not file_id:
-            raise unreadable("the uploaded file object has no id", uploaded)
+        # The lines go into the body as pieces, joined once: the JSONL is never a value of
+        # its own beside the body.
+        lines = [jsonl_line(custom_id, body) for custom_id, body in items]
+        content_type, body = encode_multipart(
+            {"purpose": "batch"}, [FilePart("file", UPLOAD_FILENAME, lines)]
+        )
+        del lines
+        file_id = self.call_json(
+            "POST", "/files", read=read_uploaded_file_id, data=body, headers={"Content-Type": content_type}
+        )
+        del body
         create: dict[str, Any] = {
             "input_file_id": file_id,
             "endpoint": CHAT_ENDPOINT,
@@ -180,26 +213,25 @@ class OpenAIBatchAPI(BatchAPI):
             if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
                 raise ConfigError("batch metadata maps strings to strings")
             create["metadata"] = dict(metadata)
-        return read_batch(self.call_json("POST", "/batches", json=create))
+        batch: Batch = self.call_json("POST", "/batches", read=read_batch, json=create)
+        return batch
 
     def retrieve(self, batch_id: str) -> Batch:
-        return read_batch(self.call_json("GET", f"/batches/{quote(batch_id, safe='')}"))
+        batch: Batch = self.call_json("GET", f"/batches/{quote(batch_id, safe='')}", read=read_batch)
+        return batch
 
     def cancel(self, batch_id: str) -> Batch:
-        return read_batch(self.call_json("POST", f"/batches/{quote(batch_id, safe='')}/cancel"))
+        batch: Batch = self.call_json("POST", f"/batches/{quote(batch_id, safe='')}/cancel", read=read_batch)
+        return batch
 
     def list_page(self, after: Optional[str], limit: int) -> tuple[list[Batch], Optional[str]]:
         query = {"limit": str(limit)}
         if after is not None:
             query["after"] = after
-        page = self.call_json("GET", f"/batches?{urlencode(query)}")
-        data = page.get("data") if isinstance(page, Mapping) else None
-        if not isinstance(data, list):
-            raise unreadable("batch list has no data array", page)
-        batches = [read_batch(entry) for entry in data]
-        more = page.get("has_more") is True and bool(batches)
-        last = page.get("last_id") if isinstance(page.get("last_id"), str) else None
-        return batches, ((last or batches[-1].id) if more else None)
+        page: tuple[list[Batch], Optional[str]] = self.call_json(
+            "GET", f"/batches?{urlencode(query)}", read=read_page
+        )
+        return page
 
     def _file_lines(self, file_id: str) -> Iterator[Any]:
         return self.stream_lines(f"/files/{quote(file_id, safe='')}/content", accept="application/binary")
@@ -211,21 +243,34 @@ class OpenAIBatchAPI(BatchAPI):
         return self._results(batch)
 
     def _results(self, batch: Batch) -> Iterator[BatchResult]:
-        # Only a cancelled batch needs the ids seen: the input file names the rest.
-        seen: Optional[set[str]] = set() if batch.status == "cancelled" else None
+        # The ids seen, to find the items in neither file (one short string per item).
+        seen: set[str] = set()
         for file_id in (batch.output_file_id, batch.error_file_id):
             if not file_id:
                 continue
             for line in self._file_lines(file_id):
                 result = read_result_line(self.adapter, line, batch.id)
-                if seen is not None:
+                if result.custom_id is not None:
                     seen.add(result.custom_id)
                 yield result
-        if seen is None or not batch.input_file_id:
+        cancelled = batch.status == "cancelled"
+        total = batch.counts.total
+        if not cancelled and total and len(seen) >= total:
+            return  # every item counted is accounted for: no need to read the input again
+        if not batch.input_file_id:
+            yield from missing_results(batch, len(seen))
             return
         for line in self._file_lines(batch.input_file_id):
-            custom_id = _custom_id(line)
-            if custom_id not in seen:
+            custom_id = line_custom_id(line)
+            if custom_id is None:
+                raise unreadable(f"a line of input file {batch.input_file_id} has no custom_id", line)
+            if custom_id in seen:
+                continue
+            error: RelayError
+            if cancelled:
                 message = f"batch {batch.id} was cancelled before this request ran"
-                error: RelayError = BatchCanceledError(message, batch_id=batch.id, custom_id=custom_id)
-                yield BatchResult(custom_id, error=error)
+                error = BatchCanceledError(message, batch_id=batch.id, custom_id=custom_id)
+            else:
+                message = f"batch {batch.id} is {batch.status} but gave this request no result in any file"
+                error = BatchError(message, batch_id=batch.id, custom_id=custom_id)
+            yield BatchResult(custom_id, error=error)

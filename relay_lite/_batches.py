@@ -6,17 +6,18 @@ in ``_batch_openai`` and ``_batch_anthropic``, loaded on first use.
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from ._batch import Batch, BatchAPI, BatchNotEndedError, BatchResult, batch_id_of
-from ._errors import ConfigError, DeadlineExceeded, scrub
+from ._errors import ConfigError, DeadlineExceeded, RelayError, ResponseError, scrub
 
 if TYPE_CHECKING:
     from ._chat import ChatRequest
     from ._client import Client
 
-__all__ = ["BATCH_APIS", "Batches", "batches_for"]
+__all__ = ["BATCH_APIS", "Batches", "batches_for", "cached_batches"]
 
 #: First pause between two polls of ``Batches.wait``, in seconds.
 DEFAULT_POLL_SECONDS = 5.0
@@ -44,6 +45,29 @@ BATCH_APIS: dict[str, Callable[[Client], BatchAPI]] = {
     "openai": _openai,
     "anthropic": _anthropic,
 }
+
+
+_cache_lock = threading.Lock()
+# Where a client keeps its Batches (in the client itself: a registry holding Batches,
+# which hold their client, would keep every client alive).
+_CACHE_ATTRIBUTE = "_cached_batches"
+
+
+def cached_batches(client: Client) -> Batches:
+    """``client.batches``: the client's one ``Batches``, made on first use (thread-safe).
+
+    A copy of a client (``with_options``) carries its original's in its ``__dict__``;
+    it gets its own, bound to itself.
+    """
+    made = vars(client).get(_CACHE_ATTRIBUTE)
+    if isinstance(made, Batches) and made.client is client:
+        return made
+    with _cache_lock:
+        made = vars(client).get(_CACHE_ATTRIBUTE)
+        if not isinstance(made, Batches) or made.client is not client:
+            made = batches_for(client)
+            vars(client)[_CACHE_ATTRIBUTE] = made
+        return made
 
 
 def batches_for(client: Client) -> Batches:
@@ -186,15 +210,24 @@ class Batches:
         return self._scrubbed(self.api.results(current))
 
     def _scrubbed(self, results: Iterator[BatchResult]) -> Iterator[BatchResult]:
-        """``results``, each item's error cleaned of the credentials a line might echo."""
+        """``results``, each item's error (and an error ending them) cleaned of the
+        credentials a line might echo."""
         secrets: Optional[tuple[str, ...]] = None
+
+        def cleaned(error: RelayError) -> RelayError:
+            nonlocal secrets
+            if secrets is None:  # worked out once, and only when something failed
+                secrets = self.client.session.secrets_for(self.api.request("GET", "/"))
+            return scrub(error, secrets)
+
         try:
-            for result in results:
-                if result.error is not None:
-                    if secrets is None:  # worked out once, and only when an item failed
-                        secrets = self.client.session.secrets_for(self.api.request("GET", "/"))
-                    scrub(result.error, secrets)
-                yield result
+            try:
+                for result in results:
+                    if result.error is not None:
+                        cleaned(result.error)
+                    yield result
+            except RelayError as exc:
+                raise cleaned(exc) from None
         finally:
             close = getattr(results, "close", None)
             if close is not None:
@@ -212,8 +245,16 @@ class Batches:
 
     def _pages(self, page_size: int) -> Iterator[Batch]:
         after: Optional[str] = None
+        seen: set[str] = set()
+        listed = 0
         while True:
             page, after = self.api.list_page(after, page_size)
+            listed += len(page)
             yield from page
             if after is None:
                 return
+            if after in seen:  # a server repeating a cursor would otherwise page forever
+                raise ResponseError(
+                    f"the batch list pages back to cursor {after!r}; stopped after {listed} batches"
+                )
+            seen.add(after)

@@ -616,10 +616,11 @@ class Client:
     def batches(self) -> Batches:
         """The provider's batch API (OpenAI Batch API, Anthropic Message Batches): submit
         ``ChatRequest``s, ``wait``, read ``results`` by custom id, ``cancel``, ``list``.
-        A batch id alone picks a batch up again, from any process."""
-        from ._batches import batches_for
+        A batch id alone picks a batch up again, from any process. Made on first use and
+        kept, so settings on it (``client.batches.sleep``) last."""
+        from ._batches import cached_batches
 
-        return batches_for(self)
+        return cached_batches(self)
 
     # -- lifecycle --------------------------------------------------------------------------
 

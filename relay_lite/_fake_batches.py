@@ -11,8 +11,12 @@ request of the submit takes it (OpenAI: the file upload, which hands it on to th
 made from that file; Anthropic: the create). Without one, a batch ends at its first
 retrieval and every item succeeds with an echo.
 
-State is kept per server address (the ``Host`` header), so two servers never list each
-other's batches; a server's batches live as long as the process.
+State (files and batches) belongs to the ``FakeServer`` or ``MockTransport`` answering
+the request, so two servers never see each other's batches, even one started later on a
+port another used, and a server's batches go when the server object does. A route
+handler is given only the request, so the answering object is found as the ``self`` of
+``_Script._render`` up the call stack; a handler called any other way (a test calling it
+directly) falls back to state per ``Host`` header.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, Callable, Iterator, Optional
 
 from ._fake_chat import RENDERERS, ChatScript, echo_script
@@ -69,11 +76,19 @@ class _File:
     data: bytes = b""
 
 
+class _State:
+    """One fake server's files and batches (read and written under ``_lock``)."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, _File] = {}
+        self.batches: dict[str, _Batch] = {}
+
+
 @dataclass
 class _Batch:
     id: str
     protocol: str
-    host: str
+    state: _State
     items: list[tuple[str, Any]]
     script: BatchScript
     order: int
@@ -116,8 +131,31 @@ class _Batch:
 
 _lock = threading.Lock()
 _numbers = itertools.count(1)
-_files: dict[str, _File] = {}
-_batches: dict[str, _Batch] = {}
+# State by answering server object (gone with it), and by Host for handlers called directly.
+_states: weakref.WeakKeyDictionary[Any, _State] = weakref.WeakKeyDictionary()
+_host_states: dict[str, _State] = {}
+
+
+def _answering_script() -> Optional[Any]:
+    """The ``FakeServer``/``MockTransport`` whose ``_render`` called this route, if any."""
+    # Matched by module and name, not by importing testing (which imports the routes).
+    frame: Optional[FrameType] = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "_render" and frame.f_globals.get("__name__") == "relay_lite.testing":
+            return frame.f_locals.get("self")
+        frame = frame.f_back
+    return None
+
+
+def _state(request: RecordedRequest) -> _State:
+    owner = _answering_script()
+    with _lock:
+        if owner is None:
+            return _host_states.setdefault(_host(request), _State())
+        state = _states.get(owner)
+        if state is None:
+            state = _states[owner] = _State()
+        return state
 
 
 def _next_number() -> int:
@@ -218,8 +256,9 @@ def _upload_file(item: Any, request: RecordedRequest) -> Reply:
     file = _File(
         f"file-fake{_next_number()}", filename or "", purpose, len(data), lambda: iter([data]), script, data
     )
+    state = _state(request)
     with _lock:
-        _files[file.id] = file
+        state.files[file.id] = file
     return Reply.json(_file_object(file, request))
 
 
@@ -237,8 +276,9 @@ def _file_object(file: _File, request: RecordedRequest) -> dict[str, Any]:
 
 def _file_content(item: Any, request: RecordedRequest) -> Reply:
     file_id = request.path.split("?", 1)[0].rstrip("/").split("/")[-2]
+    state = _state(request)
     with _lock:
-        file = _files.get(file_id)
+        file = state.files.get(file_id)
     if file is None:
         return _openai_error(404, f"No such File object: {file_id}")
     return Reply(headers={"Content-Type": "application/octet-stream"}, chunks=_chunked(file.produce()))
@@ -286,18 +326,19 @@ def _create_openai_batch(item: Any, request: RecordedRequest) -> Reply:
             return _openai_error(400, f"Missing required parameter: '{name}'.")
     if body["endpoint"] != OPENAI_ENDPOINT or body["completion_window"] != "24h":
         return _openai_error(400, "this fake serves endpoint /v1/chat/completions in a 24h window")
+    state = _state(request)
     with _lock:
-        file = _files.get(file_id)
+        file = state.files.get(file_id)
     if file is None:
         return _openai_error(404, f"No such File object: {file_id}")
     items, problems = _check_openai_lines(file.data)
     script = _script_of(item) or file.script or BatchScript()
     batch = _Batch(
-        f"batch_fake{_next_number()}", "openai", _host(request), items, script, _next_number(),
+        f"batch_fake{_next_number()}", "openai", state, items, script, _next_number(),
         input_file_id=file_id, metadata=body.get("metadata"), problems=problems,
     )  # fmt: skip
     with _lock:
-        _batches[batch.id] = batch
+        state.batches[batch.id] = batch
     return Reply.json(_openai_batch(batch, request))
 
 
@@ -376,8 +417,8 @@ def _openai_batch(batch: _Batch, request: RecordedRequest) -> dict[str, Any]:
 def _result_file(batch: _Batch, kind: str, errors: bool) -> str:
     file_id = f"file-{batch.id}-{kind}"
     with _lock:
-        if file_id not in _files:
-            _files[file_id] = _File(
+        if file_id not in batch.state.files:
+            batch.state.files[file_id] = _File(
                 file_id, f"batch_{kind}.jsonl", f"batch_{kind}", 0, lambda: _openai_lines(batch, errors)
             )
     return file_id
@@ -385,8 +426,9 @@ def _result_file(batch: _Batch, kind: str, errors: bool) -> str:
 
 def _find(request: RecordedRequest, protocol: str, position: int) -> Optional[_Batch]:
     batch_id = request.path.split("?", 1)[0].rstrip("/").split("/")[position]
+    state = _state(request)
     with _lock:
-        batch = _batches.get(batch_id)
+        batch = state.batches.get(batch_id)
     return batch if batch is not None and batch.protocol == protocol else None
 
 
@@ -403,12 +445,20 @@ def _cancel_openai_batch(item: Any, request: RecordedRequest) -> Reply:
     batch = _find(request, "openai", -2)
     if batch is None:
         return _openai_error(404, "No batch found with that id.")
-    if batch.ended():
+    if not _cancel(batch):
         return _openai_error(
             409, f"Cannot cancel a batch with status {_openai_batch(batch, request)['status']}."
         )
-    batch.canceled_at, batch.polls_at_cancel = int(time.time()), batch.polls
     return Reply.json(_openai_batch(batch, request))
+
+
+def _cancel(batch: _Batch) -> bool:
+    """Mark ``batch`` canceled unless it ended (checked and set at once, under the lock)."""
+    with _lock:
+        if batch.ended():
+            return False
+        batch.canceled_at, batch.polls_at_cancel = int(time.time()), batch.polls
+        return True
 
 
 def _page(request: RecordedRequest, protocol: str, cursor_name: str) -> tuple[list[_Batch], bool]:
@@ -417,12 +467,9 @@ def _page(request: RecordedRequest, protocol: str, cursor_name: str) -> tuple[li
     query = parse_qs(request.path.partition("?")[2])
     limit = int(query.get("limit", ["20"])[0])
     after = query.get(cursor_name, [None])[0]
-    host = _host(request)
+    state = _state(request)
     with _lock:
-        mine = sorted(
-            (b for b in _batches.values() if b.protocol == protocol and b.host == host),
-            key=lambda b: -b.order,
-        )
+        mine = sorted((b for b in state.batches.values() if b.protocol == protocol), key=lambda b: -b.order)
     if after is not None:
         ids = [b.id for b in mine]
         mine = mine[ids.index(after) + 1 :] if after in ids else []
@@ -468,11 +515,10 @@ def _create_anthropic_batch(item: Any, request: RecordedRequest) -> Reply:
         neutral(params)  # a bad Messages body is refused (ValueError -> 400), as the API would
         seen.add(custom_id)
         items.append((custom_id, params))
-    batch = _Batch(
-        f"msgbatch_fake{_next_number()}", "anthropic", _host(request), items, script, _next_number()
-    )
+    state = _state(request)
+    batch = _Batch(f"msgbatch_fake{_next_number()}", "anthropic", state, items, script, _next_number())
     with _lock:
-        _batches[batch.id] = batch
+        state.batches[batch.id] = batch
     return Reply.json(_anthropic_batch(batch, request))
 
 
@@ -527,8 +573,7 @@ def _cancel_anthropic_batch(item: Any, request: RecordedRequest) -> Reply:
     batch = _find(request, "anthropic", -2)
     if batch is None:
         return _anthropic_error(404, "not_found_error", "Message batch not found")
-    if not batch.ended():
-        batch.canceled_at, batch.polls_at_cancel = int(time.time()), batch.polls
+    _cancel(batch)  # an ended batch stays as it is
     return Reply.json(_anthropic_batch(batch, request))
 
 

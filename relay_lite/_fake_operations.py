@@ -7,7 +7,8 @@ Registered through ``_fake_routes`` (imported on the first route lookup):
   ``fake_embedding(text, dimensions)``, ``dimensions`` defaulting to
   ``FAKE_EMBEDDING_DIMENSIONS``; every value is a multiple of 1/128, exact in float32,
   so the base64 and the float encodings decode to the same numbers. As OpenAI does, it
-  answers 400 for more than 2048 inputs or an empty string.
+  answers 400 for more than 2048 inputs, an empty string, or more than 300,000 tokens
+  summed over the inputs (its tokens are words).
 - ``anthropic``: ``GET /v1/models`` in cursor pages (``limit``, ``after_id``; ``has_more``,
   ``first_id``, ``last_id``) over ``FAKE_ANTHROPIC_MODELS``, and ``POST
   /v1/messages/count_tokens``, which refuses fields the real endpoint refuses and counts
@@ -37,6 +38,7 @@ __all__ = [
 
 FAKE_EMBEDDING_DIMENSIONS = 8
 _OPENAI_BATCH_LIMIT = 2048
+_OPENAI_REQUEST_TOKEN_LIMIT = 300_000
 
 #: What the fake's ``GET /models`` lists (OpenAI's shape).
 FAKE_OPENAI_MODELS: tuple[dict[str, Any], ...] = (
@@ -85,6 +87,18 @@ def _embeddings(item: Any, request: RecordedRequest) -> Reply:
         return _openai_error(f"'$.input' is invalid: at most {_OPENAI_BATCH_LIMIT} inputs", "input")
     if any(text == "" for text in inputs):
         return _openai_error("'$.input' is invalid: an input is an empty string", "input")
+    words = sum(len(text.split()) for text in inputs)
+    if words > _OPENAI_REQUEST_TOKEN_LIMIT:
+        # OpenAI's reply to such a request (quoted in many bug reports, e.g. spiceai#6142):
+        # type and code "max_tokens_per_request", param null.
+        message = f"Requested {words} tokens, max {_OPENAI_REQUEST_TOKEN_LIMIT} tokens per request"
+        error = {
+            "message": message,
+            "type": "max_tokens_per_request",
+            "param": None,
+            "code": "max_tokens_per_request",
+        }
+        return Reply.json({"error": error}, status=400)
     dimensions = body.get("dimensions", FAKE_EMBEDDING_DIMENSIONS)
     if not isinstance(dimensions, int) or dimensions < 1:
         return _openai_error("'dimensions' must be a positive integer", "dimensions")
@@ -94,7 +108,6 @@ def _embeddings(item: Any, request: RecordedRequest) -> Reply:
         vector = fake_embedding(text, dimensions)
         packed = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode("ascii")
         data.append({"object": "embedding", "index": index, "embedding": packed if as_base64 else vector})
-    words = sum(len(text.split()) for text in inputs)
     return Reply.json(
         {
             "object": "list",

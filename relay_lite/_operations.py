@@ -7,16 +7,19 @@ hooks, error mapping, key scrubbing), and the adapter parses the reply. A protoc
 without the operation raises ``ConfigError`` from its adapter before anything is sent.
 
 Theory of operation for ``embed``: the inputs are cut into batches of the adapter's
-``embedding_batch_limit`` (or ``batch_size``), one request per batch, in order; each
-reply's vectors come back in its inputs' order, so joining the batches keeps the input
-order. If a later batch fails, the error's ``.partial`` holds the ``Embeddings`` of the
-batches before it. Loaded on first use.
+``embedding_batch_limit`` (or ``batch_size``) inputs, and of at most its
+``embedding_request_byte_limit`` UTF-8 bytes summed over the inputs (OpenAI caps a
+request at 300,000 tokens, and a token is at least a byte; one longer input goes alone,
+for the server to judge), one request per batch, in order; each reply's vectors come
+back in its inputs' order, so joining the batches keeps the input order. If a later
+batch fails, the error's ``.partial`` holds the ``Embeddings`` of the batches before it.
+Loaded on first use.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from ._config import Timeouts
 from ._errors import APIError, ConfigError, RelayError, ResponseError
@@ -49,6 +52,29 @@ def _inputs(texts: Union[str, Iterable[str]]) -> list[str]:
         if not isinstance(text, str):
             raise ConfigError(f"embed() input {index} is {type(text).__name__}, not a string")
     return inputs
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def cut_batches(inputs: Sequence[str], size: int, byte_limit: Optional[int]) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each batch: at most ``size`` inputs and, unless ``byte_limit`` is
+    None, at most ``byte_limit`` UTF-8 bytes summed (an input longer than that goes alone)."""
+    start = 0
+    while start < len(inputs):
+        end = min(start + size, len(inputs))
+        if byte_limit is not None:
+            total = _utf8_size(inputs[start])
+            stop = start + 1
+            while stop < end:
+                total += _utf8_size(inputs[stop])
+                if total > byte_limit:
+                    break
+                stop += 1
+            end = stop
+        yield start, end
+        start = end
 
 
 def _params(
@@ -99,12 +125,13 @@ def embed(
         _whole("dimensions", dimensions)
     adapter = client.adapter
     size = adapter.embedding_batch_limit if batch_size is None else _whole("batch_size", batch_size)
+    byte_limit = adapter.embedding_request_byte_limit
     adapter.embeddings_call(model, (), dimensions=dimensions)  # no embeddings here: ConfigError, even for []
     params = _params(client, model, timeout, headers)
     hooks = client.session.hooks
     collected = _Collected()
-    for start in range(0, len(inputs), size):
-        batch = inputs[start : start + size]
+    for start, end in cut_batches(inputs, size, byte_limit):
+        batch = inputs[start:end]
         request = client.prepare_call(params, adapter.embeddings_call(model, batch, dimensions=dimensions))
         try:
             response = client.session.send(request)

@@ -270,9 +270,11 @@ def test_openai_line_without_status_or_error_is_that_items_response_error() -> N
     assert isinstance(read_openai_line(OPENAI.adapter, {"custom_id": "r"}).error, ResponseError)
 
 
-def test_openai_line_without_a_custom_id_raises_since_no_item_can_take_it() -> None:
-    with pytest.raises(ResponseError, match="batch result line has no custom_id"):
-        read_openai_line(OPENAI.adapter, {"response": None, "error": None})
+def test_openai_line_without_a_custom_id_is_an_error_result_without_an_id() -> None:
+    result = read_openai_line(OPENAI.adapter, {"custom_id": 5, "response": None, "error": None})
+    assert result.custom_id is None and result.response is None and type(result.error) is ResponseError
+    assert result.error.message == "batch result line has no custom_id"
+    assert result.error.body == '{"custom_id": 5, "response": null, "error": null}'
 
 
 # -- Anthropic batch objects and result lines ----------------------------------------------------------
@@ -375,6 +377,68 @@ def test_anthropic_unknown_result_type_is_that_items_response_error() -> None:
     )
 
 
-def test_anthropic_line_without_a_custom_id_raises() -> None:
-    with pytest.raises(ResponseError, match="no custom_id"):
-        read_anthropic_line(ANTHROPIC.adapter, {"result": {"type": "expired"}})
+def test_anthropic_line_without_a_custom_id_is_an_error_result_without_an_id() -> None:
+    result = read_anthropic_line(ANTHROPIC.adapter, {"result": {"type": "expired"}})
+    assert result.custom_id is None and type(result.error) is ResponseError
+    assert result.error.message == "batch result line has no custom_id"
+    assert result.error.body == '{"result": {"type": "expired"}}'
+
+
+# -- review fixes: multipart pieces and quoted boundaries ----------------------------------------------
+
+
+def test_multipart_file_given_as_pieces_is_the_same_body_as_its_joined_bytes() -> None:
+    pieces = [b'{"a":1}\n', b'{"b":2}\n', b""]
+    joined = encode_multipart(
+        {"purpose": "batch"}, [FilePart("file", "f.jsonl", b"".join(pieces))], boundary="q"
+    )
+    split = encode_multipart({"purpose": "batch"}, [FilePart("file", "f.jsonl", pieces)], boundary="q")
+    assert split == joined
+
+
+def test_multipart_finds_a_boundary_straddling_two_pieces() -> None:
+    with pytest.raises(ConfigError, match="boundary 'xyz' occurs inside the data"):
+        encode_multipart({}, [FilePart("file", "f", [b"...-", b"-xy", b"z..."])], boundary="xyz")
+
+
+def test_multipart_piece_that_is_not_bytes_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="file part 'file' holds str, not bytes"):
+        encode_multipart({}, [FilePart("file", "f", [b"ok", "text"])], boundary="b")  # type: ignore[list-item]
+
+
+def test_multipart_boundary_outside_the_token_characters_is_quoted() -> None:
+    # RFC 2045: a parameter value that is not a token must be a quoted string.
+    assert encode_multipart({}, [], boundary="a b")[0] == 'multipart/form-data; boundary="a b"'
+    assert encode_multipart({}, [], boundary="x:y=z?")[0] == 'multipart/form-data; boundary="x:y=z?"'
+    assert encode_multipart({}, [], boundary="A-z_0.9'+")[0] == "multipart/form-data; boundary=A-z_0.9'+"
+
+
+def test_multipart_with_a_quoted_boundary_reads_back_with_the_stdlib_parser() -> None:
+    import email.parser
+    import email.policy
+
+    content_type, body = encode_multipart(
+        {"purpose": "batch"}, [FilePart("file", "b.jsonl", [b'{"a":1}\n', b'{"b":2}\n'])], boundary="one two"
+    )
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode() + b"\r\n\r\n" + body
+    )
+    parts = [
+        (p.get_param("name", header="content-disposition"), p.get_payload(decode=True))
+        for p in message.iter_parts()
+    ]
+    assert parts == [("purpose", b"batch"), ("file", b'{"a":1}\n{"b":2}\n')]
+
+
+# -- review fixes: sans-I/O page readers --------------------------------------------------------------------
+
+
+def test_batch_list_pages_are_read_by_the_protocol_page_readers() -> None:
+    from relay_lite._batch_anthropic import read_page as read_anthropic_page
+    from relay_lite._batch_openai import read_page as read_openai_page
+
+    page = {"data": [{"id": "batch_1", "status": "completed"}], "has_more": True, "last_id": "batch_1"}
+    batches, cursor = read_openai_page(page)
+    assert ([b.id for b in batches], cursor) == (["batch_1"], "batch_1")
+    with pytest.raises(ResponseError, match="message batch list has no data array"):
+        read_anthropic_page({"data": None})

@@ -420,3 +420,247 @@ def test_batches_run_on_mock_transport_without_a_socket(protocol: str) -> None:
     results = by_id(client.batches.results(client.batches.wait(batch, poll=0.001)))
     assert results["a"].response.text == "Echo: hi"
     assert type(results["b"].error) is BatchExpiredError
+
+
+# -- review fixes: credentials in shape errors, lines without ids, missing items, cursors, state --------
+
+ECHO = f"Bearer {OPENAI_KEY}"
+
+
+def _assert_scrubbed(error: BaseException) -> None:
+    assert type(error) is relay_lite.ResponseError
+    text = repr(error) + str(error) + str(error.body)
+    assert OPENAI_KEY not in text and ANTHROPIC_KEY not in text
+    assert "[REDACTED]" in str(error.body)
+
+
+@pytest.mark.parametrize("call", ["get", "cancel", "list", "submit"])
+def test_openai_batch_shape_errors_echoing_the_key_are_scrubbed(call: str) -> None:
+    def handler(request: Any) -> Reply:
+        if request.path.endswith("/files"):  # the upload's file object, without its id
+            return Reply.json({"object": "file", "echo": ECHO})
+        return Reply.json({"id": "b", "status": 5, "echo": ECHO, "data": [{"id": "b", "echo": ECHO}]})
+
+    with FakeServer(handler=handler) as server:
+        client = openai_client(server)
+        calls = {
+            "get": lambda: client.batches.get("b"),
+            "cancel": lambda: client.batches.cancel("b"),
+            "list": lambda: list(client.batches.list()),
+            "submit": lambda: client.batches.submit([client.chat().user("x")]),
+        }
+        with pytest.raises(relay_lite.ResponseError) as info:
+            calls[call]()
+    _assert_scrubbed(info.value)
+
+
+@pytest.mark.parametrize("call", ["get", "cancel", "list", "submit"])
+def test_anthropic_batch_shape_errors_echoing_the_key_are_scrubbed(call: str) -> None:
+    bad = {"id": "b", "processing_status": None, "echo": ANTHROPIC_KEY}
+    with FakeServer(handler=lambda request: Reply.json({**bad, "data": [bad]})) as server:
+        client = anthropic_client(server)
+        calls = {
+            "get": lambda: client.batches.get("b"),
+            "cancel": lambda: client.batches.cancel("b"),
+            "list": lambda: list(client.batches.list()),
+            "submit": lambda: client.batches.submit([client.chat().user("x")]),
+        }
+        with pytest.raises(relay_lite.ResponseError) as info:
+            calls[call]()
+    _assert_scrubbed(info.value)
+
+
+def _ok_line(custom_id: str, text: str) -> bytes:
+    # One output-file line as OpenAI sends it (Batch API guide: id, custom_id, response, error).
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "model": "gpt-4o-mini",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+    }
+    line = {
+        "id": "batch_req_1",
+        "custom_id": custom_id,
+        "response": {"status_code": 200, "request_id": "req_1", "body": body},
+        "error": None,
+    }
+    return json.dumps(line).encode()
+
+
+def _openai_files(batch: dict[str, Any], files: dict[str, bytes]) -> Any:
+    def handler(request: Any) -> Reply:
+        for file_id, data in files.items():
+            if request.path == f"/v1/files/{file_id}/content":
+                return Reply(headers={"Content-Type": "application/octet-stream"}, body=data)
+        return Reply.json(batch)
+
+    return handler
+
+
+def test_openai_line_without_custom_id_is_an_error_result_and_the_results_go_on() -> None:
+    output = (
+        _ok_line("a", "one")
+        + b"\n"
+        + json.dumps({"custom_id": 5, "echo": ECHO}).encode()
+        + b"\n"
+        + _ok_line("c", "three")
+    )
+    batch = {
+        "id": "b",
+        "status": "completed",
+        "output_file_id": "out",
+        "request_counts": {"total": 2, "completed": 2, "failed": 0},
+    }
+    with FakeServer(handler=_openai_files(batch, {"out": output})) as server:
+        results = list(openai_client(server).batches.results("b"))
+    assert [r.custom_id for r in results] == ["a", None, "c"]
+    assert (results[0].response.text, results[2].response.text) == ("one", "three")
+    assert results[1].error.message == "batch result line has no custom_id"
+    _assert_scrubbed(results[1].error)
+
+
+def test_anthropic_line_without_custom_id_is_an_error_result_and_the_results_go_on() -> None:
+    lines = (
+        b'{"custom_id":"a","result":{"type":"expired"}}\n'
+        + json.dumps({"custom_id": None, "echo": ANTHROPIC_KEY}).encode()
+        + b'\n{"custom_id":"c","result":{"type":"canceled"}}'
+    )
+
+    def handler(request: Any) -> Reply:
+        if request.path.endswith("/results"):
+            return Reply(headers={"Content-Type": "application/binary"}, body=lines)
+        return Reply.json(
+            {"id": "b", "processing_status": "ended", "request_counts": {"expired": 1, "canceled": 1}}
+        )
+
+    with FakeServer(handler=handler) as server:
+        results = list(anthropic_client(server).batches.results("b"))
+    assert [r.custom_id for r in results] == ["a", None, "c"]
+    assert [type(r.error) for r in results] == [
+        BatchExpiredError,
+        relay_lite.ResponseError,
+        BatchCanceledError,
+    ]
+    _assert_scrubbed(results[1].error)
+
+
+def test_an_error_raised_while_reading_results_is_scrubbed() -> None:
+    # A cancelled batch's input file is read to name the items never run; a line there
+    # without a custom id ends the results, and the error must not carry the key.
+    batch = {"id": "b", "status": "cancelled", "input_file_id": "in", "request_counts": {"total": 1}}
+    with FakeServer(handler=_openai_files(batch, {"in": json.dumps({"echo": ECHO}).encode()})) as server:
+        with pytest.raises(relay_lite.ResponseError) as info:
+            list(openai_client(server).batches.results("b"))
+    assert info.value.message == "a line of input file in has no custom_id"
+    _assert_scrubbed(info.value)
+
+
+def test_openai_items_in_neither_file_are_batch_errors_by_custom_id() -> None:
+    inputs = b"".join(
+        json.dumps({"custom_id": name, "method": "POST", "url": "/v1/chat/completions", "body": {}}).encode()
+        + b"\n"
+        for name in ("a", "b", "c")
+    )
+    batch = {
+        "id": "batch_9",
+        "status": "completed",
+        "input_file_id": "in",
+        "output_file_id": "out",
+        "request_counts": {"total": 3, "completed": 1, "failed": 0},
+    }
+    with FakeServer(handler=_openai_files(batch, {"in": inputs, "out": _ok_line("b", "two")})) as server:
+        results = list(openai_client(server).batches.results("b"))
+    assert [r.custom_id for r in results] == ["b", "a", "c"]
+    for result in results[1:]:
+        assert type(result.error) is BatchError
+        assert (result.error.batch_id, result.error.custom_id) == ("batch_9", result.custom_id)
+        assert (
+            result.error.message == "batch batch_9 is completed but gave this request no result in any file"
+        )
+
+
+def test_openai_input_file_is_not_read_when_the_files_hold_every_counted_item(
+    openai_server: FakeServer,
+) -> None:
+    client = openai_client(openai_server)
+    openai_server.add(BatchScript(expired=["late"]))
+    batch = client.batches.submit([client.chat().user("a"), client.chat().user("b")], ids=["ok", "late"])
+    ended = client.batches.wait(batch, poll=0.001)
+    assert sorted(by_id(client.batches.results(ended))) == ["late", "ok"]
+    contents = [r.path for r in openai_server.requests if r.path.endswith("/content")]
+    assert contents == [
+        f"/v1/files/{ended.output_file_id}/content",
+        f"/v1/files/{ended.error_file_id}/content",
+    ]
+
+
+def test_anthropic_results_short_of_the_counts_end_with_one_batch_error() -> None:
+    def handler(request: Any) -> Reply:
+        if request.path.endswith("/results"):
+            return Reply(
+                headers={"Content-Type": "application/binary"},
+                body=b'{"custom_id":"a","result":{"type":"expired"}}\n',
+            )
+        return Reply.json(
+            {
+                "id": "msgbatch_1",
+                "processing_status": "ended",
+                "request_counts": {"succeeded": 2, "expired": 1},
+            }
+        )
+
+    with FakeServer(handler=handler) as server:
+        results = list(anthropic_client(server).batches.results("msgbatch_1"))
+    assert [r.custom_id for r in results] == ["a", None]
+    assert type(results[1].error) is BatchError and results[1].error.batch_id == "msgbatch_1"
+    assert (
+        results[1].error.message
+        == "batch msgbatch_1 counts 3 requests but its results name 1; 2 are in no results file"
+    )
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def test_list_raises_response_error_when_the_server_repeats_its_cursor(protocol: str) -> None:
+    entry = {"id": "batch_1", "status": "completed", "processing_status": "ended"}
+    page = {"data": [entry], "has_more": True, "last_id": "batch_1"}
+    with FakeServer(handler=lambda request: Reply.json(page)) as server:
+        client = openai_client(server) if protocol == "openai" else anthropic_client(server)
+        listed = client.batches.list()
+        assert next(listed).id == "batch_1"
+        assert next(listed).id == "batch_1"  # the second page, after the cursor batch_1
+        with pytest.raises(relay_lite.ResponseError) as info:
+            next(listed)
+        assert len(server.requests) == 2
+    assert info.value.message == "the batch list pages back to cursor 'batch_1'; stopped after 2 batches"
+
+
+@pytest.mark.parametrize("protocol", ["openai", "anthropic"])
+def test_fake_batch_state_belongs_to_its_server_not_its_host_name(protocol: str) -> None:
+    # Two fakes answering the same Host (as a new server on a reused port would) share nothing.
+    from relay_lite.testing import MockTransport
+
+    def client_on(transport: MockTransport) -> Client:
+        if protocol == "openai":
+            return Client.compatible("http://mock/v1", model="m", transport=transport)
+        return Client.anthropic(api_key="k", base_url="http://mock", model="m", transport=transport)
+
+    first, second = MockTransport(protocol=protocol), MockTransport(protocol=protocol)
+    batch = client_on(first).batches.submit([client_on(first).chat().user("hi")])
+    assert [b.id for b in client_on(first).batches.list()] == [batch.id]
+    assert list(client_on(second).batches.list()) == []
+    with pytest.raises(relay_lite.NotFoundError):
+        client_on(second).batches.get(batch.id)
+
+
+def test_client_batches_is_made_once_so_its_settings_last(openai_server: FakeServer) -> None:
+    client = openai_client(openai_server)
+    pauses: list[float] = []
+    client.batches.sleep = pauses.append
+    assert client.batches is client.batches
+    openai_server.add(BatchScript(polls=1))
+    client.batches.wait(client.batches.submit([client.chat().user("x")]), poll=0.25)
+    assert pauses == [0.25]
+    quick = client.with_options(max_retries=0)
+    assert quick.batches is not client.batches and quick.batches.client is quick
+    assert quick.batches is quick.batches

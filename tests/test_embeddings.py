@@ -559,3 +559,67 @@ def test_azure_maps_an_error_object_in_a_200_embeddings_body_with_its_own_codes(
     sent = transport.requests[0]
     assert sent.path == "/openai/deployments/text-embedding-3-small/embeddings?api-version=2024-10-21"
     assert sent.headers["api-key"] == "k"
+
+
+# -- review fixes: the 300,000-token request cap, empty vectors, loose usage counts ------------------
+
+
+def test_cut_batches_closes_a_batch_before_its_utf8_bytes_pass_the_cap():
+    from relay_lite._operations import cut_batches
+
+    inputs = ["aaaa", "bbbb", "cc", "d" * 11, "e", "éé", "ff"]  # "éé" is 4 UTF-8 bytes
+    assert list(cut_batches(inputs, 2048, 10)) == [(0, 3), (3, 4), (4, 7)]
+    assert list(cut_batches(inputs, 2, 10)) == [(0, 2), (2, 3), (3, 4), (4, 6), (6, 7)]
+    assert list(cut_batches(inputs, 3, None)) == [(0, 3), (3, 6), (6, 7)]
+    assert list(cut_batches([], 3, 10)) == []
+
+
+def test_embed_keeps_each_request_under_openais_300000_token_cap():
+    # ~1,080 bytes (~200 words) each: 2048 of them are ~410,000 of the fake's tokens, which
+    # it refuses with OpenAI's max_tokens_per_request error, as OpenAI does.
+    texts = [f"lorem ipsum dolor sit amet {i} " * 40 for i in range(2048)]
+    with FakeServer.openai() as server:
+        client = Client.compatible(server.url, model="text-embedding-3-small", retry=NO_RETRY)
+        result = client.embed(texts, dimensions=2)
+        batches = [r.json()["input"] for r in server.requests]
+        sizes = [sum(len(t.encode()) for t in batch) for batch in batches]
+        with pytest.raises(relay_lite.BadRequestError) as info:
+            client.adapter.embedding_request_byte_limit = None  # count-only batching: one request
+            client.embed(texts, dimensions=2)
+    assert info.value.code == "max_tokens_per_request"
+    assert info.value.message.endswith("tokens, max 300000 tokens per request")
+    assert len(result) == 2048 and result.vectors[2047] == fake_embedding(texts[2047], 2)
+    assert result.requests == len(batches) == 9 and max(sizes) <= 300_000
+    assert [text for batch in batches for text in batch] == texts
+    # Each batch was closed only because the next input would have passed the cap.
+    assert all(size + len(batches[n + 1][0]) > 300_000 for n, size in enumerate(sizes[:-1]))
+
+
+def test_an_input_longer_than_the_byte_cap_goes_alone():
+    replies = [json_reply(openai_body((0, b64_float32(float(n))), tokens=1)) for n in range(3)]
+    client, transport = mock_client(*replies)
+    client.adapter.embedding_request_byte_limit = 5
+    result = client.embed(["ab", "abcdefgh", "cd"], dimensions=1)
+    assert [r.json()["input"] for r in transport.requests] == [["ab"], ["abcdefgh"], ["cd"]]
+    assert result.vectors == ([0.0], [1.0], [2.0])
+
+
+@pytest.mark.parametrize("embedding", [[], ""])
+def test_an_empty_vector_is_a_response_error_naming_its_path(embedding):
+    payload = {"object": "list", "data": [{"object": "embedding", "index": 0, "embedding": embedding}]}
+    with pytest.raises(ResponseError) as info:
+        parse_embeddings(payload, 1)
+    assert info.value.message == "data[0].embedding is empty"
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        ({"prompt_tokens": "5", "total_tokens": -1}, Usage()),
+        ({"prompt_tokens": True, "total_tokens": 2.5}, Usage()),
+        ({"prompt_tokens": 5.0, "total_tokens": 0}, Usage(input_tokens=5, total_tokens=0)),
+    ],
+)
+def test_usage_counts_that_are_not_whole_numbers_from_zero_are_unknown(usage, expected):
+    payload = {"object": "list", "data": [{"index": 0, "embedding": [0.5]}], "usage": usage}
+    assert parse_embeddings(payload, 1).usage == expected

@@ -229,6 +229,10 @@ class Adapter:
 
     #: The most inputs one embeddings request may carry (what ``Client.embed`` batches to).
     embedding_batch_limit: ClassVar[int] = 2048
+    #: The most UTF-8 bytes of input one embeddings request may carry (None: no cap).
+    #: OpenAI refuses a request over 300,000 tokens summed over its inputs; a token is at
+    #: least one byte, so a batch cut at 300,000 bytes stays under it on any tokenizer.
+    embedding_request_byte_limit: ClassVar[Optional[int]] = 300_000
 
     def unsupported(self, operation: str, hint: str = "") -> ConfigError:
         """The error for an ``operation`` this protocol does not offer."""

@@ -10,8 +10,9 @@ quarter of the bytes of the decimal list. Servers that ignore ``encoding_format`
 (Ollama, llama.cpp) send the list of numbers anyway, so both shapes are read.
 
 Rules: vectors come back in input order (sorted by ``index``; the position stands in for
-a missing index); the reply must hold exactly one vector per input, each index once, all
-of one length (the ``dimensions`` asked for, if any). Anything else raises
+a missing index); the reply must hold exactly one vector per input, each index once, none
+empty, all of one length (the ``dimensions`` asked for, if any). A usage count that is not
+a whole number is read as unknown, as chat's are, and so is a negative one. Anything else raises
 ``ResponseError`` naming the field by its JSON path, as ``_fields`` does for chat.
 """
 
@@ -95,10 +96,14 @@ def _number_list(value: list[Any], where: str) -> list[float]:
 
 def _vector(value: Any, where: str) -> list[float]:
     if type(value) is str:
-        return decode_float32(value, where)
-    if type(value) is list:
-        return _number_list(value, where)
-    raise wrong_type(where, value, "a base64 string or an array of numbers")
+        vector = decode_float32(value, where)
+    elif type(value) is list:
+        vector = _number_list(value, where)
+    else:
+        raise wrong_type(where, value, "a base64 string or an array of numbers")
+    if not vector:  # no model embeds into zero dimensions: the server lost the vector
+        raise StreamError(f"{where} is empty")
+    return vector
 
 
 def _ordered_vectors(data: list[Any], expected: int) -> list[list[float]]:
@@ -129,15 +134,24 @@ def _check_lengths(vectors: list[list[float]], dimensions: Optional[int]) -> Non
             raise StreamError(f"the embedding of input {index} has {len(vector)} values, but {asked}")
 
 
+def _token_count(value: Any) -> Optional[int]:
+    # As for chat (``_fields.count``): a count of the wrong type is unknown; so is a
+    # negative one, which no server means.
+    tokens = count(value)
+    return tokens if tokens is None or tokens >= 0 else None
+
+
 def parse_usage(value: Any) -> Usage:
-    """Embeddings usage: ``prompt_tokens`` (the input) and ``total_tokens``."""
+    """Embeddings usage: ``prompt_tokens`` (the input) and ``total_tokens``; a count that
+    is not a whole number (as for chat) or is negative is read as unknown (None)."""
     usage: Optional[Mapping[str, Any]] = value if isinstance(value, Mapping) else None
     if usage is None:
         if value is not None:
             raise wrong_type("usage", value, "an object")
         return Usage()
     return Usage(
-        input_tokens=count(usage.get("prompt_tokens")), total_tokens=count(usage.get("total_tokens"))
+        input_tokens=_token_count(usage.get("prompt_tokens")),
+        total_tokens=_token_count(usage.get("total_tokens")),
     )
 
 
