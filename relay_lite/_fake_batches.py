@@ -13,10 +13,9 @@ retrieval and every item succeeds with an echo.
 
 State (files and batches) belongs to the ``FakeServer`` or ``MockTransport`` answering
 the request, so two servers never see each other's batches, even one started later on a
-port another used, and a server's batches go when the server object does. A route
-handler is given only the request, so the answering object is found as the ``self`` of
-``_Script._render`` up the call stack; a handler called any other way (a test calling it
-directly) falls back to state per ``Host`` header.
+port another used, and a server's batches go when the server object does. The
+answering object comes from ``_fake_routes.answering_script()``; a handler called any
+other way (a test calling it directly) falls back to state per ``Host`` header.
 """
 
 from __future__ import annotations
@@ -24,16 +23,14 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import sys
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any, Callable, Iterator, Optional
 
 from ._fake_chat import RENDERERS, ChatScript, echo_script
-from ._fake_routes import register_route
+from ._fake_routes import answering_script, register_route
 from ._fake_wire import RecordedRequest, Reply
 
 __all__ = ["BatchScript"]
@@ -136,19 +133,8 @@ _states: weakref.WeakKeyDictionary[Any, _State] = weakref.WeakKeyDictionary()
 _host_states: dict[str, _State] = {}
 
 
-def _answering_script() -> Optional[Any]:
-    """The ``FakeServer``/``MockTransport`` whose ``_render`` called this route, if any."""
-    # Matched by module and name, not by importing testing (which imports the routes).
-    frame: Optional[FrameType] = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "_render" and frame.f_globals.get("__name__") == "relay_lite.testing":
-            return frame.f_locals.get("self")
-        frame = frame.f_back
-    return None
-
-
 def _state(request: RecordedRequest) -> _State:
-    owner = _answering_script()
+    owner = answering_script()
     with _lock:
         if owner is None:
             return _host_states.setdefault(_host(request), _State())

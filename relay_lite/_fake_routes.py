@@ -12,11 +12,12 @@ from __future__ import annotations
 import importlib
 import re
 import threading
-from typing import Any, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 
 from ._fake_wire import RecordedRequest, Reply
 
-__all__ = ["RouteHandler", "register_route", "find_route", "ROUTE_MODULES"]
+__all__ = ["RouteHandler", "register_route", "find_route", "answering", "answering_script", "ROUTE_MODULES"]
 
 #: (queued item or None, request) -> the reply.
 RouteHandler = Callable[[Any, RecordedRequest], Reply]
@@ -30,6 +31,8 @@ ROUTE_MODULES: tuple[str, ...] = (
 )
 
 _ROUTES: dict[str, list[tuple[str, re.Pattern[str], RouteHandler]]] = {}
+# The FakeServer/MockTransport answering on this thread (each request has its own thread).
+_answering = threading.local()
 _loaded = False
 _load_lock = threading.Lock()
 
@@ -57,3 +60,23 @@ def find_route(protocol: str, request: RecordedRequest) -> Optional[RouteHandler
         if method == request.method and pattern.fullmatch(path):
             return handler
     return None
+
+
+@contextmanager
+def answering(script: Any) -> Iterator[None]:
+    """Mark ``script`` (a ``FakeServer`` or ``MockTransport``) as answering on this thread."""
+    previous = getattr(_answering, "script", None)
+    _answering.script = script
+    try:
+        yield
+    finally:
+        _answering.script = previous
+
+
+def answering_script() -> Optional[Any]:
+    """The ``FakeServer``/``MockTransport`` answering the request a route handler serves.
+
+    Route modules keep per-server state under it; ``None`` when a handler is called
+    directly (a test calling it without a server).
+    """
+    return getattr(_answering, "script", None)

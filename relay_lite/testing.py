@@ -93,13 +93,14 @@ class _Script:
 
     def _render(self, script: Any, request: RecordedRequest) -> Reply:
         from ._fake_chat import RENDERERS, echo_script
-        from ._fake_routes import find_route
+        from ._fake_routes import answering, find_route
 
         render, neutral = RENDERERS[str(self.protocol)]
         try:
             route = find_route(str(self.protocol), request)
             if route is not None:
-                return route(script, request)
+                with answering(self):
+                    return route(script, request)
             if script is None:
                 messages, tools = neutral(request.json())
                 script = echo_script(messages, tools)
