@@ -42,6 +42,7 @@ from ._batch import (
 )
 from ._errors import ConfigError
 from ._urls import split_query
+from .protocols._fields import count
 
 if TYPE_CHECKING:
     from .protocols._adapter import Adapter
@@ -52,11 +53,6 @@ BATCHES_PATH = "/v1/messages/batches"
 # The custom ids Anthropic accepts.
 _CUSTOM_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _COUNT_NAMES = ("processing", "succeeded", "errored", "canceled", "expired")
-
-
-def _count(counts: Mapping[str, Any], name: str) -> Optional[int]:
-    value = counts.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def read_batch(payload: Any) -> Batch:
@@ -72,7 +68,7 @@ def read_batch(payload: Any) -> Batch:
     counts = payload.get("request_counts")
     if not isinstance(counts, Mapping):
         counts = {}
-    found = {name: _count(counts, name) for name in _COUNT_NAMES}
+    found = {name: count(counts.get(name)) for name in _COUNT_NAMES}
     results_url = payload.get("results_url")
     return Batch(
         id=batch_id,

@@ -47,6 +47,7 @@ from ._batch import (
 from ._errors import ConfigError, RelayError
 from ._multipart import FilePart, encode_multipart
 from ._transport import encode_json_body
+from .protocols._fields import count
 
 if TYPE_CHECKING:
     from .protocols._adapter import Adapter
@@ -80,11 +81,6 @@ def _string(value: Any, where: str, line: Any) -> Optional[str]:
     raise unreadable(f"{where} is not a string", line)
 
 
-def _count(counts: Mapping[str, Any], name: str) -> Optional[int]:
-    value = counts.get(name)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def read_batch(payload: Any) -> Batch:
     """A ``Batch`` from a batch object (``ResponseError`` naming a field of the wrong shape)."""
     if not isinstance(payload, Mapping):
@@ -98,8 +94,8 @@ def read_batch(payload: Any) -> Batch:
     counts = payload.get("request_counts")
     if not isinstance(counts, Mapping):
         counts = {}
-    total = _count(counts, "total") or 0
-    succeeded, failed = _count(counts, "completed"), _count(counts, "failed")
+    total = count(counts.get("total")) or 0
+    succeeded, failed = count(counts.get("completed")), count(counts.get("failed"))
     processing = None
     if succeeded is not None and failed is not None and status not in TERMINAL_STATUSES:
         processing = max(0, total - succeeded - failed)

@@ -89,9 +89,9 @@ def optional_index(value: Any, where: str) -> Optional[int]:
 
 
 def count(value: Any) -> Optional[int]:
-    """A token count: a whole number (an integral float too); anything else is unknown."""
+    """A count: a whole number, not negative (an integral float too); anything else is unknown."""
     if type(value) is int:
-        return value
-    if type(value) is float and value.is_integer():
+        return value if value >= 0 else None
+    if type(value) is float and value.is_integer() and value >= 0:
         return int(value)
     return None
