@@ -364,7 +364,9 @@ class Client:
         ``texts`` is a list of strings, or one string (then the result holds one vector).
         ``model`` defaults to the client's; ``dimensions`` shortens the vectors where the
         model allows it. Inputs go in batches of ``batch_size`` (default: the provider's
-        limit, 2048 for OpenAI), one request each; usage is summed over them. No inputs:
+        limit, 2048 for OpenAI), one request each, and a batch also closes before its
+        inputs pass 300,000 UTF-8 bytes (OpenAI's 300,000-token cap per request, bytes
+        being an upper bound of tokens); usage is summed over them. No inputs:
         an empty result and no request. Vectors are asked for as base64 float32 (a
         quarter of the bytes) and decoded; a server sending plain numbers works too.
         ``timeout`` (total seconds, or ``Timeouts``) and ``headers`` apply to each request.
@@ -394,7 +396,8 @@ class Client:
 
     def count_tokens(self, params: ChatParams) -> int:
         """Input tokens the chat request ``params`` would use (what ``ChatRequest.count_tokens``
-        does): Anthropic ``POST /v1/messages/count_tokens``. OpenAI-compatible APIs have no
+        does): Anthropic ``POST /v1/messages/count_tokens``, or the OpenAI Responses API's
+        ``POST /responses/input_tokens`` (``client.responses()``). Chat completions have no
         such endpoint: ``ConfigError`` (their replies report ``usage.input_tokens``)."""
         from ._operations import count_tokens
 
