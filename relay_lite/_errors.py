@@ -155,6 +155,13 @@ class APIError(RelayError):
         self.headers: dict[str, str] = dict(headers or {})
         self.rate_limits = rate_limits
 
+    def in_whole_reply(self) -> APIError:
+        """This error, read from a whole reply's 200 body: its ``status`` is then 200 (unless
+        the body named one), so it does not read as an error event inside a stream."""
+        if self.status is None:
+            self.status = 200
+        return self
+
     def __str__(self) -> str:
         details = [f"status {self.status}" if self.status is not None else "in stream"]
         if self.code:

@@ -300,3 +300,17 @@ def test_any_json_value_as_error_body_gives_a_proper_api_error(value: Any, statu
         check(mapper(status, {"error": value}))
         check(mapper(status, {"error": {"message": value, "code": value, "type": value, "status": value}}))
         check(mapper(status, [{"error": value, "request_id": value}]))
+
+
+def test_an_error_object_in_a_whole_200_reply_reads_as_status_200_not_in_stream() -> None:
+    import relay_lite
+    from relay_lite.protocols import anthropic, openai
+
+    with pytest.raises(relay_lite.RateLimitError) as caught:
+        openai.parse_response(
+            {"error": {"message": "slow down", "type": "rate_limit_exceeded"}}, request_id="r1"
+        )
+    assert caught.value.status == 200 and str(caught.value).startswith("slow down (status 200")
+    with pytest.raises(relay_lite.OverloadedError) as caught_anthropic:
+        anthropic.parse_response({"type": "error", "error": {"type": "overloaded_error", "message": "busy"}})
+    assert caught_anthropic.value.status == 200 and "in stream" not in str(caught_anthropic.value)

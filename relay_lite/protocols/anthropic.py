@@ -344,7 +344,8 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
             attempts=attempts,
         )
     if payload.get("type") == "error":
-        raise map_error(None, payload, {RESPONSE_ID_HEADERS[0]: request_id or ""}, attempts=attempts)
+        error = map_error(None, payload, {RESPONSE_ID_HEADERS[0]: request_id or ""}, attempts=attempts)
+        raise error.in_whole_reply()
     try:
         return _parse_message(payload, request_id, attempts)
     except StreamError as exc:

@@ -352,7 +352,8 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
             attempts=attempts,
         )
     if "error" in payload and "choices" not in payload:
-        raise map_error(None, payload, {RESPONSE_ID_HEADERS[0]: request_id or ""}, attempts=attempts)
+        error = map_error(None, payload, {RESPONSE_ID_HEADERS[0]: request_id or ""}, attempts=attempts)
+        raise error.in_whole_reply()
     try:
         choices = optional_list(payload.get("choices"), "choices")
         if not choices:
@@ -682,7 +683,7 @@ class OpenAIAdapter(Adapter):
         if is_error_envelope(payload):  # an error object in a 200 body, as chat may get
             # self.map_error: a subclass's own codes (Azure's) apply here too.
             headers = {self.response_id_headers[0]: request_id or ""}
-            raise self.map_error(None, payload, headers, attempts=attempts)
+            raise self.map_error(None, payload, headers, attempts=attempts).in_whole_reply()
         return parse_embeddings(
             payload, expected, dimensions=dimensions, request_id=request_id, attempts=attempts
         )
