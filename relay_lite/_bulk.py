@@ -144,6 +144,16 @@ class MapResult(Record):
             raise self.error
         return self.response
 
+    def __repr__(self) -> str:
+        # Milliseconds are all a reader needs of ``elapsed``; the field keeps full precision.
+        values = self.__dict__
+        shown = ", ".join(
+            f"{name}={values[name]:.3f}" if name == "elapsed" else f"{name}={values[name]!r}"
+            for name in self._fields
+            if name not in self._hidden_in_repr
+        )
+        return f"{type(self).__name__}({shown})"
+
 
 class MapProgress(Record):
     """Where a run stands, handed to the ``progress`` callback after each item ends.

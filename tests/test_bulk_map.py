@@ -1048,3 +1048,11 @@ def test_ordered_mode_holds_back_at_most_sixteen_results_per_worker_behind_a_slo
     (held,) = ran_when_head_returned
     assert 32 <= held <= 32 + 2 * 4  # the cap on held results, plus what was already queued
     assert [r.index for r in results] == list(range(101))
+
+
+def test_a_map_results_repr_shows_elapsed_to_the_millisecond() -> None:
+    result = MapResult(3, "item 3", "ok", None, 2, 1.23456789)
+    assert repr(result) == (
+        "MapResult(index=3, request='item 3', response='ok', error=None, attempts=2, elapsed=1.235)"
+    )
+    assert result.elapsed == 1.23456789
