@@ -7,10 +7,16 @@ Theory of operation
   one connection pool (``Client.map`` refuses more workers than ``pool_size``, because
   urllib3 would open and close an extra connection per call beyond it).
 - The consumer's thread drives the run: it pulls inputs from the caller's iterable
-  (never more than ``workers * LOOKAHEAD_PER_WORKER`` ahead of what it has yielded, so a
-  50,000-line generator is never read whole), hands them to the workers as tasks, and
-  collects their outcomes. Progress callbacks run there too, so a ``KeyboardInterrupt``
-  raised by one behaves like Ctrl-C.
+  (never more than ``workers * LOOKAHEAD_PER_WORKER`` unfinished ones, so a 50,000-line
+  generator is never read whole), hands them to the workers as tasks, and collects their
+  outcomes. It pulls one input per turn and yields what finished in between, but it
+  cannot interrupt the iterable: one that blocks (a slow pipe, a paginated API) holds
+  back results and the deadline check until it returns. In ordered mode a slow item does
+  not stall the others: the run goes on past it until ``workers * HELD_PER_WORKER``
+  finished results wait behind it. Progress callbacks run in this thread too, so a
+  ``KeyboardInterrupt`` raised by one behaves like Ctrl-C. An exception from the
+  iterable stops the run like any other: items handed over but not started end up in
+  ``leftovers`` as ``ItemCancelled``.
 - One lock guards the run's state; workers wait on ``_work`` (a task, or pacing), the
   consumer on ``_results``. Every wait is bounded, so Ctrl-C is seen promptly everywhere.
 - Pacing (``_Pacer``) is shared by all workers. It learns from every reply's and error's
@@ -18,17 +24,32 @@ Theory of operation
   flight, spent one per start) until the reported reset, and a pause until the token
   reset when ``tokens_remaining`` drops below one call's average use. A 429 pauses every
   worker for its ``retry-after`` (or the client's backoff) and puts the item back at the
-  front of the queue, up to ``max_attempts`` runs; a ``ChatRequest`` is sent with the
+  front of the queue, up to ``max_attempts`` runs (the wait, when the 429 names none, and
+  the longest ``retry-after`` obeyed come from the map client's retry policy, not the
+  item's); a ``ChatRequest`` is sent with the
   transport's own 429 retries off, so a storm is waited out once, by everyone, rather
   than by each call alone (other items keep their client's retries; a 429 that still
   comes out of them pauses and requeues the same way). Other failures are left to the
-  transport's retries. ``max_requests_per_second`` spaces starts evenly.
+  transport's retries. ``max_requests_per_second`` spaces starts evenly. A pause read
+  from the headers is capped at the map client's ``max_retry_after`` (a reset hours
+  away, or a skewed server clock, must not hold the run) and logged at INFO, once per
+  pause, like a 429's.
+- A worker records every run of an item, whatever happens: a callable's result whose
+  ``rate_limits`` or ``usage`` raises is kept as it is (pacing just learns nothing from
+  it), and the rare fault that is not an ``Exception`` becomes the item's error.
 - Stopping: breaking out of the loop, ``close()``, Ctrl-C and ``stop_on_error`` stop
   handing out tasks, wait for the calls on the wire to end and join every worker; what
   finished meanwhile and what never started (``ItemCancelled``) is kept in
-  ``MapRun.leftovers``. A ``deadline`` is passed down as each ``ChatRequest``'s total
-  timeout, so calls in flight end by it; unstarted items are then yielded with a
-  ``DeadlineExceeded`` error.
+  ``MapRun.leftovers``, the never-yielded ones before the join. ``close()`` from another
+  thread or from the progress callback only sets a stop flag (and wakes every wait): the
+  loop ends at its next step and stops the run itself. A second Ctrl-C during the join
+  is let through at once: the calls still running are kept as ``ItemCancelled`` with
+  reason "abandoned" and their threads, logged, end on their own.
+- A ``deadline`` counts from the first ``next()`` (when the run starts), not from
+  ``map()``. It is passed down as each ``ChatRequest``'s total timeout, so calls in
+  flight end by it; unstarted items are then yielded with a ``DeadlineExceeded`` error.
+  Every result goes into the held-back set before any is counted, so a Ctrl-C while
+  they are reported loses none.
 """
 
 from __future__ import annotations
@@ -40,7 +61,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Deque, Generator, Iterable, Iterator, Optional
 
-from ._config import RetryPolicy, Timeouts
+from ._config import DEFAULT_MAX_RETRY_AFTER, RetryPolicy, Timeouts
 from ._errors import ConfigError, DeadlineExceeded, RateLimitError, RelayError
 from ._record import Record
 
@@ -67,6 +88,9 @@ DEFAULT_MAP_MAX_ATTEMPTS = 5
 #: Inputs pulled ahead of the results yielded, per worker: enough to keep every worker
 #: busy while the consumer handles a result, bounded so memory stays flat.
 LOOKAHEAD_PER_WORKER = 4
+#: Ordered mode: finished results held back behind a slow earlier item, per worker. Up to
+#: this many, the run keeps pulling and running inputs past the slow one.
+HELD_PER_WORKER = 16
 #: Longest single wait of any thread of a run: keeps Ctrl-C and stops prompt.
 POLL_SECONDS = 0.1
 #: The least total timeout handed to a call near the run's deadline.
@@ -74,7 +98,9 @@ MIN_CALL_SECONDS = 0.001
 
 
 class ItemCancelled(RelayError):
-    """An item of a ``map`` run never ran: the run stopped first (``reason`` says why)."""
+    """An item of a ``map`` run has no outcome: the run stopped before it ran (``reason``
+    says why: "closed", "interrupted", "error"), or a second Ctrl-C abandoned its call
+    while it was running (``reason`` "abandoned")."""
 
     def __init__(self, message: str, *, reason: str) -> None:
         super().__init__(message, attempts=0)
@@ -118,6 +144,16 @@ class MapResult(Record):
             raise self.error
         return self.response
 
+    def __repr__(self) -> str:
+        # Milliseconds are all a reader needs of ``elapsed``; the field keeps full precision.
+        values = self.__dict__
+        shown = ", ".join(
+            f"{name}={values[name]:.3f}" if name == "elapsed" else f"{name}={values[name]!r}"
+            for name in self._fields
+            if name not in self._hidden_in_repr
+        )
+        return f"{type(self).__name__}({shown})"
+
 
 class MapProgress(Record):
     """Where a run stands, handed to the ``progress`` callback after each item ends.
@@ -135,22 +171,30 @@ class MapProgress(Record):
 
 
 def _rate_limits_of(outcome: Any) -> Optional[RateLimits]:
-    """The ``RateLimits`` a reply, a structured result or an API error carries."""
-    limits = getattr(outcome, "rate_limits", None)
-    if limits is None:  # a StructuredResult: its last reply's
-        limits = getattr(getattr(outcome, "response", None), "rate_limits", None)
+    """The ``RateLimits`` a reply, a structured result or an API error carries (None when
+    there are none, or when asking raised: a callable's result may be any object)."""
     from ._ratelimits import RateLimits
 
+    try:
+        limits = getattr(outcome, "rate_limits", None)
+        if limits is None:  # a StructuredResult: its last reply's
+            limits = getattr(getattr(outcome, "response", None), "rate_limits", None)
+    except Exception:
+        return None
     return limits if isinstance(limits, RateLimits) else None
 
 
 def _tokens_of(response: Any) -> int:
-    """Total tokens a reply (or a structured result, summed over its re-asks) reported."""
-    usage = getattr(response, "usage", None)
-    total = getattr(usage, "total_tokens", None)
-    if isinstance(total, int):
-        return total
-    parts = (getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None))
+    """Total tokens a reply (or a structured result, summed over its re-asks) reported
+    (0 when asking raised: a callable's result may be any object)."""
+    try:
+        usage = getattr(response, "usage", None)
+        total = getattr(usage, "total_tokens", None)
+        if isinstance(total, int):
+            return total
+        parts = (getattr(usage, "input_tokens", None), getattr(usage, "output_tokens", None))
+    except Exception:
+        return 0
     return sum(part for part in parts if isinstance(part, int))
 
 
@@ -161,8 +205,12 @@ class _Pacer:
     converted on arrival.
     """
 
-    def __init__(self, min_interval: float) -> None:
+    def __init__(self, min_interval: float, max_wait: float = DEFAULT_MAX_RETRY_AFTER) -> None:
         self.min_interval = min_interval
+        # The longest pause one reply's headers may impose (a reset hours away, a skewed
+        # server clock): the window is taken as over then, and the next reply says more.
+        self.max_wait = max_wait
+        self.announced_until = 0.0  # the end of the last pause logged
         self.next_start = 0.0
         self.paused_until = 0.0
         # The request budget of the current rate-limit window, while one is known.
@@ -197,7 +245,7 @@ class _Pacer:
             self.budget = None  # that window is over: this reply starts the next
         remaining, reset = limits.requests_remaining, limits.requests_reset
         if remaining is not None and reset is not None and reset > age:
-            ends = now + (reset - age)
+            ends = now + min(reset - age, self.max_wait)
             # The calls still on the wire may not be counted in ``remaining`` yet.
             estimate = remaining - others_in_flight
             if self.budget is None:
@@ -207,11 +255,33 @@ class _Pacer:
                 # count older than what was already spent.
                 self.budget = min(self.budget, estimate)
                 self.window_ends = max(self.window_ends, ends)
+            if self.budget <= 0:
+                self._announce("requests", self.window_ends, now, reset - age)
         tokens, tokens_reset = limits.tokens_remaining, limits.tokens_reset
         if tokens is not None and tokens_reset is not None and tokens_reset > age:
             average = self.token_sum / self.token_calls if self.token_calls else 0.0
             if tokens <= 0 or tokens < average:
-                self.tokens_paused_until = max(self.tokens_paused_until, now + (tokens_reset - age))
+                until = now + min(tokens_reset - age, self.max_wait)
+                self.tokens_paused_until = max(self.tokens_paused_until, until)
+                self._announce("tokens", self.tokens_paused_until, now, tokens_reset - age)
+
+    def _announce(self, what: str, until: float, now: float, asked: float) -> None:
+        """Log a pause the headers set, once per pause end."""
+        if until <= self.announced_until:
+            return
+        self.announced_until = until
+        if asked > self.max_wait:
+            logger.info(
+                "map: rate-limit headers report no %s left for %.0f s; "
+                "every worker pauses %.2f s (capped at max_retry_after)",
+                what,
+                asked,
+                until - now,
+            )
+        else:
+            logger.info(
+                "map: rate-limit headers report no %s left; every worker pauses %.2f s", what, until - now
+            )
 
     def count_tokens(self, tokens: int) -> None:
         """A finished call used ``tokens``: the average call's need."""
@@ -260,18 +330,21 @@ class MapRun:
 
     Use it as a context manager (or ``close()`` it) when you may leave the loop early:
     that stops the run at once and joins its threads (dropping the last reference to
-    it does the same). After the run, ``progress`` holds the final figures,
-    ``stop_reason`` says why it ended early ("deadline", "error", "closed",
-    "interrupted"; None when every input was done) and ``leftovers`` holds the results
-    never yielded: calls that finished while the run stopped, and items that never ran
-    (their error an ``ItemCancelled``), in input order.
+    it does the same). ``close()`` may also be called from another thread or from the
+    ``progress`` callback: the loop then ends at its next step. After the run,
+    ``progress`` holds the final figures, ``stop_reason`` says why it ended early
+    ("deadline", "error", "closed", "interrupted"; None when every input was done) and
+    ``leftovers`` holds the results never yielded: calls that finished while the run
+    stopped, and items that never ran or were abandoned (their error an
+    ``ItemCancelled``), in input order.
     """
 
-    __slots__ = ("_state", "_generator")
+    __slots__ = ("_state", "_generator", "_consumer")
 
     def __init__(self, client: Client, requests: Iterable[Any], **options: Any) -> None:
         self._state = _Run(client, requests, **options)
         self._generator = self._state.results()
+        self._consumer: Optional[int] = None  # the thread iterating the run
 
     @property
     def progress(self) -> MapProgress:
@@ -296,11 +369,24 @@ class MapRun:
         return self
 
     def __next__(self) -> MapResult:
+        self._consumer = threading.get_ident()
         return next(self._generator)
 
     def close(self) -> None:
-        """Stop the run: no new call starts; calls on the wire end; every thread is joined."""
-        self._generator.close()
+        """Stop the run: no new call starts; calls on the wire end; every thread is joined.
+
+        Safe from any thread and from the ``progress`` callback. Called there (or from a
+        thread other than the one iterating), it only asks the run to stop: the loop then
+        ends at its next step (within ``POLL_SECONDS``), keeping what was not yielded in
+        ``leftovers``, and joins the threads itself.
+        """
+        self._state.request_close()
+        generator = self._generator
+        if getattr(generator, "gi_running", False):  # the progress callback, or another thread mid-next()
+            return
+        if self._consumer is not None and self._consumer != threading.get_ident():
+            return  # closing here could race the consumer's next next()
+        generator.close()
 
     def __enter__(self) -> MapRun:
         return self
@@ -359,13 +445,19 @@ class _Run:
         self._results = threading.Condition(self._lock)
         self._tasks: Deque[_Task] = deque()
         self._outcomes: Deque[MapResult] = deque()
-        self._pacer = _Pacer(1.0 / max_requests_per_second if max_requests_per_second else 0.0)
+        policy = client.session.default_retry or client.config.retry
+        self._pacer = _Pacer(
+            1.0 / max_requests_per_second if max_requests_per_second else 0.0, policy.max_retry_after
+        )
         self._stopping = False
         self._in_flight = 0
         self._threads: list[threading.Thread] = []
         # Each request client's (or request's own) retry policy with 429 left to the map.
         self._policies: dict[object, RetryPolicy] = {}
         self._deadline: Optional[float] = None
+        self._running: dict[int, _Task] = {}  # the tasks on the wire, by index
+        self._close_requested = False  # MapRun.close() from the callback or another thread
+        self._ended = False  # the result generator has finished
 
     # -- the consumer's side ----------------------------------------------------------------
 
@@ -374,41 +466,48 @@ class _Run:
         if self._deadline_seconds is not None:
             self._deadline = time.monotonic() + self._deadline_seconds
         ordered = self._ordered
-        waiting: dict[int, MapResult] = {}  # ordered mode: finished, not yet yielded
+        waiting: dict[int, MapResult] = {}  # finished, not yet yielded (ordered: held back)
         next_index = 0  # ordered mode: the index to yield next
         pulled = yielded = 0
         inputs_left = True
         window = self._workers * LOOKAHEAD_PER_WORKER
+        held_cap = self._workers * HELD_PER_WORKER
         try:
             while True:
-                # Top up the queue from the caller's iterable (in this thread).
-                while inputs_left and pulled - yielded < window and not self._past_deadline():
+                # At most one input per turn, so results that finished meanwhile are yielded
+                # (and the deadline checked) between pulls from a slow iterable. Unfinished
+                # items stay within ``window``; ordered mode may run past a slow item until
+                # ``held_cap`` results wait behind it.
+                pull = (
+                    inputs_left
+                    and not self._close_requested
+                    and pulled - yielded - len(waiting) < window
+                    and len(waiting) < held_cap
+                    and not self._past_deadline()
+                )
+                if pull:
                     try:
                         item = next(self._inputs)
                     except StopIteration:
                         inputs_left = False
-                        break
-                    with self._lock:
-                        self._tasks.append(_Task(pulled, item))
-                        self._work.notify()
-                    pulled += 1
-                    if len(self._threads) < self._workers:
-                        self._start_worker()
-                batch = self._collect()
+                    else:
+                        with self._lock:
+                            self._tasks.append(_Task(pulled, item))
+                            self._work.notify()
+                        pulled += 1
+                        if len(self._threads) < self._workers:
+                            self._start_worker()
+                batch = self._collect(wait=not pull)
                 for result in batch:  # kept first: a raising callback must lose none
                     waiting[result.index] = result
-                for position, result in enumerate(batch):
-                    try:
-                        self._count(result)
-                    except BaseException:  # Ctrl-C from the callback: still count the rest
-                        for rest in batch[position + 1 :]:
-                            self._count(rest, report=False)
-                        raise
+                self._count_all(batch)
                 if self._stop_on_error:
                     errors = [result.error for result in batch if result.error is not None]
                     if errors:
                         self.stop_reason = "error"
                         raise errors[0]
+                if self._close_requested:  # close() from the callback or another thread
+                    return
                 while waiting:
                     if ordered:
                         result_or_none = waiting.pop(next_index, None)
@@ -419,13 +518,13 @@ class _Run:
                         result_or_none = waiting.pop(next(iter(waiting)))
                     yielded += 1
                     yield result_or_none
+                    if self._close_requested:
+                        return
                 if yielded == pulled and not inputs_left:
                     return
                 if self._past_deadline():
                     self.stop_reason = "deadline"
-                    for result in self._finish_at_deadline():
-                        self._count(result)
-                        waiting[result.index] = result
+                    self._finish_at_deadline(waiting)
                     for index in sorted(waiting):
                         yield waiting.pop(index)
                     if inputs_left:
@@ -447,15 +546,29 @@ class _Run:
                 self.stop_reason = "error"
             raise
         finally:
+            self._ended = True
             self._shutdown(waiting.values())
+
+    def request_close(self) -> None:
+        """``MapRun.close()``: from any thread, stop handing out tasks and end the loop."""
+        with self._lock:
+            if self._ended:
+                return
+            self._close_requested = True
+            self._stopping = True
+            if self.stop_reason is None:
+                self.stop_reason = "closed"
+            self._work.notify_all()
+            self._results.notify_all()
 
     def _past_deadline(self) -> bool:
         return self._deadline is not None and time.monotonic() >= self._deadline
 
-    def _collect(self) -> list[MapResult]:
-        """The outcomes that arrived, waiting (a bounded time) for one when there are none."""
+    def _collect(self, *, wait: bool = True) -> list[MapResult]:
+        """The outcomes that arrived, waiting (a bounded time) for one when there are none
+        and ``wait`` is True."""
         with self._lock:
-            if not self._outcomes and (self._tasks or self._in_flight):
+            if wait and not self._outcomes and not self._close_requested and (self._tasks or self._in_flight):
                 timeout = POLL_SECONDS
                 if self._deadline is not None:
                     timeout = max(0.0, min(timeout, self._deadline - time.monotonic()))
@@ -463,6 +576,16 @@ class _Run:
             outcomes = list(self._outcomes)
             self._outcomes.clear()
         return outcomes
+
+    def _count_all(self, batch: list[MapResult]) -> None:
+        """``_count`` each result; when the callback raises (Ctrl-C), count the rest silently."""
+        for position, result in enumerate(batch):
+            try:
+                self._count(result)
+            except BaseException:
+                for rest in batch[position + 1 :]:
+                    self._count(rest, report=False)
+                raise
 
     def _count(self, result: MapResult, *, report: bool = True) -> None:
         """Add a finished item to ``progress``; tell the callback unless ``report`` is False."""
@@ -490,9 +613,10 @@ class _Run:
                     "relay_lite map progress callback %s raised; ignored (logged once)", name, exc_info=True
                 )
 
-    def _finish_at_deadline(self) -> list[MapResult]:
+    def _finish_at_deadline(self, waiting: dict[int, MapResult]) -> None:
         """Stop at the deadline: unstarted items fail with ``DeadlineExceeded``; wait for the
-        calls on the wire (their totals end by the deadline) and return every outcome."""
+        calls on the wire (their totals end by the deadline). Every outcome goes into
+        ``waiting`` before it is counted, so a Ctrl-C meanwhile loses none."""
         with self._lock:
             self._stopping = True
             unstarted = list(self._tasks)
@@ -504,11 +628,16 @@ class _Run:
                 f"map deadline of {self._deadline_seconds:g} s passed before this item ran", attempts=0
             )
             results.append(MapResult(task.index, task.item, None, error, task.attempts, task.elapsed))
+        for result in results:
+            waiting[result.index] = result
+        self._count_all(results)
         self._join()
         with self._lock:
-            results.extend(self._outcomes)
+            finished = list(self._outcomes)
             self._outcomes.clear()
-        return results
+        for result in finished:
+            waiting[result.index] = result
+        self._count_all(finished)
 
     def _keep_leftovers(self, results: Iterable[MapResult]) -> None:
         self.leftovers = sorted([*self.leftovers, *results], key=lambda result: result.index)
@@ -525,18 +654,50 @@ class _Run:
         for task in unstarted:
             error = ItemCancelled(f"the map run stopped ({reason}) before this item ran", reason=reason)
             kept.append(MapResult(task.index, task.item, None, error, task.attempts, task.elapsed))
-        self._join()
+        if kept:  # kept before the join: a second Ctrl-C during it loses none of them
+            self._keep_leftovers(kept)
+        try:
+            self._join()
+        except KeyboardInterrupt:
+            self._abandon()
+            raise
+        self._keep_finished()
+
+    def _keep_finished(self) -> list[_Task]:
+        """Keep (and count) the outcomes that arrived; return the tasks still running."""
         with self._lock:
             finished = list(self._outcomes)
             self._outcomes.clear()
+            running = sorted(self._running.values(), key=lambda task: task.index)
+            in_flight = self._in_flight
         for result in finished:  # counted in the final figures; no callback while stopping
             self._count(result, report=False)
-        kept.extend(finished)
-        if kept:
-            self._keep_leftovers(kept)
-        with self._lock:
-            in_flight = self._in_flight
+        if finished:
+            self._keep_leftovers(finished)
         self.progress = self.progress.replace(in_flight=in_flight)
+        return running
+
+    def _abandon(self) -> None:
+        """A second Ctrl-C during the join: keep what finished, record the calls still
+        running as abandoned and leave their threads to end on their own."""
+        running = self._keep_finished()
+        abandoned = []
+        for task in running:
+            error = ItemCancelled(
+                "the map run was interrupted again while this item's call was running; "
+                "its outcome is abandoned",
+                reason="abandoned",
+            )
+            abandoned.append(MapResult(task.index, task.item, None, error, task.attempts, task.elapsed))
+        if abandoned:
+            self._keep_leftovers(abandoned)
+        alive = sum(1 for thread in self._threads if thread.is_alive())
+        logger.warning(
+            "map: interrupted again while stopping; %d call(s) abandoned, %d worker thread(s) "
+            "left to end on their own",
+            len(abandoned),
+            alive,
+        )
 
     def _join(self) -> None:
         """Wait for every worker to end (in short waits, so Ctrl-C still gets through)."""
@@ -572,7 +733,9 @@ class _Run:
                     continue
                 pacer.take(now)
                 self._in_flight += 1
-                return self._tasks.popleft()
+                task = self._tasks.popleft()
+                self._running[task.index] = task
+                return task
 
     def _worker(self) -> None:
         while True:
@@ -618,17 +781,25 @@ class _Run:
         return policy
 
     def _finished(self, task: _Task, response: Any, error: Optional[BaseException]) -> None:
-        limits = _rate_limits_of(error if error is not None else response)
+        """Record a run of ``task``: always, or the item would be lost and the run hang."""
+        try:
+            limits = _rate_limits_of(error if error is not None else response)
+            tokens = _tokens_of(response) if error is None else 0
+        except BaseException as fault:  # the helpers swallow Exceptions; this is the rest
+            limits, tokens = None, 0
+            if error is None:
+                response, error = None, fault
         with self._lock:
             now = time.monotonic()
             self._in_flight -= 1
+            self._running.pop(task.index, None)
             pacer = self._pacer
             try:
                 if limits is not None:
                     pacer.learn(limits, now, self._in_flight)
                     self._work.notify_all()  # the budget or a pause changed for waiting workers
                 if error is None:
-                    pacer.count_tokens(_tokens_of(response))
+                    pacer.count_tokens(tokens)
                 elif self._requeue(task, error, now):
                     self._work.notify_all()
                     return

@@ -541,9 +541,10 @@ class Client:
         Pacing is shared: the replies' rate-limit headers are read, a 429 pauses every
         worker for its ``retry-after`` and the item is run again (up to ``max_attempts``
         runs; a ``ChatRequest``'s own 429 retries are off inside a map), and
-        ``max_requests_per_second`` caps the start rate. ``deadline`` (seconds) bounds the
-        whole run; ``progress(MapProgress)`` is called after each item (one that raises is
-        logged once). ``workers`` may not exceed ``pool_size``.
+        ``max_requests_per_second`` caps the start rate. ``deadline`` (seconds, from the
+        first result asked for) bounds the whole run; ``progress(MapProgress)`` is called
+        after each item (one that raises is logged once). ``workers`` may not exceed
+        ``pool_size``. The inputs are read in the consuming thread, between results.
 
         >>> with client.map(requests, workers=16) as results:  # doctest: +SKIP
         ...     for result in results:

@@ -712,3 +712,347 @@ def test_other_retryable_statuses_are_still_retried_by_the_transport_inside_a_ma
     assert result.response.text == "Echo: item 0"
     assert (result.attempts, result.response.attempts) == (1, 2)  # one map run, two HTTP attempts
     assert client.config.retry.retry_statuses >= {429, 503}  # the client's own policy is untouched
+
+
+# -- robustness: worker faults, stops from anywhere, slow inputs ---------------------------
+
+
+def offline_client() -> Client:
+    """A client for runs of plain callables: nothing goes on the wire."""
+    return Client.compatible("http://127.0.0.1:9/v1", model="m")
+
+
+def consume_in_thread(run: MapRun, seconds: float = 5.0) -> list[MapResult]:
+    """Iterate ``run`` on a helper thread so a hang fails the test instead of stalling it."""
+    results: list[MapResult] = []
+    consumer = threading.Thread(target=lambda: results.extend(run), daemon=True)
+    consumer.start()
+    consumer.join(seconds)
+    assert not consumer.is_alive(), "the run hung"
+    return results
+
+
+def test_a_result_whose_properties_raise_is_kept_and_the_run_still_ends() -> None:
+    class Awkward:
+        @property
+        def rate_limits(self) -> Any:
+            raise RuntimeError("bug in the caller's result object")
+
+        @property
+        def usage(self) -> Any:
+            raise RuntimeError("bug in the caller's result object")
+
+    awkward = Awkward()
+    run = offline_client().map([lambda: awkward, lambda: 1], workers=2)
+    results = consume_in_thread(run)
+
+    assert [(r.index, r.ok) for r in results] == [(0, True), (1, True)]
+    assert results[0].response is awkward
+    assert run.progress == MapProgress(done=2, failed=0, in_flight=0, tokens=0, total=2)
+    assert map_threads() == []
+
+
+def test_a_result_property_raising_a_base_exception_fails_only_that_item() -> None:
+    class Fatal(BaseException):
+        pass
+
+    class Doomed:
+        @property
+        def rate_limits(self) -> Any:
+            raise Fatal("not an Exception")
+
+    run = offline_client().map([Doomed, lambda: 1], workers=2)
+    results = consume_in_thread(run)
+
+    assert isinstance(results[0].error, Fatal)
+    assert results[0].response is None
+    assert results[1].value == 1
+    assert run.progress == MapProgress(done=2, failed=1, in_flight=0, tokens=0, total=2)
+    assert map_threads() == []
+
+
+def test_ctrl_c_from_the_callback_while_deadline_results_are_reported_keeps_every_pulled_item() -> None:
+    def interrupt(progress: MapProgress) -> None:
+        if progress.done == 3:
+            raise KeyboardInterrupt
+
+    def slow() -> str:
+        time.sleep(0.3)
+        return "late"
+
+    run = offline_client().map([slow] * 10, workers=2, deadline=0.1, progress=interrupt)
+    yielded: list[MapResult] = []
+    with pytest.raises(KeyboardInterrupt):
+        for result in run:
+            yielded.append(result)
+
+    assert run.stop_reason == "interrupted"
+    accounted = sorted(r.index for r in yielded + run.leftovers)
+    assert len(accounted) >= 3
+    assert accounted == list(range(len(accounted)))  # every pulled item, once
+    assert run.progress.done == len(accounted)
+    assert map_threads() == []
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="sends SIGINT")
+def test_a_second_ctrl_c_while_stopping_records_the_running_calls_as_abandoned(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import signal
+
+    release = threading.Event()
+    first_interrupt = threading.Event()
+    started = threading.Semaphore(0)
+
+    def fast() -> str:
+        started.acquire(timeout=5)  # item 1 is on the wire before this one ends
+        return "fast"
+
+    def blocked() -> str:
+        started.release()
+        release.wait(5)
+        return "released"
+
+    def interrupt(progress: MapProgress) -> None:
+        first_interrupt.set()
+        raise KeyboardInterrupt
+
+    def second_ctrl_c() -> None:
+        if first_interrupt.wait(5):
+            time.sleep(0.2)  # the consumer is joining the blocked workers by now
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+
+    sender = threading.Thread(target=second_ctrl_c, daemon=True)
+    sender.start()
+    run = offline_client().map([fast] + [blocked] * 5, workers=2, progress=interrupt)
+    try:
+        with caplog.at_level(logging.WARNING, logger="relay_lite"), pytest.raises(KeyboardInterrupt):
+            with run:
+                for _ in run:
+                    pass
+        sender.join(5)
+        leftovers = list(run.leftovers)
+        still_running = map_threads()
+    finally:
+        release.set()
+        for _ in range(100):
+            if not map_threads():
+                break
+            time.sleep(0.05)
+
+    assert run.stop_reason == "interrupted"
+    # Every pulled item (how many depends on the consumer's pace) is kept exactly once.
+    assert [r.index for r in leftovers] == list(range(len(leftovers)))
+    assert leftovers[0].value == "fast"
+    reasons = {r.index: r.error.reason for r in leftovers[1:] if isinstance(r.error, ItemCancelled)}
+    assert sorted(reasons) == list(range(1, len(leftovers)))
+    abandoned = [index for index, reason in reasons.items() if reason == "abandoned"]
+    assert 1 in abandoned and len(abandoned) <= 2  # at most one call per worker was running
+    assert all(reason == "interrupted" for index, reason in reasons.items() if index not in abandoned)
+    assert str(leftovers[1].error) == (
+        "the map run was interrupted again while this item's call was running; "
+        "its outcome is abandoned (after 0 attempts)"
+    )
+    assert still_running  # left to end on their own, and said so
+    assert any("interrupted again while stopping" in r.getMessage() for r in caplog.records)
+    assert map_threads() == []
+
+
+def test_close_from_another_thread_ends_the_consumers_loop_and_keeps_the_leftovers() -> None:
+    release = threading.Event()
+    started = threading.Semaphore(0)
+
+    def blocked() -> str:
+        started.release()
+        release.wait(5)
+        return "released"
+
+    run = offline_client().map([blocked] * 4, workers=2)
+    outcome: list[Optional[BaseException]] = []
+
+    def closer() -> None:
+        started.acquire(timeout=5)
+        started.acquire(timeout=5)  # both workers busy: the consumer waits in the run
+        try:
+            run.close()
+            outcome.append(None)
+        except BaseException as exc:
+            outcome.append(exc)
+        release.set()
+
+    threading.Thread(target=closer, daemon=True).start()
+    results = consume_in_thread(run)
+
+    assert outcome == [None]
+    assert results == []
+    assert run.stop_reason == "closed"
+    # The two calls on the wire ended and were kept; what was pulled but never ran is
+    # cancelled (how many were pulled by then depends on the consumer's pace).
+    assert [(r.index, r.ok) for r in run.leftovers[:2]] == [(0, True), (1, True)]
+    assert [r.index for r in run.leftovers] == list(range(len(run.leftovers)))
+    assert all(getattr(r.error, "reason", None) == "closed" for r in run.leftovers[2:])
+    assert map_threads() == []
+    run.close()  # again, from the consumer's thread: nothing left to do
+    assert run.stop_reason == "closed"
+
+
+def test_close_from_the_progress_callback_stops_the_run_once_the_callback_returns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    holder: list[MapRun] = []
+
+    def stop_at_two(progress: MapProgress) -> None:
+        if progress.done == 2:
+            holder[0].close()
+
+    with FakeServer.openai() as server, client_for(server) as client:
+        run = client.map(
+            [client.chat().user(f"item {i}") for i in range(40)], workers=2, progress=stop_at_two
+        )
+        holder.append(run)
+        with caplog.at_level(logging.WARNING, logger="relay_lite"):
+            yielded = list(run)
+        sent = len(server.requests)
+
+    assert [r for r in caplog.records if "progress callback" in r.getMessage()] == []
+    assert run.stop_reason == "closed"
+    assert len(yielded) <= 2
+    reported = yielded + run.leftovers
+    assert sorted(r.index for r in reported) == list(range(len(reported)))
+    assert sum(1 for r in reported if not isinstance(r.error, ItemCancelled)) == sent
+    assert sent < 40
+    assert map_threads() == []
+
+
+def test_close_after_a_finished_run_leaves_its_stop_reason_alone() -> None:
+    run = offline_client().map([lambda: 1])
+    assert [r.value for r in run] == [1]
+    run.close()
+    assert run.stop_reason is None
+    assert run.leftovers == []
+
+
+def test_pacer_caps_a_header_pause_at_max_wait_and_logs_it(caplog: pytest.LogCaptureFixture) -> None:
+    # A reset hours away (Anthropic's RFC 3339 reset from a skewed server clock) or
+    # OpenAI's "7m12s" token reset would otherwise hold every worker that long.
+    pacer = _Pacer(0.0, max_wait=60.0)
+    with caplog.at_level(logging.INFO, logger="relay_lite"):
+        pacer.learn(limits(requests_remaining=0, requests_reset=7200.0), 100.0, others_in_flight=0)
+        pacer.learn(limits(requests_remaining=0, requests_reset=7200.0), 100.0, others_in_flight=0)
+    assert 59.9 < pacer.wait(100.0) <= 60.0
+    assert pacer.wait(160.0) == 0.0  # the capped window is over: the next reply says more
+    messages = [r.getMessage() for r in caplog.records if r.name == "relay_lite"]
+    # Once per pause, not per reply.
+    assert messages == [
+        "map: rate-limit headers report no requests left for 7200 s; "
+        "every worker pauses 60.00 s (capped at max_retry_after)"
+    ]
+
+    tokens = _Pacer(0.0, max_wait=60.0)
+    with caplog.at_level(logging.INFO, logger="relay_lite"):
+        tokens.learn(limits(tokens_remaining=0, tokens_reset=432.0), 100.0, others_in_flight=0)
+    assert 59.9 < tokens.wait(100.0) <= 60.0
+
+    short = _Pacer(0.0, max_wait=60.0)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="relay_lite"):
+        short.learn(limits(requests_remaining=0, requests_reset=2.0), 100.0, others_in_flight=0)
+    assert [r.getMessage() for r in caplog.records] == [
+        "map: rate-limit headers report no requests left; every worker pauses 2.00 s"
+    ]
+
+
+def test_a_run_caps_header_pauses_at_its_clients_max_retry_after() -> None:
+    client = offline_client()
+    assert client.map([])._state._pacer.max_wait == 60.0
+    strict = Client.compatible("http://127.0.0.1:9/v1", model="m", retry=RetryPolicy(max_retry_after=5))
+    assert strict.map([])._state._pacer.max_wait == 5.0
+
+
+def test_results_that_finished_are_yielded_between_pulls_from_a_slow_iterable() -> None:
+    first_done = threading.Event()
+    seen_first = threading.Event()
+    seen_before_third_pull: list[bool] = []
+    holder: list[MapRun] = []
+
+    def first() -> str:
+        first_done.set()
+        return "a"
+
+    def inputs() -> Any:
+        yield first
+        assert first_done.wait(5)
+        state = holder[0]._state
+        for _ in range(500):  # until the worker has handed item 0's outcome back
+            with state._lock:
+                if state._outcomes or seen_first.is_set():
+                    break
+            time.sleep(0.01)
+        yield lambda: "b"
+        # A slow iterable (a paginated API, a pipe) is asked again only now.
+        seen_before_third_pull.append(seen_first.is_set())
+        yield lambda: "c"
+
+    run = offline_client().map(inputs(), workers=2)
+    holder.append(run)
+    values = []
+    for result in run:
+        values.append(result.value)
+        if result.index == 0:
+            seen_first.set()
+
+    assert values == ["a", "b", "c"]
+    assert seen_before_third_pull == [True]
+
+
+def test_ordered_mode_runs_past_a_slow_head_item_beyond_the_lookahead_window() -> None:
+    ran: list[int] = []
+    ran_when_head_returned: list[int] = []
+
+    def head() -> str:
+        for _ in range(300):  # hold the head until the 30 others ran (or give up)
+            if len(ran) >= 30:
+                break
+            time.sleep(0.01)
+        ran_when_head_returned.append(len(ran))
+        return "head"
+
+    def other(index: int) -> Any:
+        return lambda: ran.append(index) or index
+
+    results = list(offline_client().map([head] + [other(i) for i in range(1, 31)], workers=2))
+
+    assert ran_when_head_returned == [30]  # more than the 2 x 4 window ran past the head
+    assert [r.index for r in results] == list(range(31))
+    assert [r.value for r in results[1:]] == list(range(1, 31))
+
+
+def test_ordered_mode_holds_back_at_most_sixteen_results_per_worker_behind_a_slow_item() -> None:
+    ran: list[int] = []
+    ran_when_head_returned: list[int] = []
+
+    def head() -> str:
+        count, still = -1, 0
+        while still < 20 and len(ran) < 100:  # until the others stop (0.2 s unchanged)
+            still = still + 1 if len(ran) == count else 0
+            count = len(ran)
+            time.sleep(0.01)
+        ran_when_head_returned.append(len(ran))
+        return "head"
+
+    def other(index: int) -> Any:
+        return lambda: ran.append(index) or index
+
+    results = list(offline_client().map([head] + [other(i) for i in range(1, 101)], workers=2))
+
+    (held,) = ran_when_head_returned
+    assert 32 <= held <= 32 + 2 * 4  # the cap on held results, plus what was already queued
+    assert [r.index for r in results] == list(range(101))
+
+
+def test_a_map_results_repr_shows_elapsed_to_the_millisecond() -> None:
+    result = MapResult(3, "item 3", "ok", None, 2, 1.23456789)
+    assert repr(result) == (
+        "MapResult(index=3, request='item 3', response='ok', error=None, attempts=2, elapsed=1.235)"
+    )
+    assert result.elapsed == 1.23456789
