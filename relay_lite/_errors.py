@@ -108,6 +108,8 @@ class RelayError(Exception):
         self.partial: Any = None
 
     def __str__(self) -> str:
+        if not self.attempts:  # nothing was sent (a map item that never ran): no count to give
+            return self.message
         return f"{self.message} ({_attempts_suffix(self.attempts)})"
 
     def __repr__(self) -> str:
