@@ -850,8 +850,7 @@ def test_a_second_ctrl_c_while_stopping_records_the_running_calls_as_abandoned(
     assert 1 in abandoned and len(abandoned) <= 2  # at most one call per worker was running
     assert all(reason == "interrupted" for index, reason in reasons.items() if index not in abandoned)
     assert str(leftovers[1].error) == (
-        "the map run was interrupted again while this item's call was running; "
-        "its outcome is abandoned"
+        "the map run was interrupted again while this item's call was running; its outcome is abandoned"
     )
     assert still_running  # left to end on their own, and said so
     assert any("interrupted again while stopping" in r.getMessage() for r in caplog.records)
