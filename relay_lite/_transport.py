@@ -320,11 +320,19 @@ def _decompressor_for(headers: Any) -> Optional[_Decompressor]:
 class _Body:
     """Reads a urllib3 response's body as it arrives, enforcing read timeout and deadline."""
 
-    def __init__(self, raw: Any, read_timeout: Optional[float], deadline: Optional[float]) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        read_timeout: Optional[float],
+        deadline: Optional[float],
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> None:
         self._raw = raw
         self._read_timeout = read_timeout
         self._deadline = deadline
-        self._decoder = _decompressor_for(raw.headers)
+        # ``headers``: the lower-cased copy the caller already made (a plain dict lookup
+        # instead of urllib3's case-insensitive one).
+        self._decoder = _decompressor_for(raw.headers if headers is None else headers)
         # The socket reader under http.client's response; every recv it makes obeys these.
         self._timing: Optional[_TimedSocketIO] = getattr(raw._fp, "timing", None)
         # A chunked body is de-chunked here (``_chunked``), from the buffered socket reader
@@ -513,11 +521,19 @@ class _TimedSocketIO(io.RawIOBase):
 
     def __init__(self, sock: Any, read_timeout: Optional[float], deadline: Optional[float]) -> None:
         super().__init__()
+        self._referenced = False  # read by close(), which io may call from __del__
         self._sock = sock
-        # The socket's own file object: it keeps the socket open while the response holds
-        # it, as http.client expects when a "Connection: close" response outlives its
-        # connection.
-        self._file = sock.makefile("rb", buffering=0)
+        # The socket must stay open while the response holds it, as http.client expects
+        # when a "Connection: close" response outlives its connection: what the socket's
+        # own makefile() does, by counting a reference that socket.close() waits for.
+        # Counted here directly where the socket allows it: a SocketIO per response cost
+        # ~3 us of every call.
+        self._file: Any = None
+        if hasattr(sock, "_decref_socketios") and isinstance(getattr(sock, "_io_refs", None), int):
+            sock._io_refs += 1
+        else:
+            self._file = sock.makefile("rb", buffering=0)
+        self._referenced = True
         self.read_timeout = read_timeout
         self.deadline = deadline
 
@@ -531,7 +547,7 @@ class _TimedSocketIO(io.RawIOBase):
         seconds = self.read_timeout if deadline is None else _timeout_until(self.read_timeout, deadline)
         if sock.gettimeout() != seconds:
             sock.settimeout(seconds)
-        if self._file.closed:
+        if not self._referenced:
             raise ValueError("I/O operation on closed socket reader")
         # The socket itself, not its SocketIO: one Python layer less per recv. SocketIO
         # adds only a guard against reading after a timeout, which ends the call here.
@@ -539,8 +555,12 @@ class _TimedSocketIO(io.RawIOBase):
         return result
 
     def close(self) -> None:
-        if not self.closed:
-            self._file.close()
+        if self._referenced:
+            self._referenced = False
+            if self._file is not None:
+                self._file.close()
+            else:
+                self._sock._decref_socketios()
         super().close()
 
 
@@ -861,8 +881,9 @@ class Transport:
         deadline = _deadline(timeouts)
         call = _Call(method, url, headers, json_body, body, authorizer, map_error, events, retry)
         raw, attempts = self._send(call, timeouts, deadline, stream=False)
+        response_headers = _lower_headers(raw)
         try:
-            data = _read_whole_body(raw, timeouts, deadline)
+            data = _read_whole_body(raw, timeouts, deadline, response_headers)
         except BaseException as exc:
             if isinstance(exc, RelayError):
                 exc.attempts = attempts
@@ -870,7 +891,7 @@ class Transport:
             raw.release_conn()
             raise
         _release(raw)
-        return Response(raw.status, _lower_headers(raw), data, attempts)
+        return Response(raw.status, response_headers, data, attempts)
 
     def stream(
         self,
@@ -892,8 +913,9 @@ class Transport:
         deadline = _deadline(timeouts)
         call = _Call(method, url, headers, json_body, body, authorizer, map_error, events, retry)
         raw, attempts = self._send(call, timeouts, deadline, stream=True)
+        response_headers = _lower_headers(raw)
         response = StreamResponse(
-            raw, _lower_headers(raw), _Body(raw, timeouts.read, deadline), attempts, deadline
+            raw, response_headers, _Body(raw, timeouts.read, deadline, response_headers), attempts, deadline
         )
         response.events = events
         response.started = started
@@ -1048,9 +1070,14 @@ class Transport:
         logger.info("retrying in %.2f s after attempt %d: %s", seconds, attempt, error.message)
 
 
-def _read_whole_body(raw: Any, timeouts: Timeouts, deadline: Optional[float]) -> bytes:
-    """A whole body, refusing one (announced or inflated) above ``MAX_RESPONSE_BODY_BYTES``."""
-    announced = raw.headers.get("content-length")
+def _read_whole_body(
+    raw: Any, timeouts: Timeouts, deadline: Optional[float], headers: Mapping[str, str]
+) -> bytes:
+    """A whole body, refusing one (announced or inflated) above ``MAX_RESPONSE_BODY_BYTES``.
+
+    ``headers`` are the response's, names lower-cased.
+    """
+    announced = headers.get("content-length")
     if announced and announced.strip().isdigit() and int(announced) > MAX_RESPONSE_BODY_BYTES:
         raise StreamError(
             f"response announces a body of {int(announced)} bytes, more than the "
@@ -1058,7 +1085,7 @@ def _read_whole_body(raw: Any, timeouts: Timeouts, deadline: Optional[float]) ->
         )
     parts: list[bytes] = []
     size = 0
-    for chunk in _Body(raw, timeouts.read, deadline).chunks():
+    for chunk in _Body(raw, timeouts.read, deadline, headers).chunks():
         size += len(chunk)
         if size > MAX_RESPONSE_BODY_BYTES:
             raise StreamError(
