@@ -1118,13 +1118,23 @@ def _deadline(timeouts: Timeouts) -> Optional[float]:
 _STATIC_TIMEOUTS: dict[Timeouts, urllib3.Timeout] = {}
 
 
+# The last pair looked up, checked by identity first: hashing a Timeouts record costs
+# more than the rest of the lookup, and a client passes the same object every call.
+_LAST_TIMEOUTS: tuple[Optional[Timeouts], Optional[urllib3.Timeout]] = (None, None)
+
+
 def _attempt_timeout(timeouts: Timeouts, deadline: Optional[float]) -> urllib3.Timeout:
+    global _LAST_TIMEOUTS
     if deadline is None:
+        last_timeouts, last_timeout = _LAST_TIMEOUTS  # one tuple: read whole across threads
+        if last_timeouts is timeouts and last_timeout is not None:
+            return last_timeout
         known = _STATIC_TIMEOUTS.get(timeouts)
         if known is None:
             if len(_STATIC_TIMEOUTS) > 64:  # per-call Timeouts: keep the cache small
                 _STATIC_TIMEOUTS.clear()
             known = _STATIC_TIMEOUTS[timeouts] = urllib3.Timeout(connect=timeouts.connect, read=timeouts.read)
+        _LAST_TIMEOUTS = (timeouts, known)
         return known
     connect: Optional[float] = timeouts.connect
     read = timeouts.read
