@@ -79,6 +79,8 @@ logger = logging.getLogger("relay_lite")
 MAX_ERROR_BODY_BYTES = 1024 * 1024
 # Size asked of each read1(); it returns sooner with whatever has arrived.
 READ_CHUNK_BYTES = 64 * 1024
+# A chunked read larger than this is de-chunked piece by piece as it is handed on.
+LAZY_DECHUNK_BYTES = 2048
 # How long to wait for the end of a body after a stream's own terminator arrived.
 DRAIN_GRACE_SECONDS = 1.0
 # Most bytes one inflate step may produce: a gzip bomb grows by this much at a time,
@@ -339,8 +341,9 @@ class _Body:
         # under http.client, several chunks per read; only before http.client itself has
         # started on it (it then leaves its chunk_left at None) and over our own reader.
         self._chunked: Optional[ChunkedDecoder] = None
-        self._pieces: list[bytes] = []  # payload of the last read, from self._next on unread
-        self._next = 0
+        # The payload of the last read, de-chunked as it is taken (``ChunkedDecoder.pieces``);
+        # what a chunks() left unread stays here for the next.
+        self._pending: Optional[Iterator[bytes]] = None
         if self._timing is not None:
             self._timing.read_timeout = read_timeout
             self._timing.deadline = deadline
@@ -373,25 +376,28 @@ class _Body:
         return StreamError(f"connection broke while reading the response: {exc!r}")
 
     def _dechunked(self, chunked: ChunkedDecoder) -> Iterator[bytes]:
-        """Chunked bodies: the payload of every chunk one read brought, a piece per chunk.
+        """Chunked bodies: the payload of every chunk one read brought, a piece per chunk,
+        each handed on as soon as its framing is read (the first event of a read that
+        brought many goes out before the rest are de-chunked).
 
         The pieces not yet handed over stay on ``self``, so a later ``chunks()`` (the drain
-        after a stream's terminator) sees what an abandoned one left.
+        after a stream's terminator) sees what an abandoned one left: a plain ``for`` (not
+        ``yield from``) leaves the pending iterator open when this generator is dropped.
         """
         fp = self._raw._fp
         deadline = self._deadline
         decoder = self._decoder
         while True:
-            pieces = self._pieces
-            while self._next < len(pieces):
-                payload = pieces[self._next]
-                self._next += 1
-                if decoder is None:
-                    yield payload
-                else:
-                    for piece in decoder.feed(payload):
-                        yield piece
-                        self._check_deadline()
+            pending = self._pending
+            if pending is not None:
+                for payload in pending:
+                    if decoder is None:
+                        yield payload
+                    else:
+                        for piece in decoder.feed(payload):
+                            yield piece
+                            self._check_deadline()
+                self._pending = None
             if chunked.done:
                 break
             if chunked.error is not None:  # bad framing after the payload just yielded
@@ -415,8 +421,14 @@ class _Body:
                     )
             except (OSError, ValueError, http.client.HTTPException) as exc:
                 raise self._read_error(exc) from (None if isinstance(exc, _SOCKET_TIMEOUTS) else exc)
-            self._pieces = chunked.feed(data)
-            self._next = 0
+            # A read bringing several events (a quick reply's first reads) is de-chunked as
+            # it is handed on, so its first event goes out before the rest are decoded (time
+            # to first chunk); a small one, as a steadily read stream brings, at once, which
+            # costs less per chunk.
+            if len(data) > LAZY_DECHUNK_BYTES:
+                self._pending = chunked.pieces(data)
+            else:
+                self._pending = iter(chunked.feed(data))
         # The body is complete: close http.client's response (not the socket) so that its
         # connection takes the next request; bytes after the body mean it must not.
         fp.close()
