@@ -21,7 +21,7 @@ data included: what cannot be decided yet is kept for the next ``feed``.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Iterator, Optional
 
 from ._errors import StreamError
 
@@ -43,7 +43,8 @@ class ChunkedDecoder:
     must not be reused). ``missing`` is what a body cut now would lack: the bytes left of
     the current chunk's data (0 between chunks). Malformed framing raises ``StreamError``;
     when the same bytes also completed some payload, that payload is returned first and
-    the error kept in ``error``, raised by the next ``feed`` (nothing that arrived is lost).
+    the error kept in ``error``, raised by the next ``feed`` (nothing that arrived is lost);
+    ``pieces`` does the same lazily, for the transport.
     """
 
     __slots__ = ("_buffer", "_left", "_state", "done", "extra", "error")
@@ -76,63 +77,84 @@ class ChunkedDecoder:
             raise self.error
         out: list[bytes] = []
         try:
-            self._feed(data, out)
+            out.extend(self._decode(data))
         except StreamError as exc:
             if not out:
                 raise
             self.error = exc
         return out
 
-    def _feed(self, data: bytes, out: list[bytes]) -> None:
-        if self._buffer:
-            data = self._buffer + data
-            self._buffer = b""
-        if self.done:
-            self.extra += len(data)
-            return
-        end = len(data)
-        pos = 0
-        state = self._state
-        left = self._left
-        while pos < end:
-            if state == _DATA:
-                take = min(left, end - pos)
-                out.append(data[pos : pos + take])  # the whole of data, uncopied, when it is all payload
-                pos += take
-                left -= take
-                if not left:
-                    state = _DATA_END
-            elif state == _DATA_END:
-                if end - pos < 2:
-                    if data[pos : pos + 1] != b"\r":
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """Consume ``data`` lazily: each chunk's payload as soon as its framing is read.
+
+        What the transport uses: the first event of a read that brought many is handed on
+        before the rest are de-chunked (time to first chunk). Malformed framing raises
+        (and is kept in ``error``) after the payload before it was yielded. The decoder's
+        state is final once the iterator is exhausted; one left unfinished can be resumed
+        later, and no other ``feed`` or ``pieces`` may run meanwhile.
+        """
+        if self.error is not None:
+            raise self.error
+        return self._decode(data)  # not wrapped in a generator of its own: one resume per piece
+
+    def _decode(self, data: bytes) -> Iterator[bytes]:
+        # One generator (no inner one to delegate to): it is resumed once per chunk. The
+        # state is written back when it is exhausted; a resumed one carries on from its
+        # locals, so nothing is lost in between.
+        try:
+            if self._buffer:
+                data = self._buffer + data
+                self._buffer = b""
+            if self.done:
+                self.extra += len(data)
+                return
+            end = len(data)
+            pos = 0
+            state = self._state
+            left = self._left
+            while pos < end:
+                if state == _DATA:
+                    take = min(left, end - pos)
+                    piece = data[pos : pos + take]  # the whole of data, uncopied, when it is all payload
+                    pos += take
+                    left -= take
+                    if not left:
+                        state = _DATA_END
+                    yield piece
+                elif state == _DATA_END:
+                    if end - pos < 2:
+                        if data[pos : pos + 1] != b"\r":
+                            raise self._bad_data_end(data[pos : pos + 2])
+                        break  # the CR arrived, its LF has not: wait for it
+                    if data[pos : pos + 2] != b"\r\n":
                         raise self._bad_data_end(data[pos : pos + 2])
-                    break  # the CR arrived, its LF has not: wait for it
-                if data[pos : pos + 2] != b"\r\n":
-                    raise self._bad_data_end(data[pos : pos + 2])
-                pos += 2
-                state = _SIZE
-            else:  # a size line or a trailer line
-                stop = data.find(b"\n", pos)
-                if stop < 0:
-                    if end - pos > MAX_CHUNK_LINE_BYTES:
+                    pos += 2
+                    state = _SIZE
+                else:  # a size line or a trailer line
+                    stop = data.find(b"\n", pos)
+                    if stop < 0:
+                        if end - pos > MAX_CHUNK_LINE_BYTES:
+                            raise self._line_too_long(state)
+                        break
+                    if stop - pos > MAX_CHUNK_LINE_BYTES:
                         raise self._line_too_long(state)
-                    break
-                if stop - pos > MAX_CHUNK_LINE_BYTES:
-                    raise self._line_too_long(state)
-                line = data[pos:stop]
-                pos = stop + 1
-                if state == _SIZE:
-                    left = _chunk_size(line)
-                    state = _DATA if left else _TRAILER
-                elif line == b"" or line == b"\r":  # the blank line ending the trailers
-                    state = _DONE
-                    self.done = True
-                    self.extra = end - pos
-                    pos = end
-        self._state = state
-        self._left = left
-        if pos < end:
-            self._buffer = data[pos:]
+                    line = data[pos:stop]
+                    pos = stop + 1
+                    if state == _SIZE:
+                        left = _chunk_size(line)
+                        state = _DATA if left else _TRAILER
+                    elif line == b"" or line == b"\r":  # the blank line ending the trailers
+                        state = _DONE
+                        self.done = True
+                        self.extra = end - pos
+                        pos = end
+            self._state = state
+            self._left = left
+            if pos < end:
+                self._buffer = data[pos:]
+        except StreamError as exc:
+            self.error = exc
+            raise
 
     def _bad_data_end(self, seen: bytes) -> StreamError:
         return StreamError(f"chunked response body: chunk data is not followed by CRLF (got {seen!r})")

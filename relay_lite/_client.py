@@ -479,11 +479,17 @@ class Client:
             raise
         if report_usage:
             self.report_usage(result.usage, result.model, result.request_id)
-        return result.replace(
-            status=response.status,
-            headers=response.headers,
-            rate_limits=parse_rate_limits(response.headers, received_at),
-        )
+        stamp = {
+            "status": response.status,
+            "headers": response.headers,
+            "rate_limits": parse_rate_limits(response.headers, received_at),
+        }
+        if type(result) is ChatResponse:
+            # Just made by parse_chat and seen by no one else: filled in place, which
+            # saves the copy replace() makes (~3 us of every call).
+            result.__dict__.update(stamp)
+            return result
+        return result.replace(**stamp)
 
     def report_usage(
         self, usage: Usage, model: Optional[str], request_id: Optional[str], calls: int = 1

@@ -522,6 +522,8 @@ class ProxySettings(Record):
 
     def proxy_for(self, url: str) -> Optional[str]:
         """The proxy URL to use for ``url``, or None to connect directly."""
+        if self.https is None and self.http is None:  # the usual case, asked on every call
+            return None
         parts = urlsplit(url)
         proxy = self.https if parts.scheme == "https" else self.http
         if proxy is None:

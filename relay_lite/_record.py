@@ -109,6 +109,9 @@ class Record:
     _hidden_in_repr: ClassVar[frozenset[str]] = frozenset()
     _not_compared: ClassVar[frozenset[str]] = frozenset()
     _compared: ClassVar[tuple[str, ...]] = ()
+    # Worked out once per class for replace(), which builders call on every step.
+    _field_set: ClassVar[frozenset[str]] = frozenset()
+    _checked: ClassVar[bool] = False  # the class has a __post_init__
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -144,6 +147,8 @@ class Record:
                     f"{cls.__name__}: field {name!r} without a default follows one with a default"
                 )
         cls._fields = tuple(fields)
+        cls._field_set = frozenset(fields)
+        cls._checked = hasattr(cls, "__post_init__")
         cls._record_defaults = defaults  # type: ignore[attr-defined]
         cls._compared = tuple(n for n in fields if n not in cls._not_compared)
         setattr(cls, "__init__", _first_init(cls))  # noqa: B010
@@ -175,10 +180,10 @@ class Record:
     def replace(self: _R, **changes: Any) -> _R:
         """A copy with some fields changed (like ``dataclasses.replace``)."""
         cls = type(self)
-        unknown = changes.keys() - set(cls._fields)
-        if unknown:
+        if not cls._field_set.issuperset(changes):
+            unknown = changes.keys() - cls._field_set
             raise TypeError(f"{cls.__name__} has no field {sorted(unknown)[0]!r}")
-        if hasattr(cls, "__post_init__"):  # its checks must see the new values
+        if cls._checked:  # its __post_init__ checks must see the new values
             values = dict(self.__dict__)
             values.update(changes)
             return cls(**values)

@@ -73,15 +73,20 @@ class KeyAuthorizer:
     a caller's explicit ``headers=`` wins over the key, as it always has.
     """
 
-    __slots__ = ("_headers",)
+    __slots__ = ("_headers", "_names")
 
     def __init__(self, headers: Mapping[str, str]) -> None:
         self._headers = dict(headers)
+        self._names = frozenset(name.lower() for name in self._headers)
 
     def authorize(self, request: OutgoingRequest) -> Mapping[str, str]:
         """The key headers whose names the request does not already set."""
-        present = {name.lower() for name in request.headers}
-        return {name: value for name, value in self._headers.items() if name.lower() not in present}
+        names = self._names
+        for name in request.headers:
+            if name.lower() in names:  # rare: a header= of the same name; filter
+                present = {name.lower() for name in request.headers}
+                return {name: value for name, value in self._headers.items() if name.lower() not in present}
+        return dict(self._headers)  # the usual case: all of them, without a set per call
 
     def secrets(self) -> tuple[str, ...]:
         """The key values (and bare tokens of ``Bearer ...`` values) it sends."""

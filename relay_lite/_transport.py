@@ -79,6 +79,8 @@ logger = logging.getLogger("relay_lite")
 MAX_ERROR_BODY_BYTES = 1024 * 1024
 # Size asked of each read1(); it returns sooner with whatever has arrived.
 READ_CHUNK_BYTES = 64 * 1024
+# A chunked read larger than this is de-chunked piece by piece as it is handed on.
+LAZY_DECHUNK_BYTES = 2048
 # How long to wait for the end of a body after a stream's own terminator arrived.
 DRAIN_GRACE_SECONDS = 1.0
 # Most bytes one inflate step may produce: a gzip bomb grows by this much at a time,
@@ -184,9 +186,13 @@ class HTTPTransport(Protocol):
         ...
 
 
+# Built once: json.dumps with options builds a new encoder on every call (~2 us of each).
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def encode_json_body(json_body: object) -> bytes:
     """The one JSON serialization of a request body (compact, UTF-8, non-ASCII kept)."""
-    return json.dumps(json_body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return _JSON_ENCODER.encode(json_body).encode("utf-8")
 
 
 def authorized_headers(
@@ -316,19 +322,28 @@ def _decompressor_for(headers: Any) -> Optional[_Decompressor]:
 class _Body:
     """Reads a urllib3 response's body as it arrives, enforcing read timeout and deadline."""
 
-    def __init__(self, raw: Any, read_timeout: Optional[float], deadline: Optional[float]) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        read_timeout: Optional[float],
+        deadline: Optional[float],
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> None:
         self._raw = raw
         self._read_timeout = read_timeout
         self._deadline = deadline
-        self._decoder = _decompressor_for(raw.headers)
+        # ``headers``: the lower-cased copy the caller already made (a plain dict lookup
+        # instead of urllib3's case-insensitive one).
+        self._decoder = _decompressor_for(raw.headers if headers is None else headers)
         # The socket reader under http.client's response; every recv it makes obeys these.
         self._timing: Optional[_TimedSocketIO] = getattr(raw._fp, "timing", None)
         # A chunked body is de-chunked here (``_chunked``), from the buffered socket reader
         # under http.client, several chunks per read; only before http.client itself has
         # started on it (it then leaves its chunk_left at None) and over our own reader.
         self._chunked: Optional[ChunkedDecoder] = None
-        self._pieces: list[bytes] = []  # payload of the last read, from self._next on unread
-        self._next = 0
+        # The payload of the last read, de-chunked as it is taken (``ChunkedDecoder.pieces``);
+        # what a chunks() left unread stays here for the next.
+        self._pending: Optional[Iterator[bytes]] = None
         if self._timing is not None:
             self._timing.read_timeout = read_timeout
             self._timing.deadline = deadline
@@ -361,25 +376,28 @@ class _Body:
         return StreamError(f"connection broke while reading the response: {exc!r}")
 
     def _dechunked(self, chunked: ChunkedDecoder) -> Iterator[bytes]:
-        """Chunked bodies: the payload of every chunk one read brought, a piece per chunk.
+        """Chunked bodies: the payload of every chunk one read brought, a piece per chunk,
+        each handed on as soon as its framing is read (the first event of a read that
+        brought many goes out before the rest are de-chunked).
 
         The pieces not yet handed over stay on ``self``, so a later ``chunks()`` (the drain
-        after a stream's terminator) sees what an abandoned one left.
+        after a stream's terminator) sees what an abandoned one left: a plain ``for`` (not
+        ``yield from``) leaves the pending iterator open when this generator is dropped.
         """
         fp = self._raw._fp
         deadline = self._deadline
         decoder = self._decoder
         while True:
-            pieces = self._pieces
-            while self._next < len(pieces):
-                payload = pieces[self._next]
-                self._next += 1
-                if decoder is None:
-                    yield payload
-                else:
-                    for piece in decoder.feed(payload):
-                        yield piece
-                        self._check_deadline()
+            pending = self._pending
+            if pending is not None:
+                for payload in pending:
+                    if decoder is None:
+                        yield payload
+                    else:
+                        for piece in decoder.feed(payload):
+                            yield piece
+                            self._check_deadline()
+                self._pending = None
             if chunked.done:
                 break
             if chunked.error is not None:  # bad framing after the payload just yielded
@@ -403,8 +421,14 @@ class _Body:
                     )
             except (OSError, ValueError, http.client.HTTPException) as exc:
                 raise self._read_error(exc) from (None if isinstance(exc, _SOCKET_TIMEOUTS) else exc)
-            self._pieces = chunked.feed(data)
-            self._next = 0
+            # A read bringing several events (a quick reply's first reads) is de-chunked as
+            # it is handed on, so its first event goes out before the rest are decoded (time
+            # to first chunk); a small one, as a steadily read stream brings, at once, which
+            # costs less per chunk.
+            if len(data) > LAZY_DECHUNK_BYTES:
+                self._pending = chunked.pieces(data)
+            else:
+                self._pending = iter(chunked.feed(data))
         # The body is complete: close http.client's response (not the socket) so that its
         # connection takes the next request; bytes after the body mean it must not.
         fp.close()
@@ -509,11 +533,19 @@ class _TimedSocketIO(io.RawIOBase):
 
     def __init__(self, sock: Any, read_timeout: Optional[float], deadline: Optional[float]) -> None:
         super().__init__()
+        self._referenced = False  # read by close(), which io may call from __del__
         self._sock = sock
-        # The socket's own file object: it keeps the socket open while the response holds
-        # it, as http.client expects when a "Connection: close" response outlives its
-        # connection.
-        self._file = sock.makefile("rb", buffering=0)
+        # The socket must stay open while the response holds it, as http.client expects
+        # when a "Connection: close" response outlives its connection: what the socket's
+        # own makefile() does, by counting a reference that socket.close() waits for.
+        # Counted here directly where the socket allows it: a SocketIO per response cost
+        # ~3 us of every call.
+        self._file: Any = None
+        if hasattr(sock, "_decref_socketios") and isinstance(getattr(sock, "_io_refs", None), int):
+            sock._io_refs += 1
+        else:
+            self._file = sock.makefile("rb", buffering=0)
+        self._referenced = True
         self.read_timeout = read_timeout
         self.deadline = deadline
 
@@ -527,7 +559,7 @@ class _TimedSocketIO(io.RawIOBase):
         seconds = self.read_timeout if deadline is None else _timeout_until(self.read_timeout, deadline)
         if sock.gettimeout() != seconds:
             sock.settimeout(seconds)
-        if self._file.closed:
+        if not self._referenced:
             raise ValueError("I/O operation on closed socket reader")
         # The socket itself, not its SocketIO: one Python layer less per recv. SocketIO
         # adds only a guard against reading after a timeout, which ends the call here.
@@ -535,8 +567,12 @@ class _TimedSocketIO(io.RawIOBase):
         return result
 
     def close(self) -> None:
-        if not self.closed:
-            self._file.close()
+        if self._referenced:
+            self._referenced = False
+            if self._file is not None:
+                self._file.close()
+            else:
+                self._sock._decref_socketios()
         super().close()
 
 
@@ -857,8 +893,9 @@ class Transport:
         deadline = _deadline(timeouts)
         call = _Call(method, url, headers, json_body, body, authorizer, map_error, events, retry)
         raw, attempts = self._send(call, timeouts, deadline, stream=False)
+        response_headers = _lower_headers(raw)
         try:
-            data = _read_whole_body(raw, timeouts, deadline)
+            data = _read_whole_body(raw, timeouts, deadline, response_headers)
         except BaseException as exc:
             if isinstance(exc, RelayError):
                 exc.attempts = attempts
@@ -866,7 +903,7 @@ class Transport:
             raw.release_conn()
             raise
         _release(raw)
-        return Response(raw.status, _lower_headers(raw), data, attempts)
+        return Response(raw.status, response_headers, data, attempts)
 
     def stream(
         self,
@@ -888,8 +925,9 @@ class Transport:
         deadline = _deadline(timeouts)
         call = _Call(method, url, headers, json_body, body, authorizer, map_error, events, retry)
         raw, attempts = self._send(call, timeouts, deadline, stream=True)
+        response_headers = _lower_headers(raw)
         response = StreamResponse(
-            raw, _lower_headers(raw), _Body(raw, timeouts.read, deadline), attempts, deadline
+            raw, response_headers, _Body(raw, timeouts.read, deadline, response_headers), attempts, deadline
         )
         response.events = events
         response.started = started
@@ -1044,9 +1082,14 @@ class Transport:
         logger.info("retrying in %.2f s after attempt %d: %s", seconds, attempt, error.message)
 
 
-def _read_whole_body(raw: Any, timeouts: Timeouts, deadline: Optional[float]) -> bytes:
-    """A whole body, refusing one (announced or inflated) above ``MAX_RESPONSE_BODY_BYTES``."""
-    announced = raw.headers.get("content-length")
+def _read_whole_body(
+    raw: Any, timeouts: Timeouts, deadline: Optional[float], headers: Mapping[str, str]
+) -> bytes:
+    """A whole body, refusing one (announced or inflated) above ``MAX_RESPONSE_BODY_BYTES``.
+
+    ``headers`` are the response's, names lower-cased.
+    """
+    announced = headers.get("content-length")
     if announced and announced.strip().isdigit() and int(announced) > MAX_RESPONSE_BODY_BYTES:
         raise StreamError(
             f"response announces a body of {int(announced)} bytes, more than the "
@@ -1054,7 +1097,7 @@ def _read_whole_body(raw: Any, timeouts: Timeouts, deadline: Optional[float]) ->
         )
     parts: list[bytes] = []
     size = 0
-    for chunk in _Body(raw, timeouts.read, deadline).chunks():
+    for chunk in _Body(raw, timeouts.read, deadline, headers).chunks():
         size += len(chunk)
         if size > MAX_RESPONSE_BODY_BYTES:
             raise StreamError(
@@ -1087,13 +1130,23 @@ def _deadline(timeouts: Timeouts) -> Optional[float]:
 _STATIC_TIMEOUTS: dict[Timeouts, urllib3.Timeout] = {}
 
 
+# The last pair looked up, checked by identity first: hashing a Timeouts record costs
+# more than the rest of the lookup, and a client passes the same object every call.
+_LAST_TIMEOUTS: tuple[Optional[Timeouts], Optional[urllib3.Timeout]] = (None, None)
+
+
 def _attempt_timeout(timeouts: Timeouts, deadline: Optional[float]) -> urllib3.Timeout:
+    global _LAST_TIMEOUTS
     if deadline is None:
+        last_timeouts, last_timeout = _LAST_TIMEOUTS  # one tuple: read whole across threads
+        if last_timeouts is timeouts and last_timeout is not None:
+            return last_timeout
         known = _STATIC_TIMEOUTS.get(timeouts)
         if known is None:
             if len(_STATIC_TIMEOUTS) > 64:  # per-call Timeouts: keep the cache small
                 _STATIC_TIMEOUTS.clear()
             known = _STATIC_TIMEOUTS[timeouts] = urllib3.Timeout(connect=timeouts.connect, read=timeouts.read)
+        _LAST_TIMEOUTS = (timeouts, known)
         return known
     connect: Optional[float] = timeouts.connect
     read = timeouts.read

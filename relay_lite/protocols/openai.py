@@ -320,6 +320,38 @@ def parse_logprobs(value: Any, where: str) -> Optional[list[TokenLogprob]]:
     return [_token_logprob(t, f"{where}.content[{i}]", top=True) for i, t in enumerate(content)]
 
 
+# Message fields that a plain text reply may carry without changing what is parsed.
+_PLAIN_MESSAGE_KEYS = frozenset({"role", "content", "refusal", "annotations", "audio", "function_call"})
+
+
+def _plain_choice(choice: Any, common: dict[str, Any]) -> Optional[ChatResponse]:
+    """The usual reply -- one choice, string content, no tool calls, logprobs, refusal or
+    reasoning -- parsed without the per-field checks and paths; None for anything else,
+    which ``_choice`` then reads (and checks) field by field."""
+    if type(choice) is not dict or choice.get("logprobs") is not None:
+        return None
+    message = choice.get("message")
+    if type(message) is not dict or not _PLAIN_MESSAGE_KEYS.issuperset(message):
+        return None
+    text = message.get("content")
+    raw_reason = choice.get("finish_reason")
+    index = choice.get("index")
+    if (
+        type(text) is not str
+        or message.get("refusal") is not None
+        or (raw_reason is not None and type(raw_reason) is not str)
+        or (index is not None and (type(index) is not int or index < 0))
+    ):
+        return None
+    raw_reason = raw_reason or None
+    return ChatResponse(
+        text=text,
+        finish_reason=normalise_finish_reason(raw_reason),
+        raw_finish_reason=raw_reason,
+        **common,
+    )
+
+
 def _choice(choice: Any, where: str, common: dict[str, Any]) -> tuple[int, ChatResponse]:
     choice = mapping(choice, where)
     index = optional_index(choice.get("index"), f"{where}.index")
@@ -366,6 +398,10 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
             "raw": payload,
             "attempts": attempts,
         }
+        if len(choices) == 1:
+            plain = _plain_choice(choices[0], common)
+            if plain is not None:
+                return plain
         parsed = [_choice(c, f"choices[{i}]", common) for i, c in enumerate(choices)]
     except StreamError as exc:
         # The field checks raise StreamError; a whole body that fails them is a bad reply.

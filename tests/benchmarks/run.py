@@ -70,7 +70,7 @@ KEY = "sk-bench-not-a-real-key"
 TARGETS = {
     "import": 1.2,  # relay_lite / urllib3, at most
     "cold": 1.3,  # relay_lite process / raw urllib3 process, at most
-    "requests": 1.25,  # per-call time / raw urllib3 + json, at most
+    "requests": 1.1,  # per-call time / raw urllib3 + json, at most (issue 14)
     "stream_floor": 0.7,  # chunks/s / floor chunks/s, at least
     "stream_sdk": 2.0,  # chunks/s / official SDK chunks/s, at least
     "rss": 1.2,  # peak RSS / urllib3 alone, at most
@@ -816,8 +816,13 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
             f"{req['urllib3']:.1f} µs",
             f"{req['relay_lite']:.1f} µs",
             x(ratio),
-            "≤ 1.25x",
-            s.target("request overhead vs urllib3 + json", x(ratio), "≤ 1.25x", ratio <= TARGETS["requests"]),
+            f"≤ {TARGETS['requests']}x",
+            s.target(
+                "request overhead vs urllib3 + json",
+                x(ratio),
+                f"≤ {TARGETS['requests']}x",
+                ratio <= TARGETS["requests"],
+            ),
         ],
         [
             "per call (client CPU)",
@@ -845,7 +850,8 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
     if ratio > TARGETS["requests"]:
         prof = ctx["profile_requests"]
         s.gap(
-            f"- **request overhead: {x(ratio)}, target ≤ 1.25x (+{req['relay_lite'] - req['urllib3']:.1f} µs/call).** "
+            f"- **request overhead: {x(ratio)}, target ≤ {TARGETS['requests']}x "
+            f"(+{req['relay_lite'] - req['urllib3']:.1f} µs/call).** "
             "Measured cause:",
             *profile_lines(prof["relay_lite"], "call", prof["urllib3"]),
         )
@@ -1206,7 +1212,25 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
         "</details>",
         "",
     ]
+    out += kept_sections(path)
     path.write_text("\n".join(out))
+
+
+# Sections other benchmarks (bench_map.py, bench_bedrock_cold.py) write below this line of
+# RESULTS.md; a regenerated report keeps them as they are.
+KEEP_MARKER = "<!-- sections below are written by their own benchmarks; run.py keeps them -->"
+
+
+def kept_sections(path: Path) -> list[str]:
+    """The marker line and everything after it in the report at ``path`` (none if absent)."""
+    try:
+        old = path.read_text()
+    except OSError:
+        return [KEEP_MARKER, ""]
+    at = old.find(KEEP_MARKER)
+    if at < 0:
+        return [KEEP_MARKER, ""]
+    return old[at:].split("\n")
 
 
 # -- 7. traffic shapes and the issue-14 targets -----------------------------------------------
