@@ -570,8 +570,15 @@ class ChatStream:
     def text(self) -> Iterator[str]:
         """Yield only the reply's text pieces; leaving the loop early closes the stream."""
         try:
-            for event in self:
-                if type(event) is TextDelta:
+            if self._iterator is None and hasattr(self._pump.parser, "text_only"):
+                # Only this loop will see the events: the OpenAI and Anthropic parsers then
+                # hand text deltas on as plain strings instead of a TextDelta each (issue 14).
+                setattr(self._pump.parser, "text_only", True)  # noqa: B010
+            events: Iterator[object] = iter(self)  # StreamEvents, or strs as said above
+            for event in events:
+                if type(event) is str:
+                    yield event
+                elif type(event) is TextDelta:
                     yield event.text
         finally:
             if self._response is None:

@@ -428,6 +428,9 @@ class StreamParser:
         self._started = False
         self._blocks: dict[int, _Block] = {}
         self._tool_count = 0
+        #: Set by ``ChatStream.text()`` before the first read, when nothing else sees the
+        #: events: the fast path then hands each text delta on as the plain string.
+        self.text_only = False
 
     def partial(self) -> ChatResponse:
         """The reply accumulated so far (the stream pump stamps the HTTP facts on it)."""
@@ -529,7 +532,8 @@ class StreamParser:
                 text = delta.get("text")
                 if type(text) is str:
                     self.acc.text_parts.append(text)
-                    return [TextDelta(text)]
+                    # A str for text(): no record made per token (see text_only).
+                    return [text if self.text_only else TextDelta(text)]  # type: ignore[list-item]
         index = _index(payload, "content_block_delta")
         block = self._open_block(index, "content_block_delta")
         delta = mapping(delta, "content_block_delta.delta")

@@ -425,6 +425,9 @@ class StreamParser:
     def __init__(self) -> None:
         self.acc = Accumulator()
         self.finished = False
+        #: Set by ``ChatStream.text()`` before the first read, when nothing else sees the
+        #: events: the fast path then hands each text delta on as the plain string.
+        self.text_only = False
         self._choices: dict[int, _Choice] = {0: _Choice(self.acc)}
 
     def _for(self, index: int) -> _Choice:
@@ -477,7 +480,8 @@ class StreamParser:
                         if not content:
                             return []
                         acc.text_parts.append(content)
-                        return [TextDelta(content)]
+                        # A str for text(): no record made per token (see text_only).
+                        return [content if self.text_only else TextDelta(content)]  # type: ignore[list-item]
         if acc.id is None:
             acc.id = optional_str(chunk.get("id"), "chunk.id")
             acc.model = optional_str(chunk.get("model"), "chunk.model")
