@@ -582,6 +582,13 @@ def x(value: float) -> str:
     return f"{value:.2f}x"
 
 
+def x_near(value: float, limit: float) -> str:
+    """``x(value)``, with a third decimal when two would print the limit itself: the
+    verdict compares the unrounded ratio, so 1.104 misses a 1.1 target and must not
+    read as 1.10x."""
+    return f"{value:.3f}x" if f"{value:.2f}" == f"{limit:.2f}" else x(value)
+
+
 def verdict(ok: bool) -> str:
     return "yes" if ok else "**NO**"
 
@@ -1358,7 +1365,8 @@ def shapes_section(section: Any, ctx: dict[str, Any]) -> None:
         value = worst[key]
         ok = value >= limit if at_least else value <= limit
         wanted = f"{'≥' if at_least else '≤'} {limit:g}x"
-        rows.append([name, before, wanted, x(value), s.target(f"issue 14: {name}", x(value), wanted, ok)])
+        shown = x_near(value, limit)
+        rows.append([name, before, wanted, shown, s.target(f"issue 14: {name}", shown, wanted, ok)])
     s.add(
         "### Issue 14 targets: now (2026-12-02) vs target vs measured in this run",
         "",
