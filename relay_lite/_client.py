@@ -30,6 +30,10 @@ if TYPE_CHECKING:
     from .protocols._adapter import Adapter
     from .protocols._common import HTTPCall
 
+# PreparedRequest, looked up once by prepare_call: an import statement there cost ~2 us of
+# every call (issue 14), and a module-level import would load _session on import relay_lite.
+_prepared_request: Optional[type[PreparedRequest]] = None
+
 
 # The ChatRequest methods that set one parameter: what generate()'s keywords may name.
 _GENERATE_PARAMETERS = frozenset(
@@ -418,14 +422,18 @@ class Client:
 
         The request id and per-request headers and timeouts of ``params`` ride along.
         """
-        from ._session import PreparedRequest
+        global _prepared_request
+        prepared = _prepared_request
+        if prepared is None:  # the first call: _session is loaded by then (Client.__init__)
+            from ._session import PreparedRequest
 
+            prepared = _prepared_request = PreparedRequest
         overrides: dict[str, str] = {}
         request_id_header = self.adapter.request_id_header
         if params.request_id and request_id_header:
             overrides[request_id_header] = params.request_id
         overrides.update(params.headers)
-        return PreparedRequest(
+        return prepared(
             call.method,
             call.path,
             json=call.body,
