@@ -89,9 +89,6 @@ INPUT_TOKENS_FIELDS = frozenset(
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
 #: Body objects whose ``extra_body`` value is merged key by key into the built one.
 NESTED_EXTRA_FIELDS = ("text", "reasoning")
-#: The HTTP status a whole reply (one ``parse_chat`` reads) came with: OpenAI answers
-#: a failed response with 200 and the error in the body.
-WHOLE_REPLY_STATUS = 200
 # Between two reasoning summaries (or reasoning items) in ``.thinking``.
 THINKING_SEPARATOR = "\n\n"
 
@@ -431,21 +428,14 @@ def _logprobs(content: Any, where: str) -> list[TokenLogprob]:
     return tokens
 
 
-def failed_error(
-    response: Mapping[str, Any], *, attempts: int = 1, partial: Any = None, status: Optional[int] = None
-) -> APIError:
-    """The ``APIError`` for a response whose ``status`` is ``failed`` (its ``error``).
-
-    ``status`` is the HTTP status of a whole reply (None: the failure came in a stream);
-    the error's class follows its code either way.
-    """
+def failed_error(response: Mapping[str, Any], *, attempts: int = 1, partial: Any = None) -> APIError:
+    """The ``APIError`` for a response whose ``status`` is ``failed`` (its ``error``); its
+    class follows the error's code. From a whole reply, call ``.in_whole_reply()`` on it."""
     error = response.get("error")
     body = {"error": error if isinstance(error, Mapping) else {"message": "the response failed"}}
-    mapped = openai.map_error(
+    return openai.map_error(
         None, body, attempts=attempts, partial=partial, code_classes=ERROR_CODES_RESPONSES
     )
-    mapped.status = status if status is not None else mapped.status
-    return mapped
 
 
 def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: int = 1) -> ChatResponse:
@@ -464,11 +454,11 @@ def parse_response(payload: Any, *, request_id: Optional[str] = None, attempts: 
         )
     if payload.get("status") == "failed" or (payload.get("error") and "output" not in payload):
         if payload.get("status") == "failed":
-            error = failed_error(payload, attempts=attempts, status=WHOLE_REPLY_STATUS)
+            error = failed_error(payload, attempts=attempts)
         else:
             error = openai.map_error(None, payload, attempts=attempts, code_classes=ERROR_CODES_RESPONSES)
-            # An error body's own status wins; else it came as a whole (200) reply, not in a stream.
-            error.status = error.status if error.status is not None else WHOLE_REPLY_STATUS
+        # An error body's own status wins; else it came with the whole reply's 200.
+        error = error.in_whole_reply()
         error.request_id = error.request_id or request_id
         raise error
     try:
