@@ -597,6 +597,20 @@ def resolve_credentials(
     use). ``environ`` replaces ``os.environ``. SSO and instance metadata are not read yet.
     """
     environ = _check_environ(environ, clock)
+    files = _SharedFiles(environ, profile)
+    return _signing_keys(access_key_id, secret_access_key, session_token, profile, environ, clock, files)
+
+
+def _signing_keys(
+    access_key_id: Optional[str],
+    secret_access_key: Optional[str],
+    session_token: Optional[str],
+    profile: Optional[str],
+    environ: Mapping[str, str],
+    clock: Optional[Callable[[], float]],
+    files: _SharedFiles,
+) -> Union[AWSCredentials, ContainerCredentialsProvider]:
+    """The chain without the Bedrock API key: what a SigV4 signer can use."""
     found = _resolve(
         access_key_id=access_key_id,
         secret_access_key=secret_access_key,
@@ -606,7 +620,7 @@ def resolve_credentials(
         environ=environ,
         bearer_env=False,
         clock=clock,
-        files=_SharedFiles(environ, profile),
+        files=files,
     )
     assert not isinstance(found, str)  # no api_key and no bearer variable were consulted
     return found
@@ -674,18 +688,9 @@ def aws_sigv4(
     environ = _check_environ(environ, clock)
     files = _SharedFiles(environ, profile)
     resolved_region = _region(region, files)
-    credentials = _resolve(
-        access_key_id=access_key_id,
-        secret_access_key=secret_access_key,
-        session_token=session_token,
-        profile=profile,
-        api_key=None,
-        environ=environ,
-        bearer_env=False,
-        clock=clock,
-        files=files,
+    credentials = _signing_keys(
+        access_key_id, secret_access_key, session_token, profile, environ, clock, files
     )
-    assert not isinstance(credentials, str)
     return SigV4Authorizer(
         resolved_region, service, credentials, clock=clock, content_sha256_header=content_sha256_header
     )
