@@ -74,6 +74,9 @@ class KeyAuthorizer:
     """
 
     __slots__ = ("_headers", "_names")
+    # Its headers depend on nothing but the request's header names: the transport may
+    # ask once per header set (see ``Authorizer``).
+    per_attempt = False
 
     def __init__(self, headers: Mapping[str, str]) -> None:
         self._headers = dict(headers)
