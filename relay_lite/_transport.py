@@ -775,6 +775,13 @@ class StreamResponse:
 
 
 def _lower_headers(raw: Any) -> dict[str, str]:
+    """The response headers as a plain dict with lower-cased names (the last value of a
+    repeated header)."""
+    # urllib3's HTTPHeaderDict (1.26 and 2.x) keeps {lower name: [name, *values]}: read
+    # it directly, a third of the cost of items(), which lower-cases and yields each pair.
+    container = getattr(raw.headers, "_container", None)
+    if type(container) is dict:
+        return {name: values[-1] for name, values in container.items()}
     return {k.lower(): v for k, v in raw.headers.items()}
 
 
