@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Optional, Protocol, Un
 import urllib3
 from urllib3 import connection as u3_connection
 from urllib3 import exceptions as u3
+from urllib3.util import url as u3_url
 
 from ._chunked import ChunkedDecoder
 from ._config import DEFAULT_POOL_SIZE, ProxySettings, RetryPolicy, Timeouts
@@ -95,8 +96,10 @@ _SOCKET_TIMEOUTS = (socket.timeout, TimeoutError)
 # What ``retries=False, redirect=False`` becomes inside urlopen, built there per call
 # (~4 us); retries are ours, so one shared, never-incremented object does.
 _NO_URLLIB3_RETRIES = urllib3.Retry(total=False, redirect=False)
-# How many header sets a transport keeps merged and checked (see ``Transport._headers``).
+# How many header sets a transport keeps merged and checked (see ``Transport._headers``),
+# and how many URLs it keeps routed to their pools (``Transport._urlopen``).
 _HEADER_CACHE_SIZE = 64
+_ROUTE_CACHE_SIZE = 256
 
 
 # -- the seams: what a call hands the transport, and what a transport is --------------------
@@ -851,6 +854,7 @@ class Transport:
         self._proxies = proxies if proxies is not None else ProxySettings.from_env()
         self._default_headers = dict(default_headers or {})
         self._header_cache: dict[Any, dict[str, str]] = {}
+        self._routes: dict[str, tuple[Any, str]] = {}  # see _urlopen
         self._direct = _timed_manager(urllib3.PoolManager(**self._pool_kwargs))
         self._proxied: dict[str, urllib3.PoolManager] = {}
         self._lock = threading.Lock()
@@ -875,8 +879,44 @@ class Transport:
                 self._proxied[proxy_url] = pool
             return pool
 
+    def _urlopen(self, method: str, url: str, **options: Any) -> Any:
+        """urllib3's ``urlopen`` on the connection pool of ``url``'s host, found once per URL.
+
+        Going through ``PoolManager.urlopen`` parses the URL and normalises a pool key on
+        every call (~40 us); a client calls the same few URLs, so each is routed once: its
+        pool and request target are kept, as the manager itself would pick them. Proxied
+        URLs still go through their ``ProxyManager``, which shapes the request per proxy.
+        """
+        route = self._routes.get(url)
+        if route is None or (route[0] is not None and route[0].pool is None):
+            # Unknown, or its pool was closed (the manager evicted it, or close()).
+            route = self._route(url)
+        pool, target = route
+        if pool is None:
+            return self._pool_for(url).urlopen(method, url, **options)
+        return pool.urlopen(method, target, assert_same_host=False, **options)
+
+    def _route(self, url: str) -> tuple[Any, str]:
+        """(the connection pool, the request target) of a direct URL; (None, url) if proxied."""
+        if self._proxies.proxy_for(url) is not None:
+            route: tuple[Any, str] = (None, url)
+        else:
+            parsed = u3_url.parse_url(url)
+            pool = self._direct.connection_from_host(parsed.host, port=parsed.port, scheme=parsed.scheme)
+            route = (pool, parsed.request_uri)
+        if len(self._routes) >= _ROUTE_CACHE_SIZE:  # URLs made per call (a query each)
+            self._routes.clear()
+        self._routes[url] = route
+        return route
+
     def close(self) -> None:
         """Close every pooled connection now; the transport stays usable (it reconnects)."""
+        # Routed pools too: urllib3 2.x drops a pool it evicts without closing it, and a
+        # route may still hold one.
+        routed = {id(pool): pool for pool, _ in list(self._routes.values()) if pool is not None}
+        self._routes.clear()
+        for pool in routed.values():
+            pool.close()
         with self._lock:
             managers = [self._direct, *self._proxied.values()]
         for manager in managers:
@@ -964,7 +1004,6 @@ class Transport:
         authorizer = call.authorizer
         static_auth = authorizer is not None and getattr(authorizer, "per_attempt", True) is False
         all_headers = self._headers(call.headers, stream, is_json, authorizer if static_auth else None)
-        pool = self._pool_for(url)
         body_bytes = body or b""
         events = call.events
         policy = call.retry or self.retry
@@ -988,7 +1027,7 @@ class Transport:
             started = time.monotonic()
             _call_limits.deadline, _call_limits.read_timeout = deadline, timeouts.read
             try:
-                raw = pool.urlopen(
+                raw = self._urlopen(
                     method,
                     url,
                     body=body,

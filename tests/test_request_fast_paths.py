@@ -222,3 +222,45 @@ def test_lower_headers_keeps_the_last_of_repeated_values_like_items_would() -> N
     Raw.headers.add("x-a", "2")
     Raw.headers.add("Content-Type", "application/json")
     assert _lower_headers(Raw) == {"x-a": "2", "content-type": "application/json"}
+
+
+def test_a_url_whose_pool_the_manager_evicted_is_routed_again() -> None:
+    # urllib3's PoolManager keeps 10 pools; 1.26 closes the least recently used one (2.x
+    # drops it open): the transport's remembered route must not use a closed pool.
+    transport = Transport(timeouts=Timeouts(connect=2, read=5), retry=RETRY_FAST)
+    servers = [FakeServer().start() for _ in range(12)]
+    try:
+        for server in servers:
+            server.add(Reply.json({"ok": 1}), Reply.json({"ok": 2}))
+        first = servers[0]
+        assert transport.request("GET", first.url + "/a?x=1").json() == {"ok": 1}
+        for server in servers[1:]:
+            assert transport.request("GET", server.url + "/b").json() == {"ok": 1}
+        assert transport.request("GET", first.url + "/a?x=1").json() == {"ok": 2}
+    finally:
+        transport.close()
+        for server in servers:
+            server.stop()
+    assert [r.path for r in first.requests] == ["/a?x=1", "/a?x=1"]
+
+
+def test_a_closed_transport_routes_its_urls_again_and_reconnects() -> None:
+    transport = Transport(timeouts=Timeouts(connect=2, read=5), retry=RETRY_FAST)
+    with FakeServer() as server:
+        server.add(Reply.json({"n": 1}), Reply.json({"n": 2}))
+        assert transport.request("GET", server.url + "/x").json() == {"n": 1}
+        transport.close()
+        assert transport.request("GET", server.url + "/x").json() == {"n": 2}
+    transport.close()
+
+
+def test_close_also_closes_a_routed_pool_the_manager_no_longer_tracks() -> None:
+    transport = Transport(timeouts=Timeouts(connect=2, read=5), retry=RETRY_FAST)
+    with FakeServer() as server:
+        server.add(Reply.json({"n": 1}))
+        transport.request("GET", server.url + "/x")
+        (pool, target) = transport._routes[server.url + "/x"]
+        transport._direct.pools.clear()  # what eviction does to the manager's own list
+        transport.close()
+    assert target == "/x"
+    assert pool.pool is None  # closed: its kept-alive connection is not left open
