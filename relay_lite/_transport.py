@@ -100,6 +100,8 @@ _NO_URLLIB3_RETRIES = urllib3.Retry(total=False, redirect=False)
 # and how many URLs it keeps routed to their pools (``Transport._urlopen``).
 _HEADER_CACHE_SIZE = 64
 _ROUTE_CACHE_SIZE = 256
+# Pools a PoolManager keeps (urllib3's default ``num_pools``, which Transport keeps).
+_MANAGER_POOLS = 10
 
 
 # -- the seams: what a call hands the transport, and what a transport is --------------------
@@ -783,7 +785,7 @@ def _lower_headers(raw: Any) -> dict[str, str]:
     # urllib3's HTTPHeaderDict (1.26 and 2.x) keeps {lower name: [name, *values]}: read
     # it directly, a third of the cost of items(), which lower-cases and yields each pair.
     container = getattr(raw.headers, "_container", None)
-    if type(container) is dict:
+    if isinstance(container, dict):  # a dict on 2.x, an OrderedDict on 1.26
         return {name: values[-1] for name, values in container.items()}
     return {k.lower(): v for k, v in raw.headers.items()}
 
@@ -855,7 +857,7 @@ class Transport:
         self._default_headers = dict(default_headers or {})
         self._header_cache: dict[Any, dict[str, str]] = {}
         self._routes: dict[str, tuple[Any, str]] = {}  # see _urlopen
-        self._direct = _timed_manager(urllib3.PoolManager(**self._pool_kwargs))
+        self._direct = _timed_manager(urllib3.PoolManager(num_pools=_MANAGER_POOLS, **self._pool_kwargs))
         self._proxied: dict[str, urllib3.PoolManager] = {}
         self._lock = threading.Lock()
         self.sleep = time.sleep  # replaceable in tests
@@ -873,9 +875,17 @@ class Transport:
                     from urllib.parse import unquote
 
                     proxy_headers = urllib3.make_headers(proxy_basic_auth=unquote(user_info[0]))
-                pool = _timed_manager(
-                    urllib3.ProxyManager(proxy_url, proxy_headers=proxy_headers, **self._pool_kwargs)
-                )
+                try:
+                    manager = urllib3.ProxyManager(
+                        proxy_url, proxy_headers=proxy_headers, **self._pool_kwargs
+                    )
+                except u3.ProxySchemeUnknown:
+                    scheme = proxy_url.split("://", 1)[0]
+                    raise ConfigError(
+                        f"proxy {safe_url(proxy_url)} (from the *_PROXY settings) has the scheme "
+                        f"{scheme!r}; relay_lite goes through http:// and https:// proxies only"
+                    ) from None
+                pool = _timed_manager(manager)
                 self._proxied[proxy_url] = pool
             return pool
 
@@ -904,6 +914,12 @@ class Transport:
             parsed = u3_url.parse_url(url)
             pool = self._direct.connection_from_host(parsed.host, port=parsed.port, scheme=parsed.scheme)
             route = (pool, parsed.request_uri)
+            routed = {id(known) for known, _ in self._routes.values() if known is not None}
+            if id(pool) not in routed and len(routed) >= _MANAGER_POOLS:
+                # The manager has just evicted a pool (urllib3 2.x and 1.26.17+ drop it
+                # open): forget every route, so none keeps an evicted pool's sockets alive
+                # or gives its host a second pool beside the one the manager hands out.
+                self._routes.clear()
         if len(self._routes) >= _ROUTE_CACHE_SIZE:  # URLs made per call (a query each)
             self._routes.clear()
         self._routes[url] = route
@@ -1059,8 +1075,8 @@ class Transport:
                 events.response(method, url, raw.status, elapsed, _lower_headers(raw), attempt)
             if 200 <= raw.status < 300:
                 if debug:  # checked first: safe_url() is not free, and this is every call
-                    where, status = safe_url(url), raw.status
-                    logger.debug("%s %s -> %d in %.3fs (attempt %d)", method, where, status, elapsed, attempt)
+                    message = "%s %s -> %d in %.3f s (attempt %d)"
+                    logger.debug(message, method, safe_url(url), raw.status, elapsed, attempt)
                 return raw, attempt
 
             response_headers = _lower_headers(raw)
@@ -1186,16 +1202,17 @@ def _read_whole_body(
 
     ``headers`` are the response's, names lower-cased.
     """
-    announced = headers.get("content-length")
-    if announced and announced.strip().isdigit() and int(announced) > MAX_RESPONSE_BODY_BYTES:
+    fp = raw._fp  # http.client's response, on urllib3 1.26 and 2.x alike
+    # The length http.client will read by (its int() of Content-Length: "+5" and "1_0"
+    # count; None when chunked, absent or unreadable), not our own reading of the header.
+    announced = fp.length if fp is not None else None
+    if announced is not None and announced > MAX_RESPONSE_BODY_BYTES:
         raise StreamError(
-            f"response announces a body of {int(announced)} bytes, more than the "
+            f"response announces a body of {announced} bytes, more than the "
             f"{MAX_RESPONSE_BODY_BYTES}-byte limit for a whole response"
         )
-    fp = raw._fp  # http.client's response, on urllib3 1.26 and 2.x alike
     if (
-        fp is not None
-        and fp.length is not None  # Content-Length framing (not chunked, not until close)
+        announced is not None  # Content-Length framing (not chunked, not until close)
         and getattr(fp, "timing", None) is not None  # reads timed by our _TimedSocketIO
         and "content-encoding" not in headers
     ):

@@ -15,6 +15,7 @@ from typing import Any, Mapping
 import pytest
 
 from relay_lite import Client, ConfigError, Message, RetryPolicy, StreamError, Timeouts
+from relay_lite._config import ProxySettings
 from relay_lite._models import ChatParams
 from relay_lite._session import KeyAuthorizer
 from relay_lite._transport import OutgoingRequest, Transport, _lower_headers
@@ -225,8 +226,9 @@ def test_lower_headers_keeps_the_last_of_repeated_values_like_items_would() -> N
 
 
 def test_a_url_whose_pool_the_manager_evicted_is_routed_again() -> None:
-    # urllib3's PoolManager keeps 10 pools; 1.26 closes the least recently used one (2.x
-    # drops it open): the transport's remembered route must not use a closed pool.
+    # urllib3's PoolManager keeps 10 pools; up to 1.26.16 it closes the one it evicts (later
+    # versions drop it open): a remembered route must never use a closed pool, and no more
+    # pools stay routed than the manager keeps.
     transport = Transport(timeouts=Timeouts(connect=2, read=5), retry=RETRY_FAST)
     servers = [FakeServer().start() for _ in range(12)]
     try:
@@ -236,6 +238,7 @@ def test_a_url_whose_pool_the_manager_evicted_is_routed_again() -> None:
         assert transport.request("GET", first.url + "/a?x=1").json() == {"ok": 1}
         for server in servers[1:]:
             assert transport.request("GET", server.url + "/b").json() == {"ok": 1}
+            assert len({id(pool) for pool, _ in transport._routes.values()}) <= 10
         assert transport.request("GET", first.url + "/a?x=1").json() == {"ok": 2}
     finally:
         transport.close()
@@ -264,3 +267,77 @@ def test_close_also_closes_a_routed_pool_the_manager_no_longer_tracks() -> None:
         transport.close()
     assert target == "/x"
     assert pool.pool is None  # closed: its kept-alive connection is not left open
+
+
+def test_the_same_headers_streamed_and_not_keep_their_own_accept_encoding() -> None:
+    transport = Transport(timeouts=Timeouts(connect=2, read=5), retry=RETRY_FAST)
+    headers = {"X-Same": "1"}
+    with FakeServer() as server:
+        server.add(Reply.json({"n": 1}), Reply.json({"n": 2}), Reply.json({"n": 3}))
+        transport.request("POST", server.url + "/x", json_body={"a": 1}, headers=headers)
+        with transport.stream("POST", server.url + "/x", json_body={"a": 1}, headers=headers) as response:
+            b"".join(response.iter_bytes())
+        transport.request("POST", server.url + "/x", body=b"raw", headers=headers)
+    transport.close()
+    sent = [(r.headers["accept-encoding"], r.headers.get("content-type")) for r in server.requests]
+    assert sent == [
+        ("gzip, deflate", "application/json"),
+        ("identity", "application/json"),
+        ("gzip, deflate", None),
+    ]
+
+
+def test_two_key_authorizers_sharing_a_transport_each_send_their_own_key() -> None:
+    transport = Transport(timeouts=Timeouts(connect=2, read=5), retry=RETRY_FAST)
+    first = KeyAuthorizer({"Authorization": "Bearer sk-first-1111"})
+    second = KeyAuthorizer({"Authorization": "Bearer sk-second-2222"})
+    with FakeServer() as server:
+        server.add(*[Reply.json({"n": n}) for n in range(3)])
+        for keys in (first, second, first):
+            transport.request("POST", server.url + "/x", json_body={"a": 1}, authorizer=keys)
+    transport.close()
+    assert [r.headers["authorization"] for r in server.requests] == [
+        "Bearer sk-first-1111",
+        "Bearer sk-second-2222",
+        "Bearer sk-first-1111",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("length", "announced"),
+    [("+268435457", 268435457), ("100_000_000_000_000", 100_000_000_000_000), (" 268435457", 268435457)],
+)
+def test_a_content_length_http_client_reads_above_the_cap_is_refused(length: str, announced: int) -> None:
+    # http.client reads Content-Length with int(), which takes a sign and underscores.
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {length}\r\n\r\n".encode()
+    url, thread = _serve_once(head + b"{}")
+    transport = Transport(timeouts=Timeouts(connect=2, read=5), retry=RetryPolicy(max_retries=0))
+    with pytest.raises(StreamError) as caught:
+        transport.request("GET", url + "/x")
+    transport.close()
+    thread.join(5)
+    assert caught.value.message == (
+        f"response announces a body of {announced} bytes, more than the 268435456-byte limit "
+        "for a whole response"
+    )
+
+
+def test_a_content_length_of_unicode_digits_is_read_to_the_close_not_a_bare_value_error() -> None:
+    url, thread = _serve_once("HTTP/1.1 200 OK\r\nContent-Length: \u00b2\r\n\r\n{}".encode("latin-1"))
+    transport = Transport(timeouts=Timeouts(connect=2, read=5), retry=RetryPolicy(max_retries=0))
+    response = transport.request("GET", url + "/x")
+    transport.close()
+    thread.join(5)
+    assert response.json() == {}
+
+
+def test_a_proxy_of_an_unusable_scheme_is_a_config_error_naming_the_proxy_not_its_password() -> None:
+    proxies = ProxySettings.from_env({"HTTPS_PROXY": "socks5://user:hunter2@proxy.example:1080"})
+    transport = Transport(timeouts=Timeouts(connect=2, read=5), retry=RETRY_FAST, proxies=proxies)
+    with pytest.raises(ConfigError) as caught:
+        transport.request("GET", "https://api.example.invalid/v1/x")
+    transport.close()
+    assert "socks5" in caught.value.message
+    assert "proxy.example:1080" in caught.value.message
+    assert "hunter2" not in str(caught.value)
+    assert "api.example.invalid" not in caught.value.message
