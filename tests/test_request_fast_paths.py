@@ -23,13 +23,6 @@ from relay_lite.protocols import openai
 from relay_lite.testing import FakeServer, Reply
 
 RETRY_FAST = RetryPolicy(max_retries=2, backoff=0.0, max_backoff=0.0)
-OPENAI_REPLY = {
-    "id": "chatcmpl-1",
-    "object": "chat.completion",
-    "model": "gpt-4o-mini",
-    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}, "finish_reason": "stop"}],
-    "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4},
-}
 
 # Fields the plain-request shortcut may ignore: they never reach the body (headers,
 # timeouts, retries, request ids go elsewhere) or are written on both paths.
@@ -78,9 +71,7 @@ def test_plain_request_body_is_model_messages_and_extra_body_only() -> None:
 
 
 def test_a_request_header_set_changing_per_call_is_sent_as_given_every_time() -> None:
-    with FakeServer() as server:
-        for _ in range(3):
-            server.add(Reply.json(OPENAI_REPLY))
+    with FakeServer.openai() as server:  # echoes each chat request
         client = Client.openai(api_key="sk-test-123456", base_url=server.url)
         for n in (1, 2, 3):
             client.chat("gpt-4o-mini").user("x").request_id(f"req-{n}").send()
@@ -89,9 +80,7 @@ def test_a_request_header_set_changing_per_call_is_sent_as_given_every_time() ->
 
 
 def test_a_callers_authorization_header_wins_after_calls_that_sent_the_key() -> None:
-    with FakeServer() as server:
-        for _ in range(3):
-            server.add(Reply.json(OPENAI_REPLY))
+    with FakeServer.openai() as server:  # echoes each chat request
         client = Client.openai(api_key="sk-test-123456", base_url=server.url)
         client.chat("gpt-4o-mini").user("x").send()
         client.chat("gpt-4o-mini").user("x").headers({"Authorization": "Bearer other"}).send()
@@ -104,8 +93,7 @@ def test_a_callers_authorization_header_wins_after_calls_that_sent_the_key() -> 
 
 
 def test_a_bad_header_is_refused_on_every_call_not_only_the_first() -> None:
-    with FakeServer() as server:
-        server.add(Reply.json(OPENAI_REPLY))
+    with FakeServer.openai() as server:
         client = Client.openai(api_key="sk-test-123456", base_url=server.url)
         client.chat("gpt-4o-mini").user("x").send()
         for _ in range(2):
