@@ -20,12 +20,12 @@ from ._config import PRESETS, ClientConfig, RetryPolicy, Timeouts
 from ._errors import APIError, ConfigError, RelayError, safe_url
 from ._models import ChatParams, ChatResponse, Usage
 from ._ratelimits import parse_rate_limits
-from ._stream import ChatStream
 from ._transport import Authorizer, HTTPTransport, Response, StreamResponse
 
 if TYPE_CHECKING:
     from ._resources import Embeddings, ModelInfo
     from ._session import PreparedRequest, Session
+    from ._stream import ChatStream
     from .platform.modelrelay import Auth, Customers, Tiers
     from .protocols._adapter import Adapter
     from .protocols._common import HTTPCall
@@ -511,6 +511,8 @@ class Client:
 
     def stream_chat(self, params: ChatParams) -> ChatStream:
         """Send a chat request and stream the reply (what ``ChatRequest.stream`` does)."""
+        from ._stream import ChatStream  # loaded by the first stream: a plain call never needs it
+
         params = self.check_chat_params(params)
         adapter = self.adapter
         request = self.prepare_call(params, adapter.chat_call(params, stream=True))

@@ -3,9 +3,10 @@
 Why not dataclasses: importing it (it pulls in ``inspect``) and generating a handful of
 methods for each of the ~20 classes a chat call needs cost more at import time than
 everything else relay_lite does, about a third of ``import urllib3`` itself. A Lambda cold
-start pays that on every deploy. ``Record`` compiles one ``__init__`` per class, when the
-class is first instantiated (instances are then as cheap to make as a dataclass's), and
-shares generic ``__repr__``, ``__eq__`` and ``__hash__``.
+start pays that on every deploy. ``Record`` fills a class's first instances through one
+generic ``__init__`` and compiles the class its own once it is hot (``HOT_AFTER``
+instances: stream events are made once per chunk; then they are as cheap to make as a
+dataclass's), and shares generic ``__repr__``, ``__eq__`` and ``__hash__``.
 
 Rules: fields are the class's annotations in order (``ClassVar`` ones excluded), a class
 attribute is the default, ``factory(default_factory=f)`` makes a fresh default per instance, and
@@ -15,7 +16,6 @@ attribute is the default, ``factory(default_factory=f)`` makes a fresh default p
 
 from __future__ import annotations
 
-import re
 import sys
 from typing import Any, Callable, ClassVar, TypeVar, cast
 
@@ -51,8 +51,30 @@ def factory(*, default_factory: Callable[[], _T]) -> _T:
 
 
 _MISSING = object()
-# "ClassVar[...]", "typing.ClassVar[...]", "t.ClassVar[...]": annotations are strings here
-_CLASSVAR = re.compile(r"^(?:\w+\.)*ClassVar\b")
+
+#: Instances a class makes through the generic ``__init__`` before it compiles its own.
+#: Compiling costs ~0.1 ms a class, more than a few dozen generic calls: a one-shot
+#: program (a cold start making one call) never pays it, a stream's event classes soon do.
+HOT_AFTER = 24
+
+_classvar_pattern: Any = None
+
+
+def _is_classvar(annotation: object) -> bool:
+    """Whether an annotation is ``ClassVar[...]``, ``typing.ClassVar[...]``, ``t.ClassVar``.
+
+    Annotations are strings here; the regular expression is compiled only for one that
+    mentions ClassVar at all, so classes without one never pay for it.
+    """
+    global _classvar_pattern
+    text = annotation if type(annotation) is str else str(annotation)
+    if "ClassVar" not in text:
+        return False
+    if _classvar_pattern is None:
+        import re
+
+        _classvar_pattern = re.compile(r"^(?:\w+\.)*ClassVar\b")
+    return _classvar_pattern.match(text) is not None
 
 
 def _compile_init(cls: type, fields: tuple[str, ...], defaults: dict[str, Any]) -> Any:
@@ -84,18 +106,49 @@ def _compile_init(cls: type, fields: tuple[str, ...], defaults: dict[str, Any]) 
     return init
 
 
-def _first_init(cls: type) -> Any:
-    """An ``__init__`` that compiles the real one on first use and hands over to it.
+def _generic_init(cls: type) -> Any:
+    """The ``__init__`` of a class until it is hot: fields set from the arguments by a loop.
 
-    Compiling costs ~0.2 ms a class; doing it lazily keeps it off ``import relay_lite``
-    for the classes a program never instantiates. A race between threads only compiles
-    twice.
+    It hands over to the compiled ``__init__`` after ``HOT_AFTER`` instances, and for any
+    call whose arguments do not fit the fields (missing, unknown, given twice, too many),
+    so such a call raises exactly the ``TypeError`` the compiled one does. A race between
+    threads only compiles twice.
     """
+    made = 0
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+    def compiled() -> Any:
         init = _compile_init(cls, cls._fields, cls._record_defaults)  # type: ignore[attr-defined]
         setattr(cls, "__init__", init)  # noqa: B010
-        init(self, *args, **kwargs)
+        return init
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal made
+        made += 1
+        fields: tuple[str, ...] = cls._fields  # type: ignore[attr-defined]
+        given = len(args)
+        defaults: dict[str, Any] = cls._record_defaults  # type: ignore[attr-defined]
+        rest = fields[given:]
+        if (
+            made > HOT_AFTER
+            or given > len(fields)
+            # every keyword names a field not already given by position
+            or (kwargs and any(name not in rest for name in kwargs))
+            or any(name not in kwargs and name not in defaults for name in rest)
+        ):
+            compiled()(self, *args, **kwargs)
+            return
+        # Checked: now fill the instance dict, as the compiled __init__ does.
+        values = self.__dict__
+        for name, value in zip(fields, args):
+            values[name] = value
+        for name in rest:
+            if name in kwargs:
+                values[name] = kwargs[name]
+            else:
+                default = defaults[name]
+                values[name] = default.make() if type(default) is _Factory else default
+        if cls._checked:  # type: ignore[attr-defined]
+            self.__post_init__()
 
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     return __init__
@@ -125,7 +178,7 @@ class Record:
         if own is None:
             own = getattr(cls, "__annotations__", {}) if "__annotate__" in cls.__dict__ else {}
         for name, annotation in own.items():
-            if _CLASSVAR.match(str(annotation)):
+            if _is_classvar(annotation):
                 continue
             if name not in fields:
                 fields.append(name)
@@ -151,7 +204,7 @@ class Record:
         cls._checked = hasattr(cls, "__post_init__")
         cls._record_defaults = defaults  # type: ignore[attr-defined]
         cls._compared = tuple(n for n in fields if n not in cls._not_compared)
-        setattr(cls, "__init__", _first_init(cls))  # noqa: B010
+        setattr(cls, "__init__", _generic_init(cls))  # noqa: B010
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r} of a frozen {type(self).__name__}")

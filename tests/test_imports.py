@@ -36,6 +36,18 @@ LAZY_MODULES = [
     "relay_lite.protocols.anthropic",
     "relay_lite.protocols.modelrelay",
     "http.server",
+    # The stream machinery: loaded by the first stream (issue 14: a cold process making one
+    # plain call never pays for it).
+    "relay_lite._stream",
+    "relay_lite._sse",
+    "relay_lite.protocols._framing",
+]
+
+# Modules a client making one plain (non-stream) call must still not have loaded.
+NOT_LOADED_BY_A_PLAIN_CALL = [
+    "relay_lite._stream",
+    "relay_lite._sse",
+    "relay_lite.protocols._framing",
 ]
 
 # Modules that may import the standard library and relay_lite only (not even urllib3).
@@ -151,6 +163,81 @@ print(json.dumps({"before": before, "after": "relay_lite.compat" in sys.modules,
                   "same": provider_cls is relay_lite.compat.Provider}))
 """
     assert json.loads(run_python(code)) == {"before": False, "after": True, "same": True}
+
+
+# One non-stream chat call against a stdlib server in the child (a whole reply in the shape
+# of OpenAI's chat.completion object), then the list of relay_lite modules it loaded.
+PLAIN_CALL_PROBE = """
+import json, sys, threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+REPLY = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"},
+                 "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}).encode()
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(REPLY)))
+        self.end_headers()
+        self.wfile.write(REPLY)
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+import relay_lite
+client = relay_lite.Client.compatible(f"http://127.0.0.1:{server.server_port}/v1", api_key="sk-test")
+text = client.chat("m").user("Hi").send().text
+server.shutdown()
+print(json.dumps({"text": text, "loaded": sorted(n for n in sys.modules if n.startswith("relay_lite"))}))
+"""
+
+
+def test_plain_call_does_not_load_the_stream_machinery() -> None:
+    result = json.loads(run_python(PLAIN_CALL_PROBE))
+    assert result["text"] == "hello"
+    assert "relay_lite.protocols.openai" in result["loaded"]  # the probe did reach the adapter
+    assert [name for name in NOT_LOADED_BY_A_PLAIN_CALL if name in result["loaded"]] == []
+
+
+def test_lazily_loaded_core_names_are_the_defining_modules_objects() -> None:
+    code = """
+import json, sys
+import relay_lite, relay_lite.protocols, relay_lite.protocols._adapter as adapter
+from relay_lite import ChatStream
+from relay_lite.protocols import Decoder, StreamParser
+import relay_lite._stream, relay_lite.protocols._framing as framing
+print(json.dumps({
+    "chat_stream": ChatStream is relay_lite._stream.ChatStream is relay_lite.ChatStream,
+    "decoder": Decoder is framing.Decoder is adapter.Decoder,
+    "parser": StreamParser is framing.StreamParser is adapter.StreamParser,
+    "aliases": (adapter.ChatDecoder is framing.ChatDecoder
+                and adapter.ChatStreamParser is framing.ChatStreamParser),
+    "in_all": "ChatStream" in relay_lite.__all__ and "ChatStream" in dir(relay_lite),
+}))
+"""
+    assert json.loads(run_python(code)) == {
+        "chat_stream": True,
+        "decoder": True,
+        "parser": True,
+        "aliases": True,
+        "in_all": True,
+    }
+
+
+def test_protocols_modules_refuse_unknown_attributes() -> None:
+    import relay_lite.protocols
+    import relay_lite.protocols._adapter
+
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        relay_lite.protocols.no_such_thing  # noqa: B018
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        relay_lite.protocols._adapter.no_such_thing  # noqa: B018
 
 
 def test_unknown_attribute_raises_attribute_error() -> None:
