@@ -167,29 +167,34 @@ class Record:
     _checked: ClassVar[bool] = False  # the class has a __post_init__
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs for every record class at import (~30 on a plain call's path): kept lean.
         super().__init_subclass__(**kwargs)
-        fields = list(getattr(cls, "_fields", ()))
+        namespace = cls.__dict__
+        fields = list(cls._fields)
         defaults: dict[str, Any] = {}
-        for base in reversed(cls.__mro__[1:]):
-            defaults.update(getattr(base, "_record_defaults", {}))
+        bases = cls.__mro__[1:]
+        if len(bases) > 2:  # not just (Record, object): inherit the bases' defaults
+            for base in reversed(bases):
+                defaults.update(getattr(base, "_record_defaults", {}))
         # The class's own annotations: from its dict (before 3.14 a bare cls.__annotations__
         # can be a base's), or from the lazy descriptor of PEP 649 where the dict lacks it.
-        own = cls.__dict__.get("__annotations__")
+        own = namespace.get("__annotations__")
         if own is None:
-            own = getattr(cls, "__annotations__", {}) if "__annotate__" in cls.__dict__ else {}
+            own = getattr(cls, "__annotations__", {}) if "__annotate__" in namespace else {}
         for name, annotation in own.items():
-            if _is_classvar(annotation):
+            if (type(annotation) is not str or "ClassVar" in annotation) and _is_classvar(annotation):
                 continue
             if name not in fields:
                 fields.append(name)
-            if name in cls.__dict__:
-                if isinstance(cls.__dict__[name], (list, dict, set)):
+            if name in namespace:
+                default = namespace[name]
+                if isinstance(default, (list, dict, set)):
                     # One object would be shared by every instance.
                     raise TypeError(
                         f"{cls.__name__}.{name}: use factory(default_factory=...) for a mutable default"
                     )
-                defaults[name] = cls.__dict__[name]
-                if isinstance(defaults[name], _Factory):
+                defaults[name] = default
+                if type(default) is _Factory:
                     delattr(cls, name)  # the factory is not a value to read
         seen_default = False
         for name in fields:
@@ -203,7 +208,8 @@ class Record:
         cls._field_set = frozenset(fields)
         cls._checked = hasattr(cls, "__post_init__")
         cls._record_defaults = defaults  # type: ignore[attr-defined]
-        cls._compared = tuple(n for n in fields if n not in cls._not_compared)
+        hidden = cls._not_compared
+        cls._compared = tuple(n for n in fields if n not in hidden) if hidden else cls._fields
         setattr(cls, "__init__", _generic_init(cls))  # noqa: B010
 
     def __setattr__(self, name: str, value: Any) -> None:

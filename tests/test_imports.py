@@ -41,6 +41,7 @@ LAZY_MODULES = [
     "relay_lite._stream",
     "relay_lite._sse",
     "relay_lite.protocols._framing",
+    "relay_lite._hook_events",
 ]
 
 # Modules a client making one plain (non-stream) call must still not have loaded.
@@ -48,6 +49,7 @@ NOT_LOADED_BY_A_PLAIN_CALL = [
     "relay_lite._stream",
     "relay_lite._sse",
     "relay_lite.protocols._framing",
+    "relay_lite._hook_events",
 ]
 
 # Modules that may import the standard library and relay_lite only (not even urllib3).
@@ -212,6 +214,9 @@ import relay_lite, relay_lite.protocols, relay_lite.protocols._adapter as adapte
 from relay_lite import ChatStream
 from relay_lite.protocols import Decoder, StreamParser
 import relay_lite._stream, relay_lite.protocols._framing as framing
+import relay_lite._hooks as hooks
+from relay_lite._hooks import StreamStats, UsageReport
+import relay_lite._hook_events as hook_events
 print(json.dumps({
     "chat_stream": ChatStream is relay_lite._stream.ChatStream is relay_lite.ChatStream,
     "decoder": Decoder is framing.Decoder is adapter.Decoder,
@@ -219,6 +224,7 @@ print(json.dumps({
     "aliases": (adapter.ChatDecoder is framing.ChatDecoder
                 and adapter.ChatStreamParser is framing.ChatStreamParser),
     "in_all": "ChatStream" in relay_lite.__all__ and "ChatStream" in dir(relay_lite),
+    "hook_events": all(getattr(hooks, name) is getattr(hook_events, name) for name in hook_events.__all__),
 }))
 """
     assert json.loads(run_python(code)) == {
@@ -227,10 +233,11 @@ print(json.dumps({
         "parser": True,
         "aliases": True,
         "in_all": True,
+        "hook_events": True,
     }
 
 
-def test_protocols_modules_refuse_unknown_attributes() -> None:
+def test_modules_with_lazy_names_refuse_unknown_attributes() -> None:
     import relay_lite.protocols
     import relay_lite.protocols._adapter
 
@@ -238,6 +245,10 @@ def test_protocols_modules_refuse_unknown_attributes() -> None:
         relay_lite.protocols.no_such_thing  # noqa: B018
     with pytest.raises(AttributeError, match="no_such_thing"):
         relay_lite.protocols._adapter.no_such_thing  # noqa: B018
+    import relay_lite._hooks
+
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        relay_lite._hooks.no_such_thing  # noqa: B018
 
 
 def test_unknown_attribute_raises_attribute_error() -> None:
