@@ -51,7 +51,8 @@ logger = logging.getLogger("relay_lite")
 #: Every event a hook may be registered for.
 HOOK_EVENTS = ("request", "response", "retry", "first_token", "stream_end", "usage")
 
-Hook = Callable[[Any], object]
+if TYPE_CHECKING:
+    Hook = Callable[[Any], object]
 
 # The event records (and gap_stats) live in ``_hook_events``, loaded on first use (PEP 562).
 _EVENT_NAMES = frozenset(

@@ -49,7 +49,6 @@ import urllib3
 from urllib3 import connection as u3_connection
 from urllib3 import exceptions as u3
 
-from ._chunked import ChunkedDecoder
 from ._config import DEFAULT_POOL_SIZE, ProxySettings, RetryPolicy, Timeouts
 from ._errors import (
     APIError,
@@ -71,6 +70,7 @@ from ._errors import (
 from ._errors import TimeoutError as RelayTimeoutError  # not the builtin of the same name
 
 if TYPE_CHECKING:
+    from ._chunked import ChunkedDecoder
     from ._hooks import CallEvents
 
 logger = logging.getLogger("relay_lite")
@@ -349,6 +349,8 @@ class _Body:
             self._timing.deadline = deadline
             fp = raw._fp
             if fp.chunked and fp.chunk_left is None and fp.length is None and fp.fp is not None:
+                from ._chunked import ChunkedDecoder  # loaded by the first chunked body
+
                 self._chunked = ChunkedDecoder()
 
     def limit_read_timeout(self, seconds: float) -> None:

@@ -42,6 +42,7 @@ LAZY_MODULES = [
     "relay_lite._sse",
     "relay_lite.protocols._framing",
     "relay_lite._hook_events",
+    "relay_lite._chunked",  # with the first chunked body
 ]
 
 # Modules a client making one plain (non-stream) call must still not have loaded.

@@ -48,11 +48,16 @@ def __getattr__(name: str) -> Any:
         value = getattr(_framing, name)
         globals()[name] = value
         return value
+    if name == "AdapterFactory":  # a typing alias, built on first access like the above
+        factory: Any = Callable[[str], Adapter]
+        globals()[name] = factory
+        return factory
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-#: Makes an adapter for a provider (a preset's name): ``factory("openrouter")``.
-AdapterFactory = Callable[[str], Adapter]
+if TYPE_CHECKING:
+    #: Makes an adapter for a provider (a preset's name): ``factory("openrouter")``.
+    AdapterFactory = Callable[[str], Adapter]
 
 
 def _openai(provider: str) -> Adapter:

@@ -34,7 +34,6 @@ from .._models import (
     DocumentPart,
     ImagePart,
     Message,
-    StreamEvent,
     TextDelta,
     ThinkingDelta,
     TokenLogprob,
@@ -58,6 +57,7 @@ from ._fields import (
 )
 
 if TYPE_CHECKING:
+    from .._models import StreamEvent
     from .._resources import Embeddings, ModelInfo
     from .._sse import ServerSentEvent
 
