@@ -29,6 +29,16 @@ if TYPE_CHECKING:
     from .platform.modelrelay import Auth, Customers, Tiers
     from .protocols._adapter import Adapter
     from .protocols._common import HTTPCall
+else:
+
+    def ChatStream(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands in for the class
+        # _stream loads with the first stream (a plain call never needs it): this stand-in
+        # imports it and puts the class in its own place, so later streams run no import.
+        from ._stream import ChatStream as stream_class
+
+        globals()["ChatStream"] = stream_class
+        return stream_class(*args, **kwargs)
+
 
 # PreparedRequest, looked up once by prepare_call: an import statement there cost ~2 us of
 # every call (issue 14), and a module-level import would load _session on import relay_lite.
@@ -511,8 +521,6 @@ class Client:
 
     def stream_chat(self, params: ChatParams) -> ChatStream:
         """Send a chat request and stream the reply (what ``ChatRequest.stream`` does)."""
-        from ._stream import ChatStream  # loaded by the first stream: a plain call never needs it
-
         params = self.check_chat_params(params)
         adapter = self.adapter
         request = self.prepare_call(params, adapter.chat_call(params, stream=True))

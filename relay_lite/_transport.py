@@ -72,6 +72,16 @@ from ._errors import TimeoutError as RelayTimeoutError  # not the builtin of the
 if TYPE_CHECKING:
     from ._chunked import ChunkedDecoder
     from ._hooks import CallEvents
+else:
+
+    def ChunkedDecoder() -> Any:  # noqa: N802 - stands in for the class
+        # _chunked loads with the first chunked body: this stand-in imports it and puts the
+        # class in its own place, so later bodies run no import.
+        from ._chunked import ChunkedDecoder as decoder_class
+
+        globals()["ChunkedDecoder"] = decoder_class
+        return decoder_class()
+
 
 logger = logging.getLogger("relay_lite")
 
@@ -349,8 +359,6 @@ class _Body:
             self._timing.deadline = deadline
             fp = raw._fp
             if fp.chunked and fp.chunk_left is None and fp.length is None and fp.fp is not None:
-                from ._chunked import ChunkedDecoder  # loaded by the first chunked body
-
                 self._chunked = ChunkedDecoder()
 
     def limit_read_timeout(self, seconds: float) -> None:

@@ -208,6 +208,38 @@ def test_plain_call_does_not_load_the_stream_machinery() -> None:
     assert [name for name in NOT_LOADED_BY_A_PLAIN_CALL if name in result["loaded"]] == []
 
 
+def test_first_stream_puts_the_stream_classes_in_place_of_their_stand_ins() -> None:
+    # _client, _transport and _adapter name ChatStream, ChunkedDecoder and SSEDecoder through
+    # stand-ins that import the class on first use and then put it in their own place.
+    code = """
+import json
+import relay_lite
+from relay_lite.testing import ChatScript, FakeServer
+import relay_lite._client as client_module, relay_lite._transport as transport
+import relay_lite.protocols._adapter as adapter
+before = [isinstance(m.__dict__[n], type) for m, n in
+          ((client_module, "ChatStream"), (transport, "ChunkedDecoder"), (adapter, "SSEDecoder"))]
+with FakeServer.openai() as fake:
+    fake.add(ChatScript(text="abcdef", chunk_size=2))
+    fake.add(ChatScript(text="ghi", chunk_size=1))
+    client = relay_lite.Client.compatible(fake.url + "/v1", api_key="sk-test")
+    texts = []
+    for _ in range(2):
+        with client.chat("m").user("hi").stream() as stream:
+            texts.append("".join(stream.text()))
+import relay_lite._chunked, relay_lite._sse, relay_lite._stream
+print(json.dumps({"before": before, "texts": texts, "after": [
+    client_module.ChatStream is relay_lite._stream.ChatStream,
+    transport.ChunkedDecoder is relay_lite._chunked.ChunkedDecoder,
+    adapter.SSEDecoder is relay_lite._sse.SSEDecoder]}))
+"""
+    assert json.loads(run_python(code)) == {
+        "before": [False, False, False],
+        "texts": ["abcdef", "ghi"],
+        "after": [True, True, True],
+    }
+
+
 def test_lazily_loaded_core_names_are_the_defining_modules_objects() -> None:
     code = """
 import json, sys

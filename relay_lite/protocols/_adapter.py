@@ -50,8 +50,19 @@ from ._common import HTTPCall
 
 if TYPE_CHECKING:
     from .._resources import Embeddings, ModelInfo
+    from .._sse import SSEDecoder
     from ._framing import ChatDecoder, ChatStreamParser, Decoder, StreamParser
     from .modelrelay import StructuredRecordParser
+else:
+
+    def SSEDecoder() -> Any:  # noqa: N802 - stands in for the class
+        # _sse loads with the first stream (a plain call never needs it): this stand-in
+        # imports it and puts the class in its own place, so later streams run no import.
+        from .._sse import SSEDecoder as decoder_class
+
+        globals()["SSEDecoder"] = decoder_class
+        return decoder_class()
+
 
 __all__ = [
     "Adapter",
@@ -134,8 +145,6 @@ class Adapter:
 
     def stream_decoder(self) -> ChatDecoder:
         """A fresh decoder for this protocol's stream framing (SSE unless overridden)."""
-        from .._sse import SSEDecoder
-
         return SSEDecoder()
 
     def stream_parser(self) -> ChatStreamParser:
