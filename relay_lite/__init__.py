@@ -5,7 +5,9 @@
     print(client.chat("gpt-4o-mini").user("Hello!").send().text)
 
 Rarely used parts (structured output, test helpers, the CLI, the rusty-agent-sdk
-compatible ``Provider``) load on first use, so ``import relay_lite`` stays cheap.
+compatible ``Provider``) load on first use, so ``import relay_lite`` stays cheap; the
+stream machinery (``ChatStream``, the SSE decoder) loads with the first stream, so a
+process that makes one plain call never pays for it.
 """
 
 from __future__ import annotations

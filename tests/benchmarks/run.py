@@ -732,6 +732,7 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
         "A fresh interpreter per sample; `time.perf_counter()` around the import statement inside the child. "
         f"Median of {cfg['import_runs']} runs per variant, variants interleaved, after one warm-up run each "
         "(`.pyc` files written). relay_lite's figure includes importing urllib3. The SDKs run in the side venv.",
+        "",
         BYTECODE_NOTE.format(compiled=ctx.get("bytecode", "not recorded")),
     )
     rows = [
@@ -780,6 +781,7 @@ def write_report(path: Path, ctx: dict[str, Any]) -> None:
         "server, exit. Wall time is measured by the parent (interpreter start-up and exit included: what a "
         "Lambda cold start pays); CPU is the child's user+sys time; the phase columns are measured inside the "
         f"child. Median of {cfg['cold_runs']} runs per variant, interleaved.",
+        "",
         BYTECODE_NOTE.format(compiled=ctx.get("bytecode", "not recorded")),
     )
     rows = []
