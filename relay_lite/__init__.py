@@ -5,13 +5,15 @@
     print(client.chat("gpt-4o-mini").user("Hello!").send().text)
 
 Rarely used parts (structured output, test helpers, the CLI, the rusty-agent-sdk
-compatible ``Provider``) load on first use, so ``import relay_lite`` stays cheap.
+compatible ``Provider``) load on first use, so ``import relay_lite`` stays cheap; the
+stream machinery (``ChatStream``, the SSE decoder) loads with the first stream, so a
+process that makes one plain call never pays for it.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._chat import ChatRequest
 from ._client import Client
@@ -61,7 +63,15 @@ from ._models import (
     UsageEvent,
 )
 from ._ratelimits import RateLimits  # already loaded by _errors: free to export here
-from ._stream import ChatStream
+
+if TYPE_CHECKING:
+    from ._stream import ChatStream
+
+# Core names whose modules a plain (non-stream) call never needs: loaded like _LAZY's, on
+# first access (the first stream loads them anyway), but listed in __all__ with the core.
+_LAZY_CORE = {
+    "ChatStream": "relay_lite._stream",
+}
 
 # name -> module that defines it, imported on first access (PEP 562).
 _LAZY = {
@@ -174,11 +184,11 @@ __all__ = [
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_CORE))
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = _LAZY.get(name) or _LAZY_CORE.get(name)
     if module is None:
         raise AttributeError(f"module 'relay_lite' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

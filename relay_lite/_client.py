@@ -20,15 +20,25 @@ from ._config import PRESETS, ClientConfig, RetryPolicy, Timeouts
 from ._errors import APIError, ConfigError, RelayError, safe_url
 from ._models import ChatParams, ChatResponse, Usage
 from ._ratelimits import parse_rate_limits
-from ._stream import ChatStream
 from ._transport import Authorizer, HTTPTransport, Response, StreamResponse
 
 if TYPE_CHECKING:
     from ._resources import Embeddings, ModelInfo
     from ._session import PreparedRequest, Session
+    from ._stream import ChatStream
     from .platform.modelrelay import Auth, Customers, Tiers
     from .protocols._adapter import Adapter
     from .protocols._common import HTTPCall
+else:
+
+    def ChatStream(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands in for the class
+        # _stream loads with the first stream (a plain call never needs it): this stand-in
+        # imports it and puts the class in its own place, so later streams run no import.
+        from ._stream import ChatStream as stream_class
+
+        globals()["ChatStream"] = stream_class
+        return stream_class(*args, **kwargs)
+
 
 # PreparedRequest, looked up once by prepare_call: an import statement there cost ~2 us of
 # every call (issue 14), and a module-level import would load _session on import relay_lite.

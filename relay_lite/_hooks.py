@@ -17,12 +17,21 @@ Theory of operation
 from __future__ import annotations
 
 import logging
-import math
 import time
-from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Optional, Union
 
 from ._errors import ConfigError, safe_url
-from ._record import Record
+
+if TYPE_CHECKING:
+    from ._hook_events import (
+        FirstToken,
+        RequestStart,
+        ResponseReceived,
+        RetryScheduled,
+        StreamStats,
+        UsageReport,
+        gap_stats,
+    )
 
 __all__ = [
     "HOOK_EVENTS",
@@ -42,96 +51,31 @@ logger = logging.getLogger("relay_lite")
 #: Every event a hook may be registered for.
 HOOK_EVENTS = ("request", "response", "retry", "first_token", "stream_end", "usage")
 
-Hook = Callable[[Any], object]
+if TYPE_CHECKING:
+    Hook = Callable[[Any], object]
+
+# The event records (and gap_stats) live in ``_hook_events``, loaded on first use (PEP 562).
+_EVENT_NAMES = frozenset(
+    {
+        "FirstToken",
+        "RequestStart",
+        "ResponseReceived",
+        "RetryScheduled",
+        "StreamStats",
+        "UsageReport",
+        "gap_stats",
+    }
+)
 
 
-class RequestStart(Record):
-    """An attempt is about to be sent: ``attempt`` of at most ``max_attempts``."""
+def __getattr__(name: str) -> Any:
+    if name not in _EVENT_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import _hook_events
 
-    method: str
-    url: str
-    attempt: int
-    max_attempts: int
-
-
-class ResponseReceived(Record):
-    """An attempt got its status line and headers, ``elapsed`` seconds after it was sent."""
-
-    method: str
-    url: str
-    status: int
-    elapsed: float
-    request_id: Optional[str]
-    attempt: int
-
-
-class RetryScheduled(Record):
-    """Attempt ``attempt`` failed; the next one follows after ``wait`` seconds.
-
-    ``reason`` is the failure's message; ``status`` its HTTP status (None for a
-    connection error or timeout); ``server_asked`` whether ``wait`` came from the server's
-    ``Retry-After`` rather than the backoff.
-    """
-
-    method: str
-    url: str
-    attempt: int
-    wait: float
-    reason: str
-    status: Optional[int] = None
-    server_asked: bool = False
-
-
-class FirstToken(Record):
-    """The first event of a stream arrived, ``ttft`` seconds after the call began."""
-
-    ttft: float
-    request_id: Optional[str]
-
-
-class StreamStats(Record):
-    """Timing figures of one stream, known when it ends (``ChatStream.stats``).
-
-    ``chunks`` and ``bytes`` count what the body delivered; ``events`` what the parser
-    made of it. ``duration`` runs from the call's start to the stream's end; ``ttft``
-    to its first event (None if there was none). The gap figures are over the intervals
-    between consecutive reads that produced events (None with fewer than two).
-    ``ok`` is False when the stream broke or was closed before its end.
-    """
-
-    chunks: int
-    bytes: int
-    events: int
-    duration: float
-    ttft: Optional[float]
-    gap_mean: Optional[float]
-    gap_p50: Optional[float]
-    gap_p95: Optional[float]
-    gap_max: Optional[float]
-    request_id: Optional[str] = None
-    ok: bool = True
-
-
-class UsageReport(Record):
-    """Token usage of one call (``calls`` > 1: summed over a structured call's re-asks)."""
-
-    usage: Any
-    model: Optional[str]
-    request_id: Optional[str]
-    calls: int = 1
-
-
-def gap_stats(gaps: Sequence[float]) -> tuple[Optional[float], ...]:
-    """(mean, p50, p95, max) of ``gaps``; nearest-rank percentiles; Nones when empty."""
-    if not gaps:
-        return None, None, None, None
-    ordered = sorted(gaps)
-    count = len(ordered)
-
-    def rank(fraction: float) -> float:
-        return ordered[min(max(math.ceil(fraction * count) - 1, 0), count - 1)]
-
-    return sum(ordered) / count, rank(0.50), rank(0.95), ordered[-1]
+    value = getattr(_hook_events, name)
+    globals()[name] = value
+    return value
 
 
 class Hooks:
@@ -203,6 +147,8 @@ class CallEvents:
     def request(self, method: str, url: str, attempt: int, max_attempts: int) -> None:
         """An attempt is about to be sent."""
         if self.hooks.wants("request"):
+            from ._hook_events import RequestStart
+
             self.hooks.emit("request", RequestStart(method, safe_url(url), attempt, max_attempts))
 
     def response(
@@ -210,6 +156,8 @@ class CallEvents:
     ) -> None:
         """An attempt got its status and headers (lower-cased names)."""
         if self.hooks.wants("response"):
+            from ._hook_events import ResponseReceived
+
             request_id = self.request_id_of(headers)
             info = ResponseReceived(method, safe_url(url), status, elapsed, request_id, attempt)
             self.hooks.emit("response", info)
@@ -226,12 +174,16 @@ class CallEvents:
     ) -> None:
         """A retry is about to wait ``wait`` seconds."""
         if self.hooks.wants("retry"):
+            from ._hook_events import RetryScheduled
+
             info = RetryScheduled(method, safe_url(url), attempt, wait, reason, status, server_asked)
             self.hooks.emit("retry", info)
 
     def first_token(self, ttft: float, request_id: Optional[str]) -> None:
         """A stream's first event arrived."""
         if self.hooks.wants("first_token"):
+            from ._hook_events import FirstToken
+
             self.hooks.emit("first_token", FirstToken(ttft, request_id))
 
     def stream_end(self, stats: StreamStats) -> None:
@@ -242,4 +194,6 @@ class CallEvents:
     def usage(self, usage: Any, model: Optional[str], request_id: Optional[str], calls: int = 1) -> None:
         """A call's token usage is known."""
         if self.hooks.wants("usage"):
+            from ._hook_events import UsageReport
+
             self.hooks.emit("usage", UsageReport(usage, model, request_id, calls))

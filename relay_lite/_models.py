@@ -9,7 +9,7 @@ builder can share them safely.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence, Union
 
 from ._errors import ConfigError
 from ._ratelimits import RateLimits
@@ -484,7 +484,18 @@ class Done(Record):
     response: ChatResponse
 
 
-StreamEvent = Union[TextDelta, ThinkingDelta, ToolCallDelta, UsageEvent, Done]
+if TYPE_CHECKING:
+    StreamEvent = Union[TextDelta, ThinkingDelta, ToolCallDelta, UsageEvent, Done]
+
+
+def __getattr__(name: str) -> Any:
+    # StreamEvent is built on first access (PEP 562): a typing Union costs about as much to
+    # build as a class, and only stream code and annotations name it.
+    if name == "StreamEvent":
+        value = Union[TextDelta, ThinkingDelta, ToolCallDelta, UsageEvent, Done]
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def messages_from(values: Sequence[Union[Message, Mapping[str, Any]]]) -> tuple[Message, ...]:

@@ -3,9 +3,10 @@
 Why not dataclasses: importing it (it pulls in ``inspect``) and generating a handful of
 methods for each of the ~20 classes a chat call needs cost more at import time than
 everything else relay_lite does, about a third of ``import urllib3`` itself. A Lambda cold
-start pays that on every deploy. ``Record`` compiles one ``__init__`` per class, when the
-class is first instantiated (instances are then as cheap to make as a dataclass's), and
-shares generic ``__repr__``, ``__eq__`` and ``__hash__``.
+start pays that on every deploy. ``Record`` fills a class's first instances through one
+generic ``__init__`` and compiles the class its own once it is hot (``HOT_AFTER``
+instances: stream events are made once per chunk; then they are as cheap to make as a
+dataclass's), and shares generic ``__repr__``, ``__eq__`` and ``__hash__``.
 
 Rules: fields are the class's annotations in order (``ClassVar`` ones excluded), a class
 attribute is the default, ``factory(default_factory=f)`` makes a fresh default per instance, and
@@ -15,9 +16,8 @@ attribute is the default, ``factory(default_factory=f)`` makes a fresh default p
 
 from __future__ import annotations
 
-import re
 import sys
-from typing import Any, Callable, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, cast
 
 if sys.version_info >= (3, 11):
     from typing import dataclass_transform  # novermin - guarded by the version check above
@@ -41,18 +41,43 @@ class _Factory:
         self.make = make
 
 
-_T = TypeVar("_T")
-_R = TypeVar("_R", bound="Record")
+if TYPE_CHECKING:  # (a TypeVar costs ~30 us to build at import; only checkers read these)
+    from typing import TypeVar
+
+    _T = TypeVar("_T")
+    _R = TypeVar("_R", bound="Record")
 
 
 def factory(*, default_factory: Callable[[], _T]) -> _T:
     """A per-instance default: ``factory(default_factory=dict)`` gives each instance its own."""
-    return cast(_T, _Factory(default_factory))
+    return cast("_T", _Factory(default_factory))
 
 
 _MISSING = object()
-# "ClassVar[...]", "typing.ClassVar[...]", "t.ClassVar[...]": annotations are strings here
-_CLASSVAR = re.compile(r"^(?:\w+\.)*ClassVar\b")
+
+#: Instances a class makes through the generic ``__init__`` before it compiles its own.
+#: Compiling costs ~0.1 ms a class, more than a few dozen generic calls: a one-shot
+#: program (a cold start making one call) never pays it, a stream's event classes soon do.
+HOT_AFTER = 24
+
+_classvar_pattern: Any = None
+
+
+def _is_classvar(annotation: object) -> bool:
+    """Whether an annotation is ``ClassVar[...]``, ``typing.ClassVar[...]``, ``t.ClassVar``.
+
+    Annotations are strings here; the regular expression is compiled only for one that
+    mentions ClassVar at all, so classes without one never pay for it.
+    """
+    global _classvar_pattern
+    text = annotation if type(annotation) is str else str(annotation)
+    if "ClassVar" not in text:
+        return False
+    if _classvar_pattern is None:
+        import re
+
+        _classvar_pattern = re.compile(r"^(?:\w+\.)*ClassVar\b")
+    return _classvar_pattern.match(text) is not None
 
 
 def _compile_init(cls: type, fields: tuple[str, ...], defaults: dict[str, Any]) -> Any:
@@ -84,18 +109,49 @@ def _compile_init(cls: type, fields: tuple[str, ...], defaults: dict[str, Any]) 
     return init
 
 
-def _first_init(cls: type) -> Any:
-    """An ``__init__`` that compiles the real one on first use and hands over to it.
+def _generic_init(cls: type) -> Any:
+    """The ``__init__`` of a class until it is hot: fields set from the arguments by a loop.
 
-    Compiling costs ~0.2 ms a class; doing it lazily keeps it off ``import relay_lite``
-    for the classes a program never instantiates. A race between threads only compiles
-    twice.
+    It hands over to the compiled ``__init__`` after ``HOT_AFTER`` instances, and for any
+    call whose arguments do not fit the fields (missing, unknown, given twice, too many),
+    so such a call raises exactly the ``TypeError`` the compiled one does. A race between
+    threads only compiles twice.
     """
+    made = 0
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+    def compiled() -> Any:
         init = _compile_init(cls, cls._fields, cls._record_defaults)  # type: ignore[attr-defined]
         setattr(cls, "__init__", init)  # noqa: B010
-        init(self, *args, **kwargs)
+        return init
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        nonlocal made
+        made += 1
+        fields: tuple[str, ...] = cls._fields  # type: ignore[attr-defined]
+        given = len(args)
+        defaults: dict[str, Any] = cls._record_defaults  # type: ignore[attr-defined]
+        rest = fields[given:]
+        if (
+            made > HOT_AFTER
+            or given > len(fields)
+            # every keyword names a field not already given by position
+            or (kwargs and any(name not in rest for name in kwargs))
+            or any(name not in kwargs and name not in defaults for name in rest)
+        ):
+            compiled()(self, *args, **kwargs)
+            return
+        # Checked: now fill the instance dict, as the compiled __init__ does.
+        values = self.__dict__
+        for name, value in zip(fields, args):
+            values[name] = value
+        for name in rest:
+            if name in kwargs:
+                values[name] = kwargs[name]
+            else:
+                default = defaults[name]
+                values[name] = default.make() if type(default) is _Factory else default
+        if cls._checked:  # type: ignore[attr-defined]
+            self.__post_init__()
 
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     return __init__
@@ -114,29 +170,34 @@ class Record:
     _checked: ClassVar[bool] = False  # the class has a __post_init__
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Runs for every record class at import (~30 on a plain call's path): kept lean.
         super().__init_subclass__(**kwargs)
-        fields = list(getattr(cls, "_fields", ()))
+        namespace = cls.__dict__
+        fields = list(cls._fields)
         defaults: dict[str, Any] = {}
-        for base in reversed(cls.__mro__[1:]):
-            defaults.update(getattr(base, "_record_defaults", {}))
+        bases = cls.__mro__[1:]
+        if len(bases) > 2:  # not just (Record, object): inherit the bases' defaults
+            for base in reversed(bases):
+                defaults.update(getattr(base, "_record_defaults", {}))
         # The class's own annotations: from its dict (before 3.14 a bare cls.__annotations__
         # can be a base's), or from the lazy descriptor of PEP 649 where the dict lacks it.
-        own = cls.__dict__.get("__annotations__")
+        own = namespace.get("__annotations__")
         if own is None:
-            own = getattr(cls, "__annotations__", {}) if "__annotate__" in cls.__dict__ else {}
+            own = getattr(cls, "__annotations__", {}) if "__annotate__" in namespace else {}
         for name, annotation in own.items():
-            if _CLASSVAR.match(str(annotation)):
+            if (type(annotation) is not str or "ClassVar" in annotation) and _is_classvar(annotation):
                 continue
             if name not in fields:
                 fields.append(name)
-            if name in cls.__dict__:
-                if isinstance(cls.__dict__[name], (list, dict, set)):
+            if name in namespace:
+                default = namespace[name]
+                if isinstance(default, (list, dict, set)):
                     # One object would be shared by every instance.
                     raise TypeError(
                         f"{cls.__name__}.{name}: use factory(default_factory=...) for a mutable default"
                     )
-                defaults[name] = cls.__dict__[name]
-                if isinstance(defaults[name], _Factory):
+                defaults[name] = default
+                if type(default) is _Factory:
                     delattr(cls, name)  # the factory is not a value to read
         seen_default = False
         for name in fields:
@@ -150,8 +211,9 @@ class Record:
         cls._field_set = frozenset(fields)
         cls._checked = hasattr(cls, "__post_init__")
         cls._record_defaults = defaults  # type: ignore[attr-defined]
-        cls._compared = tuple(n for n in fields if n not in cls._not_compared)
-        setattr(cls, "__init__", _first_init(cls))  # noqa: B010
+        hidden = cls._not_compared
+        cls._compared = tuple(n for n in fields if n not in hidden) if hidden else cls._fields
+        setattr(cls, "__init__", _generic_init(cls))  # noqa: B010
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r} of a frozen {type(self).__name__}")

@@ -75,7 +75,7 @@ from typing import (
 )
 
 from ._errors import REQUEST_ID_HEADERS, APIError, RelayError, StreamError, api_error, scrub
-from ._hooks import StreamStats, gap_stats
+from ._hook_events import StreamStats, gap_stats
 from ._models import (
     ChatResponse,
     Done,

@@ -50,7 +50,6 @@ from urllib3 import connection as u3_connection
 from urllib3 import exceptions as u3
 from urllib3.util import url as u3_url
 
-from ._chunked import ChunkedDecoder
 from ._config import DEFAULT_POOL_SIZE, ProxySettings, RetryPolicy, Timeouts
 from ._errors import (
     APIError,
@@ -72,7 +71,18 @@ from ._errors import (
 from ._errors import TimeoutError as RelayTimeoutError  # not the builtin of the same name
 
 if TYPE_CHECKING:
+    from ._chunked import ChunkedDecoder
     from ._hooks import CallEvents
+else:
+
+    def ChunkedDecoder() -> Any:  # noqa: N802 - stands in for the class
+        # _chunked loads with the first chunked body: this stand-in imports it and puts the
+        # class in its own place, so later bodies run no import.
+        from ._chunked import ChunkedDecoder as decoder_class
+
+        globals()["ChunkedDecoder"] = decoder_class
+        return decoder_class()
+
 
 logger = logging.getLogger("relay_lite")
 

@@ -36,6 +36,21 @@ LAZY_MODULES = [
     "relay_lite.protocols.anthropic",
     "relay_lite.protocols.modelrelay",
     "http.server",
+    # The stream machinery: loaded by the first stream (issue 14: a cold process making one
+    # plain call never pays for it).
+    "relay_lite._stream",
+    "relay_lite._sse",
+    "relay_lite.protocols._framing",
+    "relay_lite._hook_events",
+    "relay_lite._chunked",  # with the first chunked body
+]
+
+# Modules a client making one plain (non-stream) call must still not have loaded.
+NOT_LOADED_BY_A_PLAIN_CALL = [
+    "relay_lite._stream",
+    "relay_lite._sse",
+    "relay_lite.protocols._framing",
+    "relay_lite._hook_events",
 ]
 
 # Modules that may import the standard library and relay_lite only (not even urllib3).
@@ -151,6 +166,122 @@ print(json.dumps({"before": before, "after": "relay_lite.compat" in sys.modules,
                   "same": provider_cls is relay_lite.compat.Provider}))
 """
     assert json.loads(run_python(code)) == {"before": False, "after": True, "same": True}
+
+
+# One non-stream chat call against a stdlib server in the child (a whole reply in the shape
+# of OpenAI's chat.completion object), then the list of relay_lite modules it loaded.
+PLAIN_CALL_PROBE = """
+import json, sys, threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+REPLY = json.dumps({"id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "m",
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "hello"},
+                 "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 3, "completion_tokens": 1, "total_tokens": 4}}).encode()
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(REPLY)))
+        self.end_headers()
+        self.wfile.write(REPLY)
+
+    def log_message(self, *args):
+        pass
+
+server = HTTPServer(("127.0.0.1", 0), Handler)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+import relay_lite
+client = relay_lite.Client.compatible(f"http://127.0.0.1:{server.server_port}/v1", api_key="sk-test")
+text = client.chat("m").user("Hi").send().text
+server.shutdown()
+print(json.dumps({"text": text, "loaded": sorted(n for n in sys.modules if n.startswith("relay_lite"))}))
+"""
+
+
+def test_plain_call_does_not_load_the_stream_machinery() -> None:
+    result = json.loads(run_python(PLAIN_CALL_PROBE))
+    assert result["text"] == "hello"
+    assert "relay_lite.protocols.openai" in result["loaded"]  # the probe did reach the adapter
+    assert [name for name in NOT_LOADED_BY_A_PLAIN_CALL if name in result["loaded"]] == []
+
+
+def test_first_stream_puts_the_stream_classes_in_place_of_their_stand_ins() -> None:
+    # _client, _transport and _adapter name ChatStream, ChunkedDecoder and SSEDecoder through
+    # stand-ins that import the class on first use and then put it in their own place.
+    code = """
+import json
+import relay_lite
+from relay_lite.testing import ChatScript, FakeServer
+import relay_lite._client as client_module, relay_lite._transport as transport
+import relay_lite.protocols._adapter as adapter
+before = [isinstance(m.__dict__[n], type) for m, n in
+          ((client_module, "ChatStream"), (transport, "ChunkedDecoder"), (adapter, "SSEDecoder"))]
+with FakeServer.openai() as fake:
+    fake.add(ChatScript(text="abcdef", chunk_size=2))
+    fake.add(ChatScript(text="ghi", chunk_size=1))
+    client = relay_lite.Client.compatible(fake.url + "/v1", api_key="sk-test")
+    texts = []
+    for _ in range(2):
+        with client.chat("m").user("hi").stream() as stream:
+            texts.append("".join(stream.text()))
+import relay_lite._chunked, relay_lite._sse, relay_lite._stream
+print(json.dumps({"before": before, "texts": texts, "after": [
+    client_module.ChatStream is relay_lite._stream.ChatStream,
+    transport.ChunkedDecoder is relay_lite._chunked.ChunkedDecoder,
+    adapter.SSEDecoder is relay_lite._sse.SSEDecoder]}))
+"""
+    assert json.loads(run_python(code)) == {
+        "before": [False, False, False],
+        "texts": ["abcdef", "ghi"],
+        "after": [True, True, True],
+    }
+
+
+def test_lazily_loaded_core_names_are_the_defining_modules_objects() -> None:
+    code = """
+import json, sys
+import relay_lite, relay_lite.protocols, relay_lite.protocols._adapter as adapter
+from relay_lite import ChatStream
+from relay_lite.protocols import Decoder, StreamParser
+import relay_lite._stream, relay_lite.protocols._framing as framing
+import relay_lite._hooks as hooks
+from relay_lite._hooks import StreamStats, UsageReport
+import relay_lite._hook_events as hook_events
+print(json.dumps({
+    "chat_stream": ChatStream is relay_lite._stream.ChatStream is relay_lite.ChatStream,
+    "decoder": Decoder is framing.Decoder is adapter.Decoder,
+    "parser": StreamParser is framing.StreamParser is adapter.StreamParser,
+    "aliases": (adapter.ChatDecoder is framing.ChatDecoder
+                and adapter.ChatStreamParser is framing.ChatStreamParser),
+    "in_all": "ChatStream" in relay_lite.__all__ and "ChatStream" in dir(relay_lite),
+    "hook_events": all(getattr(hooks, name) is getattr(hook_events, name) for name in hook_events.__all__),
+}))
+"""
+    assert json.loads(run_python(code)) == {
+        "chat_stream": True,
+        "decoder": True,
+        "parser": True,
+        "aliases": True,
+        "in_all": True,
+        "hook_events": True,
+    }
+
+
+def test_modules_with_lazy_names_refuse_unknown_attributes() -> None:
+    import relay_lite.protocols
+    import relay_lite.protocols._adapter
+
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        relay_lite.protocols.no_such_thing  # noqa: B018
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        relay_lite.protocols._adapter.no_such_thing  # noqa: B018
+    import relay_lite._hooks
+
+    with pytest.raises(AttributeError, match="no_such_thing"):
+        relay_lite._hooks.no_such_thing  # noqa: B018
 
 
 def test_unknown_attribute_raises_attribute_error() -> None:

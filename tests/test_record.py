@@ -119,3 +119,98 @@ def test_replace_still_runs_the_checks_of_a_class_with_post_init():
     with pytest.raises(ConfigError, match="Timeouts.connect"):
         Timeouts().replace(connect=-1)
     assert Timeouts().replace(read=5).read == 5.0
+
+
+# -- the generic __init__ of a class's first instances, and the compiled one after ---------
+
+
+def fresh_point_class() -> type:
+    """A new class each time, so each test sees its generic __init__ from instance one."""
+
+    class Fresh(Record):
+        x: int
+        y: int = 0
+        tags: list = factory(default_factory=list)  # noqa: RUF012 - a per-instance default
+
+        def __post_init__(self) -> None:
+            if self.x < 0:
+                raise ValueError("x must be >= 0")
+
+    return Fresh
+
+
+def construction_outcomes(cls: type) -> list[object]:
+    """What each of a fixed set of calls gives: the instance's fields, or the exact error."""
+    calls = [
+        ((1,), {}),
+        ((1, 2), {}),
+        ((1, 2, ["t"]), {}),
+        ((), {"x": 1, "tags": ["k"]}),
+        ((1,), {"y": 5}),
+        ((-1,), {}),
+        ((), {}),
+        ((1,), {"z": 3}),
+        ((1,), {"x": 2}),
+        ((1, 2, [], 4), {}),
+        ((), {"y": 1}),
+        ((1,), {"self": 2}),
+    ]
+    outcomes: list[object] = []
+    for args, kwargs in calls:
+        try:
+            made = cls(*args, **kwargs)
+        except (TypeError, ValueError) as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+        else:
+            outcomes.append(dict(made.__dict__))
+    return outcomes
+
+
+def test_generic_init_gives_what_the_compiled_init_gives_errors_included():
+    from relay_lite import _record
+
+    cold = fresh_point_class()
+    generic = construction_outcomes(cold)
+    hot = fresh_point_class()
+    hot.__init__ = _record._compile_init(hot, hot._fields, hot._record_defaults)
+    hot.__init__.__qualname__ = cold.__init__.__qualname__
+    assert generic == construction_outcomes(hot)
+    assert generic[:6] == [
+        {"x": 1, "y": 0, "tags": []},
+        {"x": 1, "y": 2, "tags": []},
+        {"x": 1, "y": 2, "tags": ["t"]},
+        {"x": 1, "y": 0, "tags": ["k"]},
+        {"x": 1, "y": 5, "tags": []},
+        ("ValueError", "x must be >= 0"),
+    ]
+    # (Python 3.10+ puts the qualified name before "__init__()": compare the tails.)
+    messages = [outcome[1] for outcome in generic[6:]]
+    assert [m[m.index("__init__()") :] for m in messages] == [
+        "__init__() missing 1 required positional argument: 'x'",
+        "__init__() got an unexpected keyword argument 'z'",
+        "__init__() got multiple values for argument 'x'",
+        "__init__() takes from 2 to 4 positional arguments but 5 were given",
+        "__init__() missing 1 required positional argument: 'x'",
+        "__init__() got multiple values for argument 'self'",
+    ]
+
+
+def test_generic_init_gives_each_instance_its_own_factory_default():
+    cls = fresh_point_class()
+    first, second = cls(1), cls(1)
+    assert first.tags == [] and first.tags is not second.tags
+
+
+def test_a_class_compiles_its_own_init_once_hot():
+    from relay_lite._record import HOT_AFTER
+
+    cls = fresh_point_class()
+    generic = cls.__init__
+    for i in range(HOT_AFTER):
+        cls(i)
+    assert cls.__init__ is generic
+    made = cls(7, 8)
+    assert cls.__init__ is not generic
+    assert cls.__init__.__qualname__ == generic.__qualname__
+    assert (made.x, made.y, made.tags) == (7, 8, [])
+    assert cls(3).tags is not cls(3).tags

@@ -10,11 +10,14 @@ lives here rather than beside the base class so that it can import the protocol 
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from .._errors import ConfigError, ErrorFacts, build_api_error, describe_error_body, read_error_body
-from ._adapter import Adapter, Decoder, StreamParser
+from ._adapter import Adapter
 from ._common import Accumulator, HTTPCall
+
+if TYPE_CHECKING:
+    from ._framing import Decoder, StreamParser
 
 # What an adapter written outside the package needs (see _adapter's "How to add a
 # provider"): the base class and seam protocols, the call shape, the stream accumulator,
@@ -35,8 +38,26 @@ __all__ = [
     "register_adapter",
 ]
 
-#: Makes an adapter for a provider (a preset's name): ``factory("openrouter")``.
-AdapterFactory = Callable[[str], Adapter]
+
+def __getattr__(name: str) -> Any:
+    # The stream seam's protocols (``_framing``) load on first access: a plain call's
+    # client never needs them.
+    if name in ("Decoder", "StreamParser"):
+        from . import _framing
+
+        value = getattr(_framing, name)
+        globals()[name] = value
+        return value
+    if name == "AdapterFactory":  # a typing alias, built on first access like the above
+        factory: Any = Callable[[str], Adapter]
+        globals()[name] = factory
+        return factory
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if TYPE_CHECKING:
+    #: Makes an adapter for a provider (a preset's name): ``factory("openrouter")``.
+    AdapterFactory = Callable[[str], Adapter]
 
 
 def _openai(provider: str) -> Adapter:

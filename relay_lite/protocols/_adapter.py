@@ -42,16 +42,27 @@ from ``ChatScript``s and echo, which ``relay-lite demo`` uses when no key is set
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional, Protocol, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional, Sequence
 
 from .._errors import REQUEST_ID_HEADERS, APIError, ConfigError, api_error
-from .._models import ChatParams, ChatResponse, StreamEvent
-from .._sse import ServerSentEvent, SSEDecoder
+from .._models import ChatParams, ChatResponse
 from ._common import HTTPCall
 
 if TYPE_CHECKING:
     from .._resources import Embeddings, ModelInfo
+    from .._sse import SSEDecoder
+    from ._framing import ChatDecoder, ChatStreamParser, Decoder, StreamParser
     from .modelrelay import StructuredRecordParser
+else:
+
+    def SSEDecoder() -> Any:  # noqa: N802 - stands in for the class
+        # _sse loads with the first stream (a plain call never needs it): this stand-in
+        # imports it and puts the class in its own place, so later streams run no import.
+        from .._sse import SSEDecoder as decoder_class
+
+        globals()["SSEDecoder"] = decoder_class
+        return decoder_class()
+
 
 __all__ = [
     "Adapter",
@@ -61,72 +72,19 @@ __all__ = [
     "StreamParser",
 ]
 
-
-# The item a decoder frames (an SSE event, a JSON value), the event a parser makes of it,
-# and the partial result a parser holds (a ChatResponse, a run snapshot, a payload).
-ItemT = TypeVar("ItemT")
-ItemT_contra = TypeVar("ItemT_contra", contravariant=True)
-EventT = TypeVar("EventT")
-PartialT_co = TypeVar("PartialT_co", covariant=True)
+# The stream seam's protocols live in ``_framing``, loaded on first access (PEP 562): building
+# them cost a plain call's client about as much as the rest of this module.
+_FRAMING_NAMES = frozenset({"ChatDecoder", "ChatStreamParser", "Decoder", "StreamParser"})
 
 
-class Decoder(Protocol[ItemT]):
-    """Frames a byte stream into items (SSE events, NDJSON values, binary frames)."""
+def __getattr__(name: str) -> Any:
+    if name not in _FRAMING_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import _framing
 
-    #: Media types (lower case, no parameters) of a body in this framing.
-    MEDIA_TYPES: ClassVar[tuple[str, ...]]
-
-    @property
-    def unterminated(self) -> Optional[ItemT]:
-        """After ``close()``: an item the stream ended inside (e.g. an SSE event without its
-        blank line), for the parser to judge; None when there is none."""
-        ...
-
-    @property
-    def ended_mid_event(self) -> bool:
-        """After ``close()``: whether the stream stopped inside an item."""
-        ...
-
-    def feed(self, data: bytes) -> list[ItemT]:
-        """Consume a chunk; return the items it completed."""
-        ...
-
-    def close(self) -> list[ItemT]:
-        """Signal end of stream; return any items still pending."""
-        ...
-
-    @classmethod
-    def sniff(cls, head: bytes) -> Optional[bool]:
-        """Whether a body starting with ``head`` is in this framing (None: undecided)."""
-        ...
-
-
-class StreamParser(Protocol[ItemT_contra, EventT, PartialT_co]):
-    """Turns framed stream items into typed events; what ``relay_lite._stream.StreamPump`` drives.
-
-    ``finished`` becomes True at the stream's terminator; ``partial()`` is the result
-    accumulated so far, at any moment (what errors carry as ``.partial``). ``feed`` raises
-    ``StreamError``/``APIError`` for a bad or error item.
-    """
-
-    @property
-    def finished(self) -> bool:
-        """Whether the terminator has been read."""
-        ...
-
-    def feed(self, item: ItemT_contra) -> list[EventT]:
-        """Parse one framed item into the events it carries (often one, maybe none)."""
-        ...
-
-    def partial(self) -> PartialT_co:
-        """The result so far."""
-        ...
-
-
-#: What an adapter's chat stream is made of: SSE events in, neutral events out, the
-#: reply accumulated as a ``ChatResponse``.
-ChatDecoder = Decoder[ServerSentEvent]
-ChatStreamParser = StreamParser[ServerSentEvent, StreamEvent, ChatResponse]
+    value = getattr(_framing, name)
+    globals()[name] = value
+    return value
 
 
 class Adapter:

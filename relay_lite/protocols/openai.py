@@ -34,7 +34,6 @@ from .._models import (
     DocumentPart,
     ImagePart,
     Message,
-    StreamEvent,
     TextDelta,
     ThinkingDelta,
     TokenLogprob,
@@ -43,7 +42,6 @@ from .._models import (
     Usage,
     UsageEvent,
 )
-from .._sse import ServerSentEvent
 from ._adapter import Adapter
 from ._common import Accumulator, HTTPCall, merge_extra_body, normalise_finish_reason
 from ._fields import (
@@ -59,7 +57,9 @@ from ._fields import (
 )
 
 if TYPE_CHECKING:
+    from .._models import StreamEvent
     from .._resources import Embeddings, ModelInfo
+    from .._sse import ServerSentEvent
 
 CHAT_PATH = "/chat/completions"
 # Header carrying the caller's own request id, echoed back by OpenAI.
