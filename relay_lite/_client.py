@@ -29,15 +29,18 @@ if TYPE_CHECKING:
     from .platform.modelrelay import Auth, Customers, Tiers
     from .protocols._adapter import Adapter
     from .protocols._common import HTTPCall
-else:
 
-    def ChatStream(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 - stands in for the class
-        # _stream loads with the first stream (a plain call never needs it): this stand-in
-        # imports it and puts the class in its own place, so later streams run no import.
-        from ._stream import ChatStream as stream_class
 
-        globals()["ChatStream"] = stream_class
-        return stream_class(*args, **kwargs)
+def _new_chat_stream(*args: Any, **kwargs: Any) -> ChatStream:
+    """A ``ChatStream(*args, **kwargs)``.
+
+    _stream loads with the first stream (a plain call never needs it): the first call
+    imports it and rebinds this name to the class itself, so later streams run no import.
+    """
+    from ._stream import ChatStream as stream_class
+
+    globals()["_new_chat_stream"] = stream_class
+    return stream_class(*args, **kwargs)
 
 
 # PreparedRequest, looked up once by prepare_call: an import statement there cost ~2 us of
@@ -526,7 +529,7 @@ class Client:
         request = self.prepare_call(params, adapter.chat_call(params, stream=True))
         session = self.session
         http = session.send(request, stream=True)
-        return ChatStream(
+        return _new_chat_stream(
             http,
             adapter.stream_parser(),
             adapter.stream_decoder(),

@@ -69,13 +69,20 @@ _EVENT_NAMES = frozenset(
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _EVENT_NAMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import _hook_events
+    if name == "Hook":  # the alias, built only when asked for (type checkers read it above)
+        value: Any = Callable[[Any], object]
+    elif name in _EVENT_NAMES:
+        from . import _hook_events
 
-    value = getattr(_hook_events, name)
+        value = getattr(_hook_events, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _EVENT_NAMES | {"Hook"})
 
 
 class Hooks:

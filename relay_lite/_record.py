@@ -81,6 +81,8 @@ def _is_classvar(annotation: object) -> bool:
 
 
 def _compile_init(cls: type, fields: tuple[str, ...], defaults: dict[str, Any]) -> Any:
+    # The function's own names start with "__": a field cannot (a class body would have
+    # mangled it), so no field name shadows them.
     params = []
     body = []
     namespace: dict[str, Any] = {}
@@ -88,21 +90,21 @@ def _compile_init(cls: type, fields: tuple[str, ...], defaults: dict[str, Any]) 
         default = defaults.get(name, _MISSING)
         if default is _MISSING:
             params.append(name)
-            body.append(f"    _d[{name!r}] = {name}")
+            body.append(f"    __d[{name!r}] = {name}")
         elif isinstance(default, _Factory):
-            namespace[f"_make_{name}"] = default.make
-            params.append(f"{name}=_MISSING")
-            body.append(f"    _d[{name!r}] = _make_{name}() if {name} is _MISSING else {name}")
+            namespace[f"__make_{name}"] = default.make
+            params.append(f"{name}=__MISSING")
+            body.append(f"    __d[{name!r}] = __make_{name}() if {name} is __MISSING else {name}")
         else:
-            namespace[f"_default_{name}"] = default
-            params.append(f"{name}=_default_{name}")
-            body.append(f"    _d[{name!r}] = {name}")
-    namespace["_MISSING"] = _MISSING
+            namespace[f"__default_{name}"] = default
+            params.append(f"{name}=__default_{name}")
+            body.append(f"    __d[{name!r}] = {name}")
+    namespace["__MISSING"] = _MISSING
     if hasattr(cls, "__post_init__"):
-        body.append("    self.__post_init__()")
+        body.append("    __self.__post_init__()")
     # Writing the instance dict directly skips the frozen __setattr__ (and is the fastest
     # way to set attributes: stream events are made once per chunk).
-    source = f"def __init__(self, {', '.join(params)}):\n    _d = self.__dict__\n" + "\n".join(body)
+    source = f"def __init__(__self, {', '.join(params)}):\n    __d = __self.__dict__\n" + "\n".join(body)
     exec(source, namespace)  # noqa: S102 - source built from the class's own field names
     init = namespace["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
@@ -124,7 +126,7 @@ def _generic_init(cls: type) -> Any:
         setattr(cls, "__init__", init)  # noqa: B010
         return init
 
-    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+    def __init__(self: Any, /, *args: Any, **kwargs: Any) -> None:  # a field may be "self"
         nonlocal made
         made += 1
         fields: tuple[str, ...] = cls._fields  # type: ignore[attr-defined]
@@ -150,8 +152,9 @@ def _generic_init(cls: type) -> Any:
             else:
                 default = defaults[name]
                 values[name] = default.make() if type(default) is _Factory else default
-        if cls._checked:  # type: ignore[attr-defined]
-            self.__post_init__()
+        post_init = getattr(self, "__post_init__", None)  # as the compiled one: even one
+        if post_init is not None:  # added after the class was made
+            post_init()
 
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     return __init__

@@ -73,15 +73,18 @@ from ._errors import TimeoutError as RelayTimeoutError  # not the builtin of the
 if TYPE_CHECKING:
     from ._chunked import ChunkedDecoder
     from ._hooks import CallEvents
-else:
 
-    def ChunkedDecoder() -> Any:  # noqa: N802 - stands in for the class
-        # _chunked loads with the first chunked body: this stand-in imports it and puts the
-        # class in its own place, so later bodies run no import.
-        from ._chunked import ChunkedDecoder as decoder_class
 
-        globals()["ChunkedDecoder"] = decoder_class
-        return decoder_class()
+def _new_chunked_decoder() -> ChunkedDecoder:
+    """A fresh ``ChunkedDecoder``.
+
+    _chunked loads with the first chunked body: the first call imports it and rebinds this
+    name to the class itself, so later bodies run no import.
+    """
+    from ._chunked import ChunkedDecoder as decoder_class
+
+    globals()["_new_chunked_decoder"] = decoder_class
+    return decoder_class()
 
 
 logger = logging.getLogger("relay_lite")
@@ -375,7 +378,7 @@ class _Body:
             self._timing.deadline = deadline
             fp = raw._fp
             if fp.chunked and fp.chunk_left is None and fp.length is None and fp.fp is not None:
-                self._chunked = ChunkedDecoder()
+                self._chunked = _new_chunked_decoder()
 
     def limit_read_timeout(self, seconds: float) -> None:
         """Wait at most ``seconds`` for each further read."""

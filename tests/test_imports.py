@@ -209,16 +209,20 @@ def test_plain_call_does_not_load_the_stream_machinery() -> None:
 
 
 def test_first_stream_puts_the_stream_classes_in_place_of_their_stand_ins() -> None:
-    # _client, _transport and _adapter name ChatStream, ChunkedDecoder and SSEDecoder through
-    # stand-ins that import the class on first use and then put it in their own place.
+    # _client, _transport and _adapter make ChatStream, ChunkedDecoder and SSEDecoder through
+    # private stand-ins that import the class on first use and then rebind their own name
+    # to it; the class names themselves are not bound there at run time.
     code = """
 import json
 import relay_lite
 from relay_lite.testing import ChatScript, FakeServer
 import relay_lite._client as client_module, relay_lite._transport as transport
 import relay_lite.protocols._adapter as adapter
-before = [isinstance(m.__dict__[n], type) for m, n in
-          ((client_module, "ChatStream"), (transport, "ChunkedDecoder"), (adapter, "SSEDecoder"))]
+places = ((client_module, "_new_chat_stream"), (transport, "_new_chunked_decoder"),
+          (adapter, "_new_sse_decoder"))
+before = [isinstance(m.__dict__[n], type) for m, n in places]
+absent = [hasattr(client_module, "ChatStream"), hasattr(transport, "ChunkedDecoder"),
+          hasattr(adapter, "SSEDecoder")]
 with FakeServer.openai() as fake:
     fake.add(ChatScript(text="abcdef", chunk_size=2))
     fake.add(ChatScript(text="ghi", chunk_size=1))
@@ -228,13 +232,14 @@ with FakeServer.openai() as fake:
         with client.chat("m").user("hi").stream() as stream:
             texts.append("".join(stream.text()))
 import relay_lite._chunked, relay_lite._sse, relay_lite._stream
-print(json.dumps({"before": before, "texts": texts, "after": [
-    client_module.ChatStream is relay_lite._stream.ChatStream,
-    transport.ChunkedDecoder is relay_lite._chunked.ChunkedDecoder,
-    adapter.SSEDecoder is relay_lite._sse.SSEDecoder]}))
+print(json.dumps({"before": before, "absent": absent, "texts": texts, "after": [
+    client_module._new_chat_stream is relay_lite._stream.ChatStream,
+    transport._new_chunked_decoder is relay_lite._chunked.ChunkedDecoder,
+    adapter._new_sse_decoder is relay_lite._sse.SSEDecoder]}))
 """
     assert json.loads(run_python(code)) == {
         "before": [False, False, False],
+        "absent": [False, False, False],
         "texts": ["abcdef", "ghi"],
         "after": [True, True, True],
     }
@@ -339,3 +344,14 @@ def test_import_checker_sees_absolute_and_from_imports(tmp_path: Path) -> None:
         "def f():\n    import orjson\n"
     )
     assert imported_top_level_names(sample) == {"os", "requests", "httpx", "orjson"}
+
+
+def test_lazy_names_are_listed_by_dir_and_the_hook_alias_resolves() -> None:
+    import relay_lite._hooks as hooks
+    import relay_lite.protocols as protocols
+    import relay_lite.protocols._adapter as adapter
+
+    assert {"Decoder", "StreamParser", "AdapterFactory"} <= set(dir(protocols))
+    assert {"ChatDecoder", "ChatStreamParser", "Decoder", "StreamParser"} <= set(dir(adapter))
+    assert {"Hook", "UsageReport", "StreamStats"} <= set(dir(hooks))
+    assert "Callable" in repr(hooks.Hook)

@@ -191,7 +191,7 @@ def test_generic_init_gives_what_the_compiled_init_gives_errors_included():
         "__init__() got multiple values for argument 'x'",
         "__init__() takes from 2 to 4 positional arguments but 5 were given",
         "__init__() missing 1 required positional argument: 'x'",
-        "__init__() got multiple values for argument 'self'",
+        "__init__() got an unexpected keyword argument 'self'",  # no field of that name
     ]
 
 
@@ -214,3 +214,35 @@ def test_a_class_compiles_its_own_init_once_hot():
     assert cls.__init__.__qualname__ == generic.__qualname__
     assert (made.x, made.y, made.tags) == (7, 8, [])
     assert cls(3).tags is not cls(3).tags
+
+
+def test_fields_named_like_the_init_s_own_locals_keep_their_values_hot_or_not() -> None:
+    from relay_lite._record import HOT_AFTER
+
+    class Odd(Record):
+        _d: int
+        self: int = 0
+        _MISSING: int = 1
+
+    made = [Odd(5, self=2) for _ in range(HOT_AFTER + 2)]
+    assert {(o._d, o.self, o._MISSING) for o in made} == {(5, 2, 1)}
+    assert Odd.__init__.__qualname__.endswith("Odd.__init__")
+
+
+def test_a_post_init_added_after_the_class_runs_for_every_instance_hot_or_not() -> None:
+    from relay_lite._record import HOT_AFTER
+
+    class Counted(Record):
+        n: int
+
+    def refuse_negative(self: Counted) -> None:
+        if self.n < 0:
+            raise ValueError(f"n is {self.n}")
+
+    Counted.__post_init__ = refuse_negative  # type: ignore[attr-defined]
+    refused = 0
+    for _ in range(HOT_AFTER + 2):
+        with pytest.raises(ValueError, match="n is -1"):
+            Counted(-1)
+        refused += 1
+    assert refused == HOT_AFTER + 2

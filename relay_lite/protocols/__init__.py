@@ -55,6 +55,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"Decoder", "StreamParser", "AdapterFactory"})
+
+
 if TYPE_CHECKING:
     #: Makes an adapter for a provider (a preset's name): ``factory("openrouter")``.
     AdapterFactory = Callable[[str], Adapter]

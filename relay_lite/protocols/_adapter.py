@@ -53,15 +53,18 @@ if TYPE_CHECKING:
     from .._sse import SSEDecoder
     from ._framing import ChatDecoder, ChatStreamParser, Decoder, StreamParser
     from .modelrelay import StructuredRecordParser
-else:
 
-    def SSEDecoder() -> Any:  # noqa: N802 - stands in for the class
-        # _sse loads with the first stream (a plain call never needs it): this stand-in
-        # imports it and puts the class in its own place, so later streams run no import.
-        from .._sse import SSEDecoder as decoder_class
 
-        globals()["SSEDecoder"] = decoder_class
-        return decoder_class()
+def _new_sse_decoder() -> SSEDecoder:
+    """A fresh ``SSEDecoder``.
+
+    _sse loads with the first stream (a plain call never needs it): the first call imports
+    it and rebinds this name to the class itself, so later streams run no import.
+    """
+    from .._sse import SSEDecoder as decoder_class
+
+    globals()["_new_sse_decoder"] = decoder_class
+    return decoder_class()
 
 
 __all__ = [
@@ -85,6 +88,10 @@ def __getattr__(name: str) -> Any:
     value = getattr(_framing, name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _FRAMING_NAMES)
 
 
 class Adapter:
@@ -145,7 +152,7 @@ class Adapter:
 
     def stream_decoder(self) -> ChatDecoder:
         """A fresh decoder for this protocol's stream framing (SSE unless overridden)."""
-        return SSEDecoder()
+        return _new_sse_decoder()
 
     def stream_parser(self) -> ChatStreamParser:
         """A fresh parser for one chat stream."""

@@ -197,7 +197,9 @@ def compile_checkout() -> str:
     """
     target = REPO / "relay_lite"
     proc = subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(target)],
+        # Timestamp .pyc files, as an import writes them: with SOURCE_DATE_EPOCH set,
+        # compileall would write checked-hash ones that every import re-hashes.
+        [sys.executable, "-m", "compileall", "-q", "--invalidation-mode", "timestamp", str(target)],
         env=child_env(False),
         capture_output=True,
         text=True,
