@@ -67,14 +67,11 @@ from ._ratelimits import RateLimits  # already loaded by _errors: free to export
 if TYPE_CHECKING:
     from ._stream import ChatStream
 
-# Core names whose modules a plain (non-stream) call never needs: loaded like _LAZY's, on
-# first access (the first stream loads them anyway), but listed in __all__ with the core.
-_LAZY_CORE = {
-    "ChatStream": "relay_lite._stream",
-}
-
 # name -> module that defines it, imported on first access (PEP 562).
 _LAZY = {
+    # A core name, but a plain (non-stream) call never needs its module; the first stream
+    # loads it anyway.
+    "ChatStream": "relay_lite._stream",
     "Provider": "relay_lite.compat",
     "GenerateResult": "relay_lite.compat",
     "TextStream": "relay_lite.compat",
@@ -184,11 +181,11 @@ __all__ = [
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | set(_LAZY_CORE))
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name) or _LAZY_CORE.get(name)
+    module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'relay_lite' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

@@ -484,20 +484,7 @@ class Client:
         request = self.prepare_call(params, self.adapter.chat_call(params, stream=False))
         response = self.session.send(request)
         received_at = time.time()
-        try:
-            result = self.adapter.parse_chat(
-                response.json(),
-                request_id=self.adapter.request_id(response.headers),
-                attempts=response.attempts,
-            )
-        except RelayError as exc:
-            # An error object in a 200 body, or a ResponseError quoting the body, may echo
-            # the key, as an error status would.
-            self.session.scrubbed(request, exc)
-            if isinstance(exc, APIError):
-                exc.headers = dict(response.headers)
-                exc.rate_limits = parse_rate_limits(response.headers, received_at)
-            raise
+        result: ChatResponse = self.read_reply(request, response, self.adapter.parse_chat, received_at)
         if report_usage:
             self.report_usage(result.usage, result.model, result.request_id)
         stamp = {
@@ -511,6 +498,31 @@ class Client:
             result.__dict__.update(stamp)
             return result
         return result.replace(**stamp)
+
+    def read_reply(
+        self,
+        request: PreparedRequest,
+        response: Response,
+        parse: Callable[..., Any],
+        received_at: float,
+        **options: Any,
+    ) -> Any:
+        """``parse(body, request_id=..., attempts=..., **options)`` of the whole reply to
+        ``request``, which arrived at ``received_at`` (``time.time()``).
+
+        An error object in a 200 body, or a ``ResponseError`` quoting the body, may echo the
+        key as an error status would: what ``parse`` raises is scrubbed of the call's
+        credentials, and an ``APIError`` gets the response's headers and rate limits.
+        """
+        try:
+            request_id = self.adapter.request_id(response.headers)
+            return parse(response.json(), request_id=request_id, attempts=response.attempts, **options)
+        except RelayError as exc:
+            self.session.scrubbed(request, exc)
+            if isinstance(exc, APIError):
+                exc.headers = dict(response.headers)
+                exc.rate_limits = parse_rate_limits(response.headers, received_at)
+            raise
 
     def report_usage(
         self, usage: Usage, model: Optional[str], request_id: Optional[str], calls: int = 1

@@ -22,15 +22,12 @@ import time
 from typing import TYPE_CHECKING, Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from ._config import Timeouts
-from ._errors import APIError, ConfigError, RelayError, ResponseError
+from ._errors import ConfigError, RelayError, ResponseError
 from ._models import ChatParams, Usage
-from ._ratelimits import parse_rate_limits
 from ._resources import Embeddings, ModelInfo, sum_usage
 
 if TYPE_CHECKING:
     from ._client import Client
-    from ._session import PreparedRequest
-    from ._transport import Response
 
 __all__ = ["count_tokens", "embed", "list_models"]
 
@@ -90,22 +87,6 @@ def _params(
     return ChatParams(model=model, timeout=timeout, headers=dict(headers or {}))
 
 
-def _read(client: Client, request: PreparedRequest, response: Response, parse: Any, **options: Any) -> Any:
-    """``parse(body, request_id=..., attempts=..., **options)``; an error it raises is scrubbed
-    of the call's credentials and given the response's headers, as ``Client.send_chat`` does."""
-    adapter = client.adapter
-    received_at = time.time()
-    try:
-        request_id = adapter.request_id(response.headers)
-        return parse(response.json(), request_id=request_id, attempts=response.attempts, **options)
-    except RelayError as exc:
-        client.session.scrubbed(request, exc)
-        if isinstance(exc, APIError):
-            exc.headers = dict(response.headers)
-            exc.rate_limits = parse_rate_limits(response.headers, received_at)
-        raise
-
-
 def embed(
     client: Client,
     texts: Union[str, Iterable[str]],
@@ -135,11 +116,11 @@ def embed(
         request = client.prepare_call(params, adapter.embeddings_call(model, batch, dimensions=dimensions))
         try:
             response = client.session.send(request)
-            part: Embeddings = _read(
-                client,
+            part: Embeddings = client.read_reply(
                 request,
                 response,
                 adapter.parse_embeddings,
+                time.time(),
                 expected=len(batch),
                 dimensions=dimensions,
             )
@@ -202,7 +183,7 @@ def list_models(client: Client, *, page_size: Optional[int] = None) -> list[Mode
     while True:
         request = client.prepare_call(params, adapter.models_call(after, page_size))
         response = client.session.send(request)
-        page, cursor = _read(client, request, response, adapter.parse_models)
+        page, cursor = client.read_reply(request, response, adapter.parse_models, time.time())
         models.extend(page)
         if cursor is None:
             return models
@@ -221,5 +202,5 @@ def count_tokens(client: Client, params: ChatParams) -> int:
     params = client.check_chat_params(params)
     request = client.prepare_call(params, client.adapter.count_tokens_call(params))
     response = client.session.send(request)
-    count: int = _read(client, request, response, client.adapter.parse_token_count)
+    count: int = client.read_reply(request, response, client.adapter.parse_token_count, time.time())
     return count

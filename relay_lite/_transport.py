@@ -397,12 +397,7 @@ class _Body:
         return self._read1_chunks()
 
     def _read_error(self, exc: BaseException) -> RelayError:
-        if isinstance(exc, _SOCKET_TIMEOUTS):
-            if _passed(self._deadline):
-                return DeadlineExceeded("total deadline passed while reading the response")
-            return ReadTimeout(f"no data for {self._read_timeout} s while reading the response")
-        # ValueError: http.client raises it when the connection was closed under us.
-        return StreamError(f"connection broke while reading the response: {exc!r}")
+        return _read_error(exc, self._read_timeout, self._deadline)
 
     def _dechunked(self, chunked: ChunkedDecoder) -> Iterator[bytes]:
         """Chunked bodies: the payload of every chunk one read brought, a piece per chunk,
@@ -475,13 +470,8 @@ class _Body:
             self._check_deadline()
             try:
                 data = fp.read1(READ_CHUNK_BYTES) if fp is not None else b""
-            except _SOCKET_TIMEOUTS:
-                if _passed(self._deadline):
-                    raise DeadlineExceeded("total deadline passed while reading the response") from None
-                raise ReadTimeout(f"no data for {self._read_timeout} s while reading the response") from None
             except (OSError, ValueError, u3.HTTPError, http.client.HTTPException) as exc:
-                # ValueError: http.client raises it when the connection was closed under us.
-                raise StreamError(f"connection broke while reading the response: {exc!r}") from exc
+                raise self._read_error(exc) from (None if isinstance(exc, _SOCKET_TIMEOUTS) else exc)
             if not data:
                 missing = getattr(fp, "length", None)
                 if fp is not None:
@@ -503,6 +493,17 @@ class _Body:
                     yield piece
                     self._check_deadline()
             self._check_deadline()
+
+
+def _read_error(exc: BaseException, read_timeout: Optional[float], deadline: Optional[float]) -> RelayError:
+    """The error for a failed read of a response body: a socket timeout is the deadline's
+    or the read timeout's; anything else is a broken connection."""
+    if isinstance(exc, _SOCKET_TIMEOUTS):
+        if _passed(deadline):
+            return DeadlineExceeded("total deadline passed while reading the response")
+        return ReadTimeout(f"no data for {read_timeout} s while reading the response")
+    # ValueError: http.client raises it when the connection was closed under us.
+    return StreamError(f"connection broke while reading the response: {exc!r}")
 
 
 def _passed(deadline: Optional[float]) -> bool:
@@ -1251,15 +1252,11 @@ def _read_exact_body(fp: Any, read_timeout: Optional[float], deadline: Optional[
         raise DeadlineExceeded("total deadline passed while reading the response")
     try:
         data: bytes = fp.read()
-    except _SOCKET_TIMEOUTS:
-        if _passed(deadline):
-            raise DeadlineExceeded("total deadline passed while reading the response") from None
-        raise ReadTimeout(f"no data for {read_timeout} s while reading the response") from None
     except http.client.IncompleteRead as exc:
         raise StreamError(f"connection closed with {exc.expected} bytes of the body missing") from None
     except (OSError, ValueError, http.client.HTTPException) as exc:
-        # ValueError: http.client raises it when the connection was closed under us.
-        raise StreamError(f"connection broke while reading the response: {exc!r}") from exc
+        cause = None if isinstance(exc, _SOCKET_TIMEOUTS) else exc
+        raise _read_error(exc, read_timeout, deadline) from cause
     return data
 
 

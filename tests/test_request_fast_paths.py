@@ -190,7 +190,7 @@ def test_a_content_length_body_cut_short_raises_with_the_bytes_missing() -> None
     assert caught.value.attempts == 1
 
 
-def test_response_headers_are_lower_cased_with_the_last_value_of_a_repeated_one() -> None:
+def test_response_headers_reach_the_caller_with_lower_cased_names() -> None:
     with FakeServer() as server:
         server.add(Reply.json({"ok": True}, headers={"X-Trace": "first", "Retry-After-Ms": "5"}))
         transport = Transport(timeouts=Timeouts(connect=2, read=5), retry=RETRY_FAST)
