@@ -134,13 +134,6 @@ def _check_lengths(vectors: list[list[float]], dimensions: Optional[int]) -> Non
             raise StreamError(f"the embedding of input {index} has {len(vector)} values, but {asked}")
 
 
-def _token_count(value: Any) -> Optional[int]:
-    # As for chat (``_fields.count``): a count of the wrong type is unknown; so is a
-    # negative one, which no server means.
-    tokens = count(value)
-    return tokens if tokens is None or tokens >= 0 else None
-
-
 def parse_usage(value: Any) -> Usage:
     """Embeddings usage: ``prompt_tokens`` (the input) and ``total_tokens``; a count that
     is not a whole number (as for chat) or is negative is read as unknown (None)."""
@@ -150,8 +143,8 @@ def parse_usage(value: Any) -> Usage:
             raise wrong_type("usage", value, "an object")
         return Usage()
     return Usage(
-        input_tokens=_token_count(usage.get("prompt_tokens")),
-        total_tokens=_token_count(usage.get("total_tokens")),
+        input_tokens=count(usage.get("prompt_tokens")),
+        total_tokens=count(usage.get("total_tokens")),
     )
 
 
