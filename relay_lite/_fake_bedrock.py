@@ -27,7 +27,7 @@ from typing import Any, Mapping, Optional, Union
 from urllib.parse import unquote
 
 from ._eventstream import EVENT_STREAM_MEDIA_TYPE, EventStreamTimestamp
-from ._fake_chat import ChatScript, echo_script
+from ._fake_chat import ChatScript, _until_delta, echo_script
 from ._fake_routes import register_route
 from ._fake_wire import RecordedRequest, Reply
 from ._models import Usage
@@ -359,7 +359,7 @@ def _stream(script: ChatScript, reason: str) -> Reply:
 
     events = [event("messageStart", {"role": "assistant"})]
     if script.error is not None:
-        events += _before_delta(blocks, script.error_after)
+        events += _until_delta(blocks, script.error_after)
         kind = str(script.error.get("type") or script.error.get("__type") or "internalServerException")
         events.append(exception_message(kind, str(script.error.get("message") or "")))
         return _event_stream_reply(script, events)
@@ -367,19 +367,6 @@ def _stream(script: ChatScript, reason: str) -> Reply:
     events.append(event("messageStop", {"stopReason": reason}))
     events.append(event("metadata", {"usage": _usage(script.usage), "metrics": {"latencyMs": 42}}))
     return _event_stream_reply(script, events)
-
-
-def _before_delta(blocks: list[tuple[bytes, bool]], deltas: int) -> list[bytes]:
-    """The block messages (each flagged: is it a delta?) before delta number ``deltas``."""
-    kept: list[bytes] = []
-    seen = 0
-    for data, is_delta in blocks:
-        if is_delta:
-            if seen == deltas:
-                break
-            seen += 1
-        kept.append(data)
-    return kept
 
 
 def _event_stream_reply(script: ChatScript, events: list[bytes]) -> Reply:
